@@ -91,9 +91,7 @@ def bulk_insert_frame(
 
 
 def _executemany(table: str, quoted: str, fields: list[models.Field], chunk: pd.DataFrame) -> None:
-    prepared = pd.DataFrame(
-        {field.column: _column_for_sqlite(field, chunk[field.column]) for field in fields}
-    )
+    prepared = pd.DataFrame({field.column: _column_for_sqlite(field, chunk[field.column]) for field in fields})
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"
     with connection.cursor() as cursor:
@@ -101,9 +99,7 @@ def _executemany(table: str, quoted: str, fields: list[models.Field], chunk: pd.
 
 
 def _copy_postgres(table: str, quoted: str, fields: list[models.Field], chunk: pd.DataFrame) -> None:
-    prepared = pd.DataFrame(
-        {field.column: _column_for_postgres(field, chunk[field.column]) for field in fields}
-    )
+    prepared = pd.DataFrame({field.column: _column_for_postgres(field, chunk[field.column]) for field in fields})
     buffer = io.StringIO()
     prepared.to_csv(buffer, index=False, header=False, na_rep="\\N")
     sql = f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"

@@ -29,8 +29,16 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Transaction)
 class TransactionAdmin(admin.ModelAdmin):
-    list_display = ["invoice_no", "stock_code", "description", "quantity", "unit_price", "invoice_date",
-                    "customer_id", "country"]
+    list_display = [
+        "invoice_no",
+        "stock_code",
+        "description",
+        "quantity",
+        "unit_price",
+        "invoice_date",
+        "customer_id",
+        "country",
+    ]
     list_filter = ["is_cancellation", "country"]
     search_fields = ["=invoice_no", "=customer__customer_id"]
     date_hierarchy = "invoice_date"

@@ -41,10 +41,7 @@ def clean_rows(raw: pd.DataFrame) -> CleanResult:
     source fields equal once parsed) keep their first occurrence.
     """
     text = {column: raw[column].astype(object).fillna("").astype(str).str.strip() for column in EXPECTED_COLUMNS}
-    missing_fields = raw[EXPECTED_COLUMNS].isna().any(axis=1)
     reasons = pd.Series(pd.NA, index=raw.index, dtype=object)
-    _first_reason(reasons, missing_fields, "wrong number of fields: fewer than 8")
-
     for column in REQUIRED:
         _first_reason(reasons, text[column] == "", f"missing {column}")
     for column, limit in MAX_LENGTHS.items():

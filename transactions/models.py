@@ -36,9 +36,7 @@ class ImportBatch(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     rows_read = models.PositiveIntegerField(default=0)
     rows_loaded = models.PositiveIntegerField(default=0)
-    rows_duplicate = models.PositiveIntegerField(
-        default=0, help_text="Exact copies of another row of the same file."
-    )
+    rows_duplicate = models.PositiveIntegerField(default=0, help_text="Exact copies of another row of the same file.")
     rows_existing = models.PositiveIntegerField(default=0, help_text="Rows already loaded by an earlier batch.")
     rows_quarantined = models.PositiveIntegerField(default=0)
     rows_without_customer = models.PositiveIntegerField(
@@ -63,9 +61,7 @@ class Transaction(models.Model):
     quantity = models.IntegerField()
     invoice_date = models.DateTimeField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=3)
-    customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
-    )
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
     country = models.CharField(max_length=64)
     is_cancellation = models.BooleanField(default=False)
     batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="transactions")

@@ -6,6 +6,7 @@ number of fields come back separately with their raw text, so nothing is silentl
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import io
@@ -137,8 +138,29 @@ def read_source(path: Path, *, encoding: str = "latin-1") -> SourceFile:
         bad_lines=bad_lines,
         lines=lines,
     )
-    bad_lines["raw"] = source.raw_text(bad_numbers) if len(bad_numbers) else []
+    _move_short_rows_to_bad_lines(source)
+    source.bad_lines["raw"] = source.raw_text(source.bad_lines["line_number"].to_numpy())
     return source
+
+
+def _move_short_rows_to_bad_lines(source: SourceFile) -> None:
+    """Move rows with fewer than 8 fields (pandas pads them with "") to `bad_lines` (in place).
+
+    Only rows whose last field is empty can be short, so only those few lines are re-read.
+    """
+    suspects = source.rows.index[source.rows[EXPECTED_COLUMNS[-1]] == ""]
+    if len(suspects) == 0:
+        return
+    numbers = source.rows.loc[suspects, "line_number"].to_numpy()
+    counts = np.array([len(fields) for fields in csv.reader(source.raw_text(numbers))], dtype=np.int64)
+    short = counts < len(EXPECTED_COLUMNS)
+    if not short.any():
+        return
+    reasons = [f"wrong number of fields: expected 8 fields, saw {count}" for count in counts[short]]
+    source.bad_lines = pd.concat(
+        [source.bad_lines, pd.DataFrame({"line_number": numbers[short], "reason": reasons})], ignore_index=True
+    )
+    source.rows = source.rows.drop(index=suspects[short])
 
 
 def _good_line_numbers(lines: list[bytes], bad_numbers: np.ndarray, n_rows: int) -> np.ndarray:

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import dj_database_url
 
+# Quiet TensorFlow's C++ start-up logs in every process (must precede its import).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 

@@ -1,0 +1,67 @@
+"""manage.py train_models: train both models on the clean data, score every row, activate."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from detection import selectors
+from detection.services import TrainingError, score_new_transactions, train_and_activate
+
+
+class Command(BaseCommand):
+    help = "Engineer features, train the Isolation Forest and the autoencoder, store scores, activate."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--contamination", type=float, default=0.02)
+        parser.add_argument("--epochs", type=int, default=20)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--if-needed",
+            action="store_true",
+            help="train only when no model is active; otherwise just score rows that arrived since",
+        )
+
+    def handle(self, *args, contamination: float, epochs: int, seed: int, if_needed: bool, **options) -> None:
+        if not 0.0 < contamination < 0.5:
+            raise CommandError("--contamination must be between 0 and 0.5")
+        if epochs < 1:
+            raise CommandError("--epochs must be at least 1")
+        if if_needed and selectors.active_model_version() is not None:
+            added = score_new_transactions()
+            self.stdout.write(f"An active model exists; scored {added:,} new transactions.")
+            return
+
+        bar = tqdm(total=100, desc="train", unit="%", disable=not sys.stderr.isatty() or options["verbosity"] == 0)
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.set_description(stage)
+            bar.update(round(fraction * 100) - bar.n)
+
+        started = time.perf_counter()
+        try:
+            version = train_and_activate(contamination=contamination, epochs=epochs, seed=seed, progress=progress)
+        except TrainingError as exc:
+            raise CommandError(f"train_models: {exc}") from exc
+        finally:
+            bar.close()
+        metrics = version.metrics
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rows = [
+            ("model version", f"v{version.pk} (active)"),
+            ("rows scored", f"{metrics['rows']:,}"),
+            ("customers", f"{metrics['customers']:,}"),
+            ("Isolation Forest flags", f"{metrics['iso_forest_flags']:,} ({metrics['iso_forest_flag_rate']:.2%})"),
+            ("autoencoder flags", f"{metrics['autoencoder_flags']:,} ({metrics['autoencoder_flag_rate']:.2%})"),
+            ("common anomalies (both)", f"{metrics['common_anomalies']:,}"),
+            ("RiskScore = 1", f"{metrics['risk_score_ones']:,}"),
+            ("duration", f"{time.perf_counter() - started:.1f} s"),
+            ("peak memory", f"{peak:,.0f} MiB"),
+        ]
+        width = max(len(label) for label, _ in rows)
+        for label, value in rows:
+            self.stdout.write(f"{label:<{width}}  {value}")

@@ -1,0 +1,282 @@
+"""Write paths for detection: train and activate a model version, score newly arrived rows.
+
+A training run writes into a new ModelVersion and switches the active pointer in one database
+transaction only when everything else has finished; a run that fails or is interrupted is marked
+failed and leaves the active version and its scores untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from anomaly_site.bulk import bulk_insert_frame
+from transactions.selectors import scoreable_transactions, transactions_frame
+
+from .estimators import Detector, fit_detector, verified_path
+from .features import MODEL_FEATURES, FeatureReference, build_reference, build_features, model_matrix
+from .metrics import training_metrics
+from .models import ModelVersion, TransactionScore
+from .scoring import score_frame
+
+logger = logging.getLogger(__name__)
+
+# stage name, fraction done of the whole run (0..1)
+ProgressCallback = Callable[[str, float], None]
+
+STALE_TRAINING_AFTER = timedelta(minutes=30)
+KEEP_SCORED_VERSIONS = 2  # the active version and the one before it keep their score rows
+SCORE_COLUMNS = [
+    "transaction_id",
+    "customer_id",
+    "invoice_date",
+    "country",
+    "total_spent",
+    "hist_freq",
+    "unusual_destination",
+    "quantity_spike",
+    "zscore",
+    "price_deviation",
+    "transaction_hour",
+    "transaction_day",
+    "iso_forest_score",
+    "iso_forest_flag",
+    "autoencoder_mse",
+    "autoencoder_score",
+    "autoencoder_flag",
+    "risk_score",
+    "anomaly_score",
+    "is_flagged",
+    "is_common_anomaly",
+    "explanation",
+]
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start or did not finish; the active version is unchanged."""
+
+
+class TrainingInProgress(TrainingError):
+    """Another training run holds the lock."""
+
+
+def _noop(stage: str, fraction: float) -> None:
+    return None
+
+
+def claim_training(*, started_by=None, parameters: dict | None = None, seed: int = 0) -> ModelVersion:
+    """Create the new version in status `training`, refusing if another live run exists.
+
+    The lock is the running version's row itself, so it survives a crashed worker: a `training`
+    row whose heartbeat is older than STALE_TRAINING_AFTER is marked failed and no longer blocks.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        running = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.TRAINING)
+        for version in running:
+            if version.heartbeat_at and now - version.heartbeat_at < STALE_TRAINING_AFTER:
+                raise TrainingInProgress(
+                    f"training v{version.pk} is still running (started {version.created_at:%H:%M})"
+                )
+            version.status = ModelVersion.Status.FAILED
+            version.error = "interrupted: no heartbeat for over 30 minutes"
+            version.save(update_fields=["status", "error"])
+        return ModelVersion.objects.create(
+            status=ModelVersion.Status.TRAINING,
+            heartbeat_at=now,
+            started_by=started_by,
+            seed=seed,
+            parameters=parameters or {},
+            features=MODEL_FEATURES,
+        )
+
+
+def train_and_activate(
+    *,
+    contamination: float = 0.02,
+    epochs: int = 20,
+    seed: int = 0,
+    started_by=None,
+    version: ModelVersion | None = None,
+    progress: ProgressCallback | None = None,
+) -> ModelVersion:
+    """Train both models on every scoreable row, score them all, store and activate; return the version.
+
+    Raises TrainingInProgress if another run is live, TrainingError if there is nothing to train on;
+    any failure marks the new version failed (with its error) and re-raises.
+    """
+    progress = progress or _noop
+    parameters = {"contamination": contamination, "epochs": epochs, "seed": seed}
+    version = version or claim_training(started_by=started_by, parameters=parameters, seed=seed)
+    folder = Path(settings.ARTIFACTS_DIR) / f"v{version.pk}"
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    try:
+        progress("load", 0.0)
+        tick = time.perf_counter()
+        frame = transactions_frame()
+        if len(frame) < 50:
+            raise TrainingError(f"only {len(frame)} scoreable transactions: load data with ingest_csv first")
+        timings["load_seconds"] = time.perf_counter() - tick
+
+        progress("features", 0.1)
+        tick = time.perf_counter()
+        reference = build_reference(frame)
+        features = build_features(frame, reference)
+        matrix = model_matrix(features)
+        timings["features_seconds"] = time.perf_counter() - tick
+        _heartbeat(version)
+
+        progress("fit", 0.2)
+        tick = time.perf_counter()
+        detector = fit_detector(
+            matrix, feature_names=MODEL_FEATURES, contamination=contamination, epochs=epochs, seed=seed
+        )
+        timings["fit_seconds"] = time.perf_counter() - tick
+        _heartbeat(version)
+
+        progress("score", 0.6)
+        tick = time.perf_counter()
+        scores = score_frame(frame, reference, detector)
+        timings["score_seconds"] = time.perf_counter() - tick
+
+        progress("save", 0.7)
+        artifacts = detector.save(folder)
+        artifacts.update(_save_reference(reference, folder))
+
+        progress("write", 0.75)
+        tick = time.perf_counter()
+        with transaction.atomic():
+            _write_scores(version, scores, progress=lambda fraction: progress("write", 0.75 + 0.2 * fraction))
+            version.training_rows = len(frame)
+            version.thresholds = detector.thresholds()
+            version.artifacts = artifacts
+            version.metrics = {**training_metrics(scores), **{k: round(v, 3) for k, v in timings.items()}}
+            version.finished_at = timezone.now()
+            version.duration_seconds = time.perf_counter() - started
+            version.save()
+            activate(version)
+        version.metrics["write_seconds"] = round(time.perf_counter() - tick, 3)
+        version.save(update_fields=["metrics"])
+        _prune_old_scores()
+        progress("done", 1.0)
+    except BaseException as exc:
+        ModelVersion.objects.filter(pk=version.pk).update(
+            status=ModelVersion.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:4000],
+            finished_at=timezone.now(),
+            duration_seconds=time.perf_counter() - started,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return version
+
+
+def activate(version: ModelVersion) -> None:
+    """Make `version` the only active one (its scores must be written already)."""
+    with transaction.atomic():
+        ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(
+            is_active=False, status=ModelVersion.Status.RETIRED
+        )
+        version.is_active = True
+        version.status = ModelVersion.Status.ACTIVE
+        version.activated_at = timezone.now()
+        version.save(update_fields=["is_active", "status", "activated_at"])
+
+
+def _heartbeat(version: ModelVersion) -> None:
+    ModelVersion.objects.filter(pk=version.pk).update(heartbeat_at=timezone.now())
+
+
+def _save_reference(reference: FeatureReference, folder: Path) -> dict[str, dict[str, str]]:
+    from .estimators import file_sha256
+
+    path = folder / "feature_reference.npz"
+    np.savez_compressed(path, **reference.to_arrays())
+    return {"reference": {"path": str(path), "sha256": file_sha256(path)}}
+
+
+def _write_scores(version: ModelVersion, scores: pd.DataFrame, progress: Callable[[float], None]) -> int:
+    table = scores[SCORE_COLUMNS].copy()
+    table["explanation"] = _explanation_json(table["explanation"])
+    table.insert(0, "model_version_id", version.pk)
+    done = 0
+
+    def report(rows: int) -> None:
+        nonlocal done
+        done += rows
+        progress(done / len(table))
+
+    return bulk_insert_frame(TransactionScore, table, progress=report)
+
+
+def _explanation_json(column: pd.Series) -> pd.Series:
+    """Return JSON text per row: the explanation list of flagged rows, "[]" for the rest."""
+    has_list = column.notna()
+    text = pd.Series("[]", index=column.index, dtype=object)
+    text[has_list] = column[has_list].map(lambda items: json.dumps(items, separators=(",", ":")))
+    return text
+
+
+def _prune_old_scores() -> None:
+    """Delete score rows of versions older than the last KEEP_SCORED_VERSIONS successful ones."""
+    keep = list(
+        ModelVersion.objects.filter(status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.RETIRED])
+        .order_by("-activated_at")
+        .values_list("pk", flat=True)[:KEEP_SCORED_VERSIONS]
+    )
+    TransactionScore.objects.exclude(model_version_id__in=keep).delete()
+
+
+def active_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(is_active=True).first()
+
+
+@lru_cache(maxsize=2)
+def load_scoring_bundle(version_id: int, artifacts_json: str) -> tuple[Detector, FeatureReference]:
+    """Return the detector and feature reference of a version, loaded once per process.
+
+    Raises ArtifactError when a file is missing or does not match its recorded sha256.
+    """
+    artifacts = json.loads(artifacts_json)
+    detector = Detector.load(artifacts)
+    with np.load(verified_path(artifacts, "reference"), allow_pickle=False) as arrays:
+        reference = FeatureReference.from_arrays({key: arrays[key] for key in arrays.files})
+    return detector, reference
+
+
+def scoring_bundle(version: ModelVersion) -> tuple[Detector, FeatureReference]:
+    return load_scoring_bundle(version.pk, json.dumps(version.artifacts, sort_keys=True))
+
+
+def score_new_transactions(*, version: ModelVersion | None = None) -> int:
+    """Score the scoreable rows that have no score for the active version yet; return the count.
+
+    New rows are scored against the history learnt at training time (no retraining).
+    """
+    version = version or active_version()
+    if version is None:
+        raise TrainingError("no active model version: run train_models first")
+    unscored = scoreable_transactions().filter(
+        ~Exists(TransactionScore.objects.filter(model_version=version, transaction_id=OuterRef("pk")))
+    )
+    frame = transactions_frame(unscored)
+    if frame.empty:
+        return 0
+    detector, reference = scoring_bundle(version)
+    scores = score_frame(frame, reference, detector)
+    with transaction.atomic():
+        return _write_scores(version, scores, progress=lambda fraction: None)

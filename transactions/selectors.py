@@ -1,0 +1,47 @@
+"""Read paths for loaded data: customer lists and the scoreable transactions as a DataFrame."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db.models import QuerySet
+
+from .models import Customer, Transaction
+
+SCOREABLE_COLUMNS = [
+    "id",
+    "invoice_no",
+    "stock_code",
+    "quantity",
+    "unit_price",
+    "invoice_date",
+    "customer_id",
+    "country",
+]
+
+
+def scoreable_transactions() -> QuerySet[Transaction]:
+    """Transactions that can be scored: every loaded row with a CustomerID."""
+    return Transaction.objects.filter(customer__isnull=False)
+
+
+def transactions_frame(queryset: QuerySet[Transaction] | None = None) -> pd.DataFrame:
+    """Return `queryset` (default: all scoreable rows) as a DataFrame, read in one query.
+
+    Columns: transaction_id, invoice_no, stock_code, quantity, unit_price (float), invoice_date
+    (UTC, timezone-aware), customer_id, country; ordered by id.
+    """
+    queryset = scoreable_transactions() if queryset is None else queryset
+    rows = queryset.order_by("id").values_list(*SCOREABLE_COLUMNS)
+    frame = pd.DataFrame.from_records(rows.iterator(chunk_size=50_000), columns=SCOREABLE_COLUMNS)
+    frame = frame.rename(columns={"id": "transaction_id"})
+    frame["unit_price"] = frame["unit_price"].astype("float64")
+    frame["quantity"] = frame["quantity"].astype("int64")
+    frame["invoice_date"] = pd.to_datetime(frame["invoice_date"], utc=True)
+    if len(frame):
+        frame["customer_id"] = frame["customer_id"].astype("int64")
+    return frame
+
+
+def customer_ids() -> list[int]:
+    """Every CustomerID of the loaded data, ascending."""
+    return list(Customer.objects.order_by("customer_id").values_list("customer_id", flat=True))

@@ -27,7 +27,7 @@ from anomaly_site.bulk import bulk_insert_frame
 from transactions.selectors import scoreable_transactions, transactions_frame
 
 from .estimators import Detector, fit_detector, verified_path
-from .features import MODEL_FEATURES, FeatureReference, build_reference, build_features, model_matrix
+from .features import MODEL_FEATURES, FeatureReference, build_features, build_reference, model_matrix
 from .metrics import training_metrics
 from .models import ModelVersion, TransactionScore
 from .scoring import score_frame

@@ -176,7 +176,7 @@ def build_features(frame: pd.DataFrame, reference: FeatureReference) -> pd.DataF
             "unit_price": unit_price,
             "total_spent": total_spent,
             "transaction_hour": local_time.dt.hour.astype(np.int64),
-            "transaction_day": local_time.dt.dayofweek.astype(np.int64),
+            "transaction_day": local_time.dt.day_of_week.astype(np.int64),
             "hist_freq": hist_freq,
             "unusual_destination": unusual_destination,
             "quantity_spike": quantity_spike.to_numpy(),

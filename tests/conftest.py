@@ -34,3 +34,42 @@ def real_data_path() -> Path:
     if not REAL_DATA.is_file():
         pytest.skip(f"the real data file is absent: {REAL_DATA} (see shared/data/README.md)")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def _fitted_detectors() -> dict:
+    """Detectors fitted in this session, keyed by their input and parameters."""
+    return {}
+
+
+@pytest.fixture
+def fast_training(monkeypatch, settings, tmp_path, _fitted_detectors):
+    """Make training reuse a detector already fitted on identical input in this session.
+
+    Fitting is deterministic for a given matrix, seed and parameters, so reusing it changes no
+    result; it only keeps the many tests that need a trained model fast. Artifacts go to tmp_path.
+    """
+    import hashlib
+
+    from detection import estimators, services
+
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+
+    def cached_fit(matrix, **kwargs):
+        key = (hashlib.sha1(matrix.tobytes()).hexdigest(), tuple(sorted(kwargs.items(), key=str)))
+        key = str(key)
+        if key not in _fitted_detectors:
+            _fitted_detectors[key] = estimators.fit_detector(matrix, **kwargs)
+        return _fitted_detectors[key]
+
+    monkeypatch.setattr(services, "fit_detector", cached_fit)
+    return services
+
+
+@pytest.fixture
+def trained_version(db, demo_csv, fast_training):
+    """Generated data ingested and a model trained (3 epochs) and active."""
+    from transactions.services import ingest_file
+
+    ingest_file(demo_csv)
+    return fast_training.train_and_activate(epochs=3, seed=0)

@@ -1,0 +1,203 @@
+"""Training, storage and activation of model versions; scoring of new rows; artifacts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.utils import timezone
+
+from detection import services
+from detection.estimators import ArtifactError, Detector, fit_detector, risk_score
+from detection.features import MODEL_FEATURES, build_features, build_reference, model_matrix
+from detection.models import ModelVersion, TransactionScore
+from detection.services import (
+    TrainingInProgress,
+    claim_training,
+    score_new_transactions,
+    scoring_bundle,
+    train_and_activate,
+)
+from tests.conftest import write_csv
+from transactions.models import Transaction
+from transactions.selectors import transactions_frame
+from transactions.services import ingest_file
+
+pytestmark = pytest.mark.django_db
+
+
+def test_training_scores_every_scoreable_row_and_activates(trained_version: ModelVersion) -> None:
+    scoreable = Transaction.objects.filter(customer__isnull=False).count()
+    assert trained_version.is_active and trained_version.status == ModelVersion.Status.ACTIVE
+    assert TransactionScore.objects.filter(model_version=trained_version).count() == scoreable
+    assert trained_version.training_rows == scoreable
+    metrics = trained_version.metrics
+    assert metrics["iso_forest_flags"] == pytest.approx(0.02 * scoreable, abs=0.005 * scoreable)
+    assert metrics["autoencoder_flags"] == pytest.approx(0.02 * scoreable, abs=0.005 * scoreable)
+    assert metrics["common_anomalies"] == TransactionScore.objects.filter(is_common_anomaly=True).count()
+    assert set(trained_version.artifacts) == {"scaler", "forest", "autoencoder", "quantiles", "reference"}
+    assert Path(trained_version.artifacts["autoencoder"]["path"]).suffix == ".keras"
+
+
+def test_planted_anomalies_rank_at_the_top(trained_version: ModelVersion, demo_frames) -> None:
+    labels = demo_frames[1]
+    scores = pd.DataFrame.from_records(
+        TransactionScore.objects.values("transaction__invoice_no", "anomaly_score", "is_flagged")
+    )
+    scores["rank"] = scores["anomaly_score"].rank(pct=True)
+    planted = scores[scores["transaction__invoice_no"].isin(labels["InvoiceNo"])]
+    kinds = labels.set_index("InvoiceNo")["kind"]
+    planted = planted.assign(kind=planted["transaction__invoice_no"].map(kinds))
+
+    assert len(planted) == len(labels)
+    by_kind = planted.groupby("kind")["rank"].median()
+    assert by_kind["huge_quantity"] > 0.98
+    assert by_kind["extreme_price"] > 0.98
+    assert planted["rank"].median() > 0.9
+    assert planted["is_flagged"].mean() > 0.5
+
+
+def test_risk_score_follows_the_original_rule_exactly(trained_version: ModelVersion) -> None:
+    assert risk_score(np.array([3.0, 3.01, 0.0, 0.0, -5.0]), np.array([0.85, 0.0, 0.851, 0.85, 0.0])).tolist() == [
+        0.0,
+        1.0,
+        1.0,
+        0.0,
+        0.0,
+    ]
+    rows = pd.DataFrame.from_records(TransactionScore.objects.values("zscore", "autoencoder_score", "risk_score"))
+    expected = np.where((rows["zscore"] > 3) | (rows["autoencoder_score"] > 0.85), 1.0, 0.0)
+    assert (rows["risk_score"].to_numpy() == expected).all()
+    assert 0 < rows["risk_score"].sum() < len(rows)
+
+
+def test_flagged_rows_carry_an_explanation(trained_version: ModelVersion) -> None:
+    flagged = TransactionScore.objects.filter(is_flagged=True).values_list("explanation", flat=True)
+    assert flagged
+    for explanation in flagged:
+        assert len(explanation) == 3
+        assert {"feature", "value", "share"} <= set(explanation[0])
+        assert explanation[0]["share"] >= explanation[1]["share"] >= explanation[2]["share"]
+    assert TransactionScore.objects.filter(is_flagged=False).exclude(explanation=[]).count() == 0
+
+
+def test_failed_training_leaves_the_active_version_and_its_scores(trained_version, fast_training, monkeypatch):
+    before = list(
+        TransactionScore.objects.filter(model_version=trained_version)
+        .order_by("transaction_id")
+        .values_list("transaction_id", "anomaly_score")
+    )
+    real_insert = services.bulk_insert_frame
+
+    def insert_then_fail(model, frame, **kwargs):
+        real_insert(model, frame.iloc[: len(frame) // 2], **kwargs)
+        raise RuntimeError("disk full while writing scores")
+
+    monkeypatch.setattr(services, "bulk_insert_frame", insert_then_fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        train_and_activate(epochs=3, seed=0)
+
+    failed = ModelVersion.objects.exclude(pk=trained_version.pk).get()
+    assert failed.status == ModelVersion.Status.FAILED
+    assert "disk full" in failed.error
+    assert not failed.is_active
+    assert not TransactionScore.objects.filter(model_version=failed).exists()
+    assert not (Path(fast_training.settings.ARTIFACTS_DIR) / f"v{failed.pk}").exists()
+    trained_version.refresh_from_db()
+    assert trained_version.is_active
+    after = list(
+        TransactionScore.objects.filter(model_version=trained_version)
+        .order_by("transaction_id")
+        .values_list("transaction_id", "anomaly_score")
+    )
+    assert after == before
+
+
+def test_a_second_training_activates_and_retires_the_first(trained_version: ModelVersion) -> None:
+    second = train_and_activate(epochs=3, seed=0)
+    trained_version.refresh_from_db()
+    assert second.is_active and not trained_version.is_active
+    assert trained_version.status == ModelVersion.Status.RETIRED
+    assert ModelVersion.objects.filter(is_active=True).count() == 1
+
+
+def test_corrupted_artifact_is_refused_on_load(trained_version: ModelVersion) -> None:
+    path = Path(trained_version.artifacts["forest"]["path"])
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+    with pytest.raises(ArtifactError, match="does not match its recorded sha256"):
+        Detector.load(trained_version.artifacts)
+
+
+def test_missing_artifact_is_refused_on_load(trained_version: ModelVersion) -> None:
+    Path(trained_version.artifacts["autoencoder"]["path"]).unlink()
+    with pytest.raises(ArtifactError, match="missing"):
+        Detector.load(trained_version.artifacts)
+
+
+def test_same_seed_gives_identical_flags(demo_frames, db, demo_csv) -> None:
+    ingest_file(demo_csv)
+    frame = transactions_frame()
+    matrix = model_matrix(build_features(frame, build_reference(frame)))
+
+    first = fit_detector(matrix, feature_names=MODEL_FEATURES, epochs=2, seed=11).score(matrix)
+    second = fit_detector(matrix, feature_names=MODEL_FEATURES, epochs=2, seed=11).score(matrix)
+
+    assert (first.iso_forest_flag == second.iso_forest_flag).all()
+    assert (first.autoencoder_flag == second.autoencoder_flag).all()
+    assert np.array_equal(first.autoencoder_mse, second.autoencoder_mse)
+
+
+def test_score_transactions_scores_only_new_rows(trained_version, tmp_path, demo_frames) -> None:
+    old = dict(TransactionScore.objects.values_list("transaction_id", "anomaly_score"))
+    new_lines = demo_frames[0].drop_duplicates().head(40).copy()
+    new_lines["InvoiceNo"] = "9" + new_lines["InvoiceNo"].str.lstrip("C")
+    new_lines["CustomerID"] = new_lines["CustomerID"].replace("", "12346")
+    ingest_file(write_csv(tmp_path / "update.csv", new_lines))
+
+    assert score_new_transactions() == 40
+    assert score_new_transactions() == 0
+    scores = dict(TransactionScore.objects.values_list("transaction_id", "anomaly_score"))
+    assert len(scores) == len(old) + 40
+    assert all(scores[key] == value for key, value in old.items())
+
+
+def test_loaded_bundle_scores_like_training(trained_version: ModelVersion) -> None:
+    services.load_scoring_bundle.cache_clear()
+    detector, reference = scoring_bundle(trained_version)
+    frame = transactions_frame()
+    rescored = detector.score(model_matrix(build_features(frame, reference)))
+    stored = dict(TransactionScore.objects.values_list("transaction_id", "anomaly_score"))
+    expected = np.array([stored[t] for t in frame["transaction_id"]])
+    assert rescored.anomaly_score == pytest.approx(expected, abs=1e-6)
+
+
+def test_second_training_is_refused_while_one_runs(db) -> None:
+    running = claim_training()
+    with pytest.raises(TrainingInProgress):
+        claim_training()
+    ModelVersion.objects.filter(pk=running.pk).update(heartbeat_at=timezone.now() - timedelta(hours=2))
+    replacement = claim_training()
+    running.refresh_from_db()
+    assert running.status == ModelVersion.Status.FAILED
+    assert replacement.status == ModelVersion.Status.TRAINING
+
+
+@pytest.mark.slow
+def test_real_file_is_scored_with_two_percent_flags(real_data_path, settings, tmp_path, capsys) -> None:
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    ingest_file(real_data_path)
+    version = train_and_activate(epochs=5, seed=0)
+
+    assert TransactionScore.objects.filter(model_version=version).count() == 401_604
+    metrics = version.metrics
+    assert 0.018 < metrics["iso_forest_flag_rate"] < 0.022
+    assert 0.018 < metrics["autoencoder_flag_rate"] < 0.022
+    assert 0 < metrics["common_anomalies"] < min(metrics["iso_forest_flags"], metrics["autoencoder_flags"])
+    with capsys.disabled():
+        print(f"\nreal file: common anomalies {metrics['common_anomalies']:,} of 401,604")

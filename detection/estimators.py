@@ -125,7 +125,11 @@ class Detector:
         """Return both models' scores and flags for the rows of `matrix`."""
         scaled = self.scaler.transform(matrix).astype(np.float32)
         iso_raw = -self.forest.score_samples(scaled)
-        reconstructed = np.asarray(self.autoencoder.predict(scaled, batch_size=batch_size, verbose=0))
+        if len(scaled) <= batch_size:
+            # predict() builds a dataset and loop per call (~100 ms even for one row); one batch needs neither.
+            reconstructed = np.asarray(self.autoencoder.predict_on_batch(scaled))
+        else:
+            reconstructed = np.asarray(self.autoencoder.predict(scaled, batch_size=batch_size, verbose=0))
         squared = (scaled - reconstructed) ** 2
         mse = squared.mean(axis=1).astype(np.float64)
         totals = squared.sum(axis=1, keepdims=True)
@@ -217,6 +221,27 @@ def verified_path(artifacts: dict[str, dict[str, str]], name: str) -> Path:
     return path
 
 
+def fit_forest(
+    scaled: np.ndarray, *, contamination: float = 0.02, seed: int = 0, n_estimators: int = 100
+) -> tuple[IsolationForest, np.ndarray]:
+    """Fit the Isolation Forest; return it and the training rows' anomaly scores (higher = stranger)."""
+    forest = IsolationForest(
+        n_estimators=n_estimators, contamination=contamination, random_state=seed, n_jobs=os.cpu_count()
+    ).fit(scaled)
+    return forest, -forest.score_samples(scaled)
+
+
+def fit_autoencoder(
+    scaled: np.ndarray, *, epochs: int = 20, seed: int = 0, batch_size: int = 1024
+) -> tuple[object, np.ndarray]:
+    """Fit the autoencoder; return it and the training rows' reconstruction MSE."""
+    configure_tensorflow(seed)
+    autoencoder = build_autoencoder(scaled.shape[1])
+    autoencoder.fit(scaled, scaled, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    reconstructed = np.asarray(autoencoder.predict(scaled, batch_size=8192, verbose=0))
+    return autoencoder, ((scaled - reconstructed) ** 2).mean(axis=1).astype(np.float64)
+
+
 def fit_detector(
     matrix: np.ndarray,
     *,
@@ -228,20 +253,10 @@ def fit_detector(
     n_estimators: int = 100,
 ) -> Detector:
     """Fit the scaler, the Isolation Forest and the autoencoder on `matrix`; return the detector."""
-    configure_tensorflow(seed)
     scaler = StandardScaler().fit(matrix)
     scaled = scaler.transform(matrix).astype(np.float32)
-
-    forest = IsolationForest(
-        n_estimators=n_estimators, contamination=contamination, random_state=seed, n_jobs=os.cpu_count()
-    ).fit(scaled)
-    iso_raw = -forest.score_samples(scaled)
-
-    autoencoder = build_autoencoder(scaled.shape[1])
-    autoencoder.fit(scaled, scaled, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
-    reconstructed = np.asarray(autoencoder.predict(scaled, batch_size=8192, verbose=0))
-    mse = ((scaled - reconstructed) ** 2).mean(axis=1).astype(np.float64)
-
+    forest, iso_raw = fit_forest(scaled, contamination=contamination, seed=seed, n_estimators=n_estimators)
+    autoencoder, mse = fit_autoencoder(scaled, epochs=epochs, seed=seed, batch_size=batch_size)
     return Detector(
         scaler=scaler,
         forest=forest,

@@ -1,0 +1,65 @@
+"""Benchmark: training on the real data (401,604 clean rows), stage by stage, median of N runs.
+
+    python bench/train.py [--runs 3] [--db /tmp/realdb/db.sqlite3]
+
+Each run is a fresh process on a fresh copy of a database that already holds the ingested real
+file (make one with `manage.py ingest_csv`), so peak RSS is the run's own. Prints the median
+seconds of: feature building, Isolation Forest fit+score, autoencoder fit+score, writing scores,
+and a whole `train_and_activate` (load, features, both fits, scoring, writes, activation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["features", "iso_forest_fit_score", "autoencoder_fit_score", "write_scores", "total"]
+
+
+def run_once(database: Path) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "bench.sqlite3"
+        shutil.copyfile(database, copy)
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{copy}",
+            "ARTIFACTS_DIR": f"{folder}/artifacts",
+            "DEBUG": "0",
+            "SECRET_KEY": "bench",
+        }
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "_child.py"), "train", "-"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--db", default="/tmp/realdb/db.sqlite3", help="SQLite file with the real data ingested")
+    args = parser.parse_args()
+    database = Path(args.db)
+    if not database.is_file():
+        sys.exit(f"no database at {database}: ingest the real file into a SQLite database first")
+    runs = [run_once(database) for _ in range(args.runs)]
+    print(f"rows: {runs[0]['rows']:,}; cores: {os.cpu_count()}; runs: {args.runs}")
+    for stage in STAGES:
+        values = [run[stage] for run in runs]
+        print(f"{stage:<24} median {statistics.median(values):6.2f} s   ({', '.join(f'{v:.2f}' for v in values)})")
+    print(f"{'peak RSS':<24} {max(run['peak_rss_mib'] for run in runs):,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

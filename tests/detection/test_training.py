@@ -201,3 +201,19 @@ def test_real_file_is_scored_with_two_percent_flags(real_data_path, settings, tm
     assert 0 < metrics["common_anomalies"] < min(metrics["iso_forest_flags"], metrics["autoencoder_flags"])
     with capsys.disabled():
         print(f"\nreal file: common anomalies {metrics['common_anomalies']:,} of 401,604")
+
+
+def test_score_transactions_command_reports_the_count(trained_version, capsys) -> None:
+    from django.core.management import call_command
+
+    victims = list(TransactionScore.objects.order_by("id").values_list("id", flat=True)[:5])
+    TransactionScore.objects.filter(id__in=victims).delete()
+    call_command("score_transactions")
+    assert "Scored 5 new transactions" in capsys.readouterr().out
+
+
+def test_score_transactions_without_a_model_fails_clearly(db) -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="no active model version"):
+        call_command("score_transactions")

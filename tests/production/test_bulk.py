@@ -1,0 +1,122 @@
+"""bulk_insert_frame on the database in use (SQLite, or PostgreSQL's COPY under DATABASE_URL)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.db import connection
+
+from anomaly_site import bulk
+from transactions.models import Customer, ImportBatch, QuarantinedRow, Transaction
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD_TEXT = ["\\N", 'say "hi", twice', "tab\there", "two\nlines", "", "CRÈME CAFÉ", "back\\slash"]
+
+
+def _rows(batch: ImportBatch, fingerprints, customer_ids) -> pd.DataFrame:
+    count = len(fingerprints)
+    return pd.DataFrame(
+        {
+            "invoice_no": [f"5{i:05d}" for i in range(count)],
+            "stock_code": "85123A",
+            "description": [AWKWARD_TEXT[i % len(AWKWARD_TEXT)] for i in range(count)],
+            "quantity": np.arange(count) - 2,
+            "invoice_date": pd.Timestamp("2011-06-30 23:30", tz="Europe/London")
+            + pd.to_timedelta(np.arange(count), "h"),
+            "unit_price": [Decimal("2.550"), Decimal("0.001")] * (count // 2) + [Decimal("7")] * (count % 2),
+            "customer_id": customer_ids,
+            "country": "United Kingdom",
+            "is_cancellation": np.arange(count) % 3 == 0,
+            "batch_id": batch.pk,
+            "line_number": np.arange(count) + 2,
+            "fingerprint": fingerprints,
+        }
+    )
+
+
+@pytest.fixture
+def batch() -> ImportBatch:
+    Customer.objects.create(
+        customer_id=12346,
+        country="United Kingdom",
+        first_seen=pd.Timestamp("2011-01-01", tz="UTC"),
+        last_seen=pd.Timestamp("2011-01-01", tz="UTC"),
+    )
+    return ImportBatch.objects.create(file_name="x.csv", sha256="0" * 64)
+
+
+def test_values_round_trip_exactly(batch: ImportBatch) -> None:
+    # customer_id is float because of the missing value, as pandas makes it: stored as integers / NULL.
+    customers = [12346.0 if i % 2 else np.nan for i in range(14)]
+    frame = _rows(batch, np.arange(14, dtype=np.int64) - 7, customers)
+
+    assert bulk.bulk_insert_frame(Transaction, frame, chunk_size=5) == 14
+
+    stored = list(Transaction.objects.order_by("line_number"))
+    assert [t.description for t in stored] == frame["description"].tolist()
+    assert [t.quantity for t in stored] == frame["quantity"].tolist()
+    assert [t.unit_price for t in stored] == frame["unit_price"].tolist()
+    assert [t.invoice_date for t in stored] == [ts.to_pydatetime() for ts in frame["invoice_date"]]
+    assert [t.customer_id for t in stored] == [12346 if i % 2 else None for i in range(14)]
+    assert [t.is_cancellation for t in stored] == frame["is_cancellation"].tolist()
+    assert [t.fingerprint for t in stored] == frame["fingerprint"].tolist()
+
+
+def test_text_field_keeps_quotes_newlines_and_backslashes(batch: ImportBatch) -> None:
+    raw = ['a,"b"\\N', "\\N", "line\r\nbreak\ttab", "x" * 5000]
+    frame = pd.DataFrame({"batch_id": batch.pk, "line_number": range(len(raw)), "raw": raw, "reason": "r"})
+
+    bulk.bulk_insert_frame(QuarantinedRow, frame)
+
+    assert list(QuarantinedRow.objects.order_by("line_number").values_list("raw", flat=True)) == raw
+
+
+def test_ignore_conflicts_skips_stored_rows_and_counts_only_new_ones(batch: ImportBatch) -> None:
+    first = _rows(batch, np.arange(10, dtype=np.int64), 12346)
+    bulk.bulk_insert_frame(Transaction, first)
+    again = _rows(batch, np.arange(5, 15, dtype=np.int64), 12346)
+
+    inserted = bulk.bulk_insert_frame(Transaction, again, ignore_conflicts=True, chunk_size=4)
+
+    assert inserted == 5
+    assert Transaction.objects.count() == 15
+    assert sorted(Transaction.objects.values_list("fingerprint", flat=True)) == list(range(15))
+
+
+def test_conflict_without_the_option_raises_and_the_transaction_rolls_back(batch: ImportBatch) -> None:
+    from django.db import IntegrityError, transaction
+
+    bulk.bulk_insert_frame(Transaction, _rows(batch, np.arange(3, dtype=np.int64), 12346))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.bulk_insert_frame(Transaction, _rows(batch, np.arange(2, 6, dtype=np.int64), 12346))
+
+    assert Transaction.objects.count() == 3
+
+
+def test_postgres_uses_copy(batch: ImportBatch, monkeypatch) -> None:
+    calls = {"copy": 0, "executemany": 0}
+    real_copy, real_many = bulk._copy_postgres, bulk._executemany
+
+    def count(name, real):
+        def wrapped(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(bulk, "_copy_postgres", count("copy", real_copy))
+    monkeypatch.setattr(bulk, "_executemany", count("executemany", real_many))
+
+    bulk.bulk_insert_frame(Transaction, _rows(batch, np.arange(6, dtype=np.int64), 12346), chunk_size=4)
+
+    expected = {"copy": 2, "executemany": 0} if connection.vendor == "postgresql" else {"copy": 0, "executemany": 2}
+    assert calls == expected
+
+
+def test_unknown_column_is_named(batch: ImportBatch) -> None:
+    with pytest.raises(ValueError, match="no_such_column"):
+        bulk.bulk_insert_frame(Transaction, pd.DataFrame({"no_such_column": [1]}))

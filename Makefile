@@ -1,5 +1,6 @@
 # make run [DATA=path/to/data.csv]   set up, load, train and serve on http://127.0.0.1:8000
 # make test                          lint and run the whole test suite
+# make test-postgres                 the suite again on a throwaway local PostgreSQL cluster (port 54329)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.requirements-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format setup bench clean
+.PHONY: run test test-postgres lint format setup bench bench-scale bench-load clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+PG_DIR ?= /tmp/anomaly-pg
+PG_PORT ?= 54329
+test-postgres: $(STAMP)
+	url=$$(.ci/postgres start $(PG_DIR) $(PG_PORT)) && trap '.ci/postgres stop $(PG_DIR)' EXIT && \
+		DATABASE_URL=$$url $(BIN)/python -m pytest
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -37,6 +44,12 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
+
+bench-load: $(STAMP)
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles var

@@ -1,7 +1,8 @@
 """Django settings, read from the environment with safe local defaults.
 
 Environment: SECRET_KEY, DEBUG, ALLOWED_HOSTS, DATABASE_URL, ARTIFACTS_DIR, UPLOADS_DIR,
-API_ALLOW_ANONYMOUS_READ, SECURE_COOKIES, SECURE_HSTS_SECONDS, LOG_LEVEL.
+API_ALLOW_ANONYMOUS_READ, SECURE_COOKIES, SECURE_HSTS_SECONDS, SECURE_SSL_REDIRECT, CONN_MAX_AGE,
+STATIC_ROOT, LOG_LEVEL, LOG_FORMAT (plain or json), Q_REDIS_URL.
 """
 
 import os
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_plotly_dash.middleware.BaseMiddleware",
+    # Innermost, so its process_exception sees a view's database errors first: 503, not 500.
+    "anomaly_site.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "anomaly_site.urls"
@@ -99,6 +102,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        # A persistent connection broken by a database restart is replaced at the next request.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -124,7 +129,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -137,7 +142,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "anomaly_site.storage.StaticFilesStorage"
             if not DEBUG
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
@@ -157,6 +162,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # django-plotly-dash: embedded in an iframe of the same site, every asset served locally.
 X_FRAME_OPTIONS = "SAMEORIGIN"
+# check --deploy asks for DENY, which would blank the dashboard's own iframe.
+SILENCED_SYSTEM_CHECKS = ["security.W019"]
 PLOTLY_DASH = {"serve_locally": True, "cache_timeout_initial_arguments": 60}
 # dash's own dcc/html/dash_table/renderer are built into django-plotly-dash's finder.
 PLOTLY_COMPONENTS = ["dash_ag_grid", "dpd_components", "dpd_static_support"]
@@ -212,7 +219,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
@@ -221,8 +228,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "anomaly_site.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if os.environ.get("LOG_FORMAT", "plain") == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -1,0 +1,87 @@
+"""Production settings: check --deploy, the required SECRET_KEY, JSON logs, hashed static files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+from anomaly_site.logs import JsonFormatter
+from anomaly_site.storage import StaticFilesStorage
+
+from .processes import PYTHON, ROOT, child_env, manage
+
+
+def test_check_deploy_passes_with_production_settings(production_env) -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_fails_without_hsts(production_env) -> None:
+    del production_env["SECURE_HSTS_SECONDS"]
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env, check=False)
+
+    assert result.returncode == 1
+    assert "security.W004" in result.stderr
+
+
+def test_debug_off_without_secret_key_refuses_to_start(tmp_path: Path) -> None:
+    env = child_env(DEBUG="0", DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
+
+    result = manage("check", env=env, check=False)
+
+    assert result.returncode == 1
+    assert "SECRET_KEY must be set in the environment when DEBUG is off" in result.stderr
+
+
+def test_production_settings_turn_on_secure_cookies_and_https_redirect(production_env) -> None:
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; print(json.dumps("
+        "[s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS,"
+        " s.DATABASES['default']['CONN_HEALTH_CHECKS'], s.STORAGES['staticfiles']['BACKEND']]))"
+    )
+    env = {**production_env, "DJANGO_SETTINGS_MODULE": "anomaly_site.settings"}
+    out = subprocess.run([PYTHON, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+    assert json.loads(out) == [False, True, True, True, 31536000, True, "anomaly_site.storage.StaticFilesStorage"]
+
+
+def test_log_format_json_writes_one_object_per_line(production_env) -> None:
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('transactions.services').warning('loaded %s rows', 5, extra={'batch_id': 7})"
+    )
+    env = {**production_env, "LOG_FORMAT": "json", "DJANGO_SETTINGS_MODULE": "anomaly_site.settings"}
+    err = subprocess.run([PYTHON, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stderr
+    entry = json.loads(err.strip().splitlines()[-1])
+
+    assert entry["level"] == "WARNING"
+    assert entry["logger"] == "transactions.services"
+    assert entry["message"] == "loaded 5 rows"
+    assert entry["batch_id"] == 7
+
+
+def test_json_formatter_includes_the_exception() -> None:
+    try:
+        raise ValueError("bad row")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert entry["message"] == "failed"
+    assert "ValueError: bad row" in entry["exception"]
+
+
+def test_static_url_is_hashed_once_the_file_exists_and_plain_before(tmp_path: Path) -> None:
+    storage = StaticFilesStorage(location=str(tmp_path), base_url="/static/")
+    (tmp_path / "site.css").write_text("body { color: red }")
+
+    assert storage.url("not-collected-yet.css") == "/static/not-collected-yet.css"
+    hashed = storage.url("site.css")
+    assert hashed.startswith("/static/site.") and hashed.endswith(".css") and hashed != "/static/site.css"

@@ -164,7 +164,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 X_FRAME_OPTIONS = "SAMEORIGIN"
 # check --deploy asks for DENY, which would blank the dashboard's own iframe.
 SILENCED_SYSTEM_CHECKS = ["security.W019"]
-PLOTLY_DASH = {"serve_locally": True, "cache_timeout_initial_arguments": 60}
+PLOTLY_DASH = {
+    "serve_locally": True,
+    "cache_timeout_initial_arguments": 60,
+    # Every Dash endpoint (layout, callbacks) needs the same login as the dashboard page.
+    "view_decorator": "django_plotly_dash.access.login_required",
+}
 # dash's own dcc/html/dash_table/renderer are built into django-plotly-dash's finder.
 PLOTLY_COMPONENTS = ["dash_ag_grid", "dpd_components", "dpd_static_support"]
 

@@ -242,3 +242,126 @@ def transaction_detail(transaction_id: int, version: ModelVersion | None = None)
         )
     )
     return {"row": row, "customer_usual": usual}
+
+
+# Server-side table reads (sorted, filtered, paged) and customer look-ups, for the dashboard and API.
+FilterOp = Literal["eq", "ne", "gt", "gte", "lt", "lte", "between", "contains", "startswith", "is_true", "is_false"]
+TABLE_FIELDS = [key for key in ROW_FIELDS if key != "explanation"]
+_LOOKUPS = {"gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte", "contains": "icontains", "startswith": "istartswith"}
+
+
+@dataclass(frozen=True)
+class ColumnFilter:
+    """One condition on a TABLE_FIELDS key; `value_to` is the upper bound of "between"."""
+
+    field: str
+    op: FilterOp
+    value: Any = None
+    value_to: Any = None
+
+
+def _filter_q(condition: ColumnFilter) -> Q:
+    """The Q object for one ColumnFilter; ValueError names an unknown field or operator."""
+    if condition.field not in TABLE_FIELDS:
+        raise ValueError(f"cannot filter on {condition.field!r}")
+    path = ROW_FIELDS[condition.field]
+    if condition.op == "eq":
+        return Q(**{path: condition.value})
+    if condition.op == "ne":
+        return ~Q(**{path: condition.value})
+    if condition.op == "between":
+        return Q(**{f"{path}__gte": condition.value, f"{path}__lte": condition.value_to})
+    if condition.op in ("is_true", "is_false"):
+        return Q(**{path: condition.op == "is_true"})
+    if condition.op in _LOOKUPS:
+        return Q(**{f"{path}__{_LOOKUPS[condition.op]}": condition.value})
+    raise ValueError(f"unknown filter operator {condition.op!r}")
+
+
+def scores_page(
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    order_by: tuple[str, ...] = ("-anomaly_score",),
+    filters: tuple[ColumnFilter, ...] = (),
+    version: ModelVersion | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of score rows and the count of rows matching `filters`.
+
+    `order_by` holds TABLE_FIELDS keys, "-" first for descending; transaction_id breaks ties so
+    pages never overlap. Raises ValueError naming an unknown field. Two queries.
+    """
+    version = version or require_active_model_version()
+    ordering = []
+    for key in order_by:
+        name = key.removeprefix("-")
+        if name not in TABLE_FIELDS:
+            raise ValueError(f"cannot sort on {name!r}")
+        ordering.append(("-" if key.startswith("-") else "") + ROW_FIELDS[name])
+    queryset = scores_for(version)
+    for condition in filters:
+        queryset = queryset.filter(_filter_q(condition))
+    page = queryset.select_related("transaction").order_by(*ordering, "transaction_id")[offset : offset + limit]
+    return _rows(page), queryset.count()
+
+
+def customers_by_anomalies(*, limit: int = 20, version: ModelVersion | None = None) -> list[dict[str, Any]]:
+    """The customers with the most flagged rows, as {customer_id, flagged}, most flagged first."""
+    version = version or require_active_model_version()
+    grouped = (
+        scores_for(version)
+        .filter(is_flagged=True)
+        .values("customer_id")
+        .annotate(flagged=Count("id"))
+        .order_by("-flagged", "customer_id")
+    )
+    return list(grouped[:limit])
+
+
+def search_customers(prefix: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Customers whose CustomerID starts with the digits `prefix`, as {customer_id, country}, lowest first."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    from transactions.models import Customer
+
+    digits = "".join(char for char in prefix if char.isdigit())
+    if not digits:
+        return []
+    matches = (
+        Customer.objects.annotate(id_text=Cast("customer_id", CharField()))
+        .filter(id_text__startswith=digits)
+        .order_by("customer_id")
+        .values("customer_id", "country")
+    )
+    return list(matches[:limit])
+
+
+# Reads for the REST API: customer look-up, the filterable score list, model versions.
+LISTED_FIELDS = {**ROW_FIELDS, "is_flagged": "is_flagged"}
+
+
+def customer_exists(customer_id: int) -> bool:
+    """Whether `customer_id` is a customer of the loaded data (scored or not)."""
+    from transactions.models import Customer
+
+    return Customer.objects.filter(pk=customer_id).exists()
+
+
+def scored_transactions(version: ModelVersion | None = None) -> QuerySet[TransactionScore]:
+    """The version's score rows as value dicts (`id` and LISTED_FIELDS paths), unevaluated.
+
+    For callers that filter, order and page in the database; `listed_rows` turns a page into rows.
+    """
+    version = version or require_active_model_version()
+    return scores_for(version).values("id", *LISTED_FIELDS.values())
+
+
+def listed_rows(items: Any) -> list[dict[str, Any]]:
+    """Row dicts keyed as LISTED_FIELDS from value dicts of `scored_transactions`."""
+    return [{key: item[path] for key, path in LISTED_FIELDS.items()} for item in items]
+
+
+def model_versions() -> QuerySet[ModelVersion]:
+    """Every model version, newest first (the active one has is_active=True)."""
+    return ModelVersion.objects.select_related("started_by").order_by("-created_at", "-id")

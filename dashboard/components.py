@@ -1,0 +1,225 @@
+"""Dash components of the dashboard: the page layout and the transaction detail panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_ag_grid as dag
+from dash import dcc, html
+from django.urls import reverse
+
+from detection.selectors import METRICS
+
+from .figures import empty_figure
+from .tables import PAGE_SIZE, column_defs, explanation_text, local_time
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+DETAIL_PROMPT = "Click a bar or a table row to see that transaction against the customer's usual values."
+
+
+def message(text: str, *, kind: str = "info") -> html.Div:
+    """A one-line notice; `kind` is info, empty or error (a CSS class)."""
+    return html.Div(text, className=f"message message-{kind}")
+
+
+def graph(component_id: str, *, height: int) -> dcc.Graph:
+    return dcc.Graph(
+        id=component_id,
+        figure=empty_figure("Loading…"),
+        config=GRAPH_CONFIG,
+        style={"height": f"{height}px"},
+    )
+
+
+def controls() -> html.Div:
+    return html.Div(
+        [
+            html.Label(
+                [
+                    "Customer",
+                    dcc.Dropdown(
+                        id="customer",
+                        options=[],
+                        searchable=True,
+                        clearable=True,
+                        placeholder="All customers: type a CustomerID to search",
+                    ),
+                ],
+                className="control control-customer",
+            ),
+            html.Label(
+                [
+                    "Metric",
+                    dcc.Dropdown(
+                        id="metric",
+                        options=[{"label": name, "value": name} for name in METRICS],
+                        value="TotalSpent",
+                        clearable=False,
+                        searchable=False,
+                    ),
+                ],
+                className="control control-metric",
+            ),
+        ],
+        className="controls",
+    )
+
+
+def layout() -> html.Div:
+    """The whole app: controls, ranking chart and table, detail, overview charts, all-rows table."""
+    return html.Div(
+        [
+            html.Section(
+                [
+                    controls(),
+                    html.Div(id="ranking-message", className="ranking-message"),
+                    graph("top-anomalies", height=380),
+                    html.H3("These transactions in detail"),
+                    dag.AgGrid(
+                        id="drilldown",
+                        columnDefs=column_defs(server_side=False),
+                        rowData=[],
+                        getRowId="params.data.row_id",
+                        defaultColDef={"resizable": True},
+                        columnSize="autoSize",
+                        dashGridOptions={"domLayout": "autoHeight", "suppressColumnVirtualisation": True},
+                        style={"height": None},
+                    ),
+                ],
+                className="panel",
+            ),
+            html.Section(
+                [html.H3("Transaction detail"), html.Div(message(DETAIL_PROMPT), id="transaction-detail")],
+                className="panel",
+            ),
+            html.Section(
+                [
+                    html.Div(
+                        [
+                            html.Span("Anomalies over time, per "),
+                            dcc.RadioItems(
+                                id="period",
+                                options=[{"label": "week", "value": "week"}, {"label": "day", "value": "day"}],
+                                value="week",
+                                inline=True,
+                            ),
+                        ],
+                        className="period",
+                    ),
+                    graph("over-time", height=320),
+                    html.Div(
+                        [graph("by-country", height=420), graph("score-distribution", height=420)],
+                        className="two-columns",
+                    ),
+                ],
+                className="panel",
+            ),
+            html.Section(
+                [
+                    html.H3("All scored transactions"),
+                    html.P(
+                        "Sorted, filtered and paged on the server: click a header to sort, use its menu to filter.",
+                        className="hint",
+                    ),
+                    dag.AgGrid(
+                        id="score-table",
+                        rowModelType="infinite",
+                        columnDefs=column_defs(server_side=True),
+                        getRowId="params.data.row_id",
+                        defaultColDef={"resizable": True, "minWidth": 90},
+                        dashGridOptions={
+                            "pagination": True,
+                            "paginationPageSize": PAGE_SIZE,
+                            "cacheBlockSize": PAGE_SIZE,
+                            "maxBlocksInCache": 20,
+                            "infiniteInitialRowCount": PAGE_SIZE,
+                            "rowBuffer": 0,
+                            "suppressColumnVirtualisation": True,
+                        },
+                        style={"height": "560px"},
+                    ),
+                ],
+                className="panel",
+            ),
+        ],
+        className="dashboard",
+    )
+
+
+def admin_change_url(transaction_id: int) -> str:
+    return reverse("admin:transactions_transaction_change", args=[transaction_id])
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def detail_panel(detail: dict[str, Any]) -> html.Div:
+    """The transaction's features against the customer's means, its scores, explanation and admin link."""
+    row = detail["row"]
+    usual = detail["customer_usual"]
+    comparison = [
+        ("TotalSpent", row["total_spent"], usual["total_spent"]),
+        ("TransactionHour", row["transaction_hour"], usual["transaction_hour"]),
+        ("PriceDeviation", row["price_deviation"], usual["price_deviation"]),
+    ]
+    facts = [
+        ("Quantity", row["quantity"]),
+        ("UnitPrice", row["unit_price"]),
+        ("HistFreq (invoices of this customer)", row["hist_freq"]),
+        ("UnusualDestination", row["unusual_destination"]),
+        ("QuantitySpike", row["quantity_spike"]),
+        ("ZScore", row["zscore"]),
+        ("Isolation Forest score / flag", f"{row['iso_forest_score']:.3f} / {_number(row['iso_forest_flag'])}"),
+        ("Autoencoder score / flag", f"{row['autoencoder_score']:.3f} / {_number(row['autoencoder_flag'])}"),
+        ("anomaly_score", f"{row['anomaly_score']:.3f}"),
+        ("RiskScore", _number(row["risk_score"], 0)),
+        ("Flagged by both models", row["is_common_anomaly"]),
+    ]
+    return html.Div(
+        [
+            html.H4(
+                f"Invoice {row['invoice_no']} · {row['stock_code']} {row['description']} · "
+                f"customer {row['customer_id']} · {row['country']} · {local_time(row['invoice_date'])}"
+            ),
+            html.Table(
+                [
+                    html.Thead(html.Tr([html.Th("Feature"), html.Th("This transaction"), html.Th("Customer's usual")])),
+                    html.Tbody(
+                        [
+                            html.Tr([html.Td(name), html.Td(_number(value)), html.Td(_number(mean))])
+                            for name, value, mean in comparison
+                        ]
+                    ),
+                ],
+                className="comparison",
+            ),
+            html.P(
+                f"Customer's usual: mean over their {usual['lines']:,} scored rows, "
+                f"of which {usual['flagged']:,} flagged.",
+                className="hint",
+            ),
+            html.Dl(
+                [part for name, value in facts for part in (html.Dt(name), html.Dd(_number(value)))],
+                className="facts",
+            ),
+            html.P(["Explanation: ", explanation_text(row["explanation"]) or "not flagged, none stored"]),
+            html.A(
+                "Review this transaction in the admin",
+                href=admin_change_url(row["transaction_id"]),
+                target="_blank",
+                rel="noopener",
+                id="admin-link",
+                className="admin-link",
+            ),
+        ],
+        className="detail",
+    )

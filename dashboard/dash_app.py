@@ -1,0 +1,178 @@
+"""The embedded Dash app (django-plotly-dash): layout and thin callbacks over detection.selectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import dash.dash
+from dash import Input, Output, State
+from dash.exceptions import PreventUpdate
+from django.core.cache import cache
+from django.templatetags.static import static
+from django_plotly_dash import DjangoDash
+
+from detection.models import ModelVersion
+from detection.selectors import (
+    METRICS,
+    NoActiveModel,
+    anomalies_by_country,
+    anomalies_over_time,
+    customer_has_scores,
+    customers_by_anomalies,
+    ranked_anomalies,
+    require_active_model_version,
+    score_distribution,
+    scores_page,
+    search_customers,
+    transaction_detail,
+)
+
+from .components import DETAIL_PROMPT, detail_panel, layout, message
+from .events import clicked_transaction_id, triggered_component
+from .figures import (
+    anomalies_by_country_figure,
+    anomalies_over_time_figure,
+    empty_figure,
+    flag_threshold,
+    score_distribution_figure,
+    top_anomalies_figure,
+)
+from .tables import grid_rows, page_query
+
+APP_NAME = "AnomalyDashboard"
+DEFAULT_METRIC = "TotalSpent"
+NO_MODEL = "No model has been trained yet: load data (manage.py ingest_csv) and train (manage.py train_models)."
+# The over-time and by-country reads group every scored row; keep them per model version a while.
+OVERVIEW_CACHE_SECONDS = 300
+T = TypeVar("T")
+
+# Dash writes its version-check address (dash-version.plotly.com) into every page's config; the
+# renderer calls it only with the dev-tools UI on, which this site never enables. Blank it so that
+# no page names an outside host (tests/dashboard/test_page.py checks).
+dash.dash.DASH_VERSION_URL = ""
+
+app = DjangoDash(APP_NAME, serve_locally=True, external_stylesheets=[static("dashboard/dash_app.css")])
+app.layout = layout()
+
+
+def _cached(version: ModelVersion, name: str, read: Callable[[], T]) -> T:
+    """`read()` cached per activation of `version` (new scores show after OVERVIEW_CACHE_SECONDS)."""
+    stamp = version.activated_at.timestamp() if version.activated_at else 0
+    return cache.get_or_set(f"dashboard:{version.pk}:{stamp}:{name}", read, OVERVIEW_CACHE_SECONDS)
+
+
+def ranking_title(metric: str, customer_id: int | None, count: int) -> str:
+    whose = f"customer {customer_id}" if customer_id is not None else "all customers"
+    return f"Top {count} flagged transactions of {whose} by {metric} (then anomaly_score)"
+
+
+@app.callback(Output("customer", "options"), Input("customer", "search_value"), State("customer", "value"))
+def customer_options(search_value: str | None, selected: int | None) -> list[dict[str, Any]]:
+    """Options matching the typed CustomerID prefix; before any typing, the most flagged customers."""
+    if search_value:
+        options = [
+            {"label": f"{item['customer_id']} · {item['country']}", "value": item["customer_id"]}
+            for item in search_customers(search_value)
+        ]
+    else:
+        try:
+            options = [
+                {"label": f"{item['customer_id']} · {item['flagged']:,} flagged", "value": item["customer_id"]}
+                for item in customers_by_anomalies()
+            ]
+        except NoActiveModel:
+            options = []
+    if selected is not None and all(option["value"] != selected for option in options):
+        options.insert(0, {"label": str(selected), "value": selected})
+    return options
+
+
+@app.callback(
+    Output("top-anomalies", "figure"),
+    Output("drilldown", "rowData"),
+    Output("ranking-message", "children"),
+    Input("customer", "value"),
+    Input("metric", "value"),
+)
+def update_ranking(customer_id: int | str | None, metric: str | None) -> tuple[Any, list[dict[str, Any]], Any]:
+    """The top 10 flagged rows of the customer (or of everyone) by `metric`: bars, table rows, a notice."""
+    metric = metric if metric in METRICS else DEFAULT_METRIC
+    customer = int(customer_id) if customer_id not in (None, "") else None
+    try:
+        rows = ranked_anomalies(metric=metric, customer_id=customer)
+        if not rows:
+            if customer is None:
+                text = "No transaction has been flagged by either model."
+            elif customer_has_scores(customer):
+                text = f"Customer {customer} has no anomalies: none of their transactions was flagged."
+            else:
+                text = f"Customer {customer} has no scored transactions (unknown, or loaded after training)."
+            return empty_figure(text), [], message(text, kind="empty")
+    except NoActiveModel:
+        return empty_figure(NO_MODEL), [], message(NO_MODEL, kind="empty")
+    title = ranking_title(metric, customer, len(rows))
+    return top_anomalies_figure(rows, metric, METRICS[metric], title), grid_rows(rows), message(title)
+
+
+@app.callback(
+    Output("transaction-detail", "children"),
+    Input("top-anomalies", "clickData"),
+    Input("drilldown", "cellClicked"),
+    Input("score-table", "cellClicked"),
+    prevent_initial_call=True,
+)
+def show_detail(bar_click: Any, drilldown_cell: Any, table_cell: Any, callback_context: Any = None) -> Any:
+    """The clicked transaction against its customer's usual values, with a link to the admin."""
+    transaction_id = clicked_transaction_id(
+        triggered_component(callback_context), bar_click, drilldown_cell, table_cell
+    )
+    if transaction_id is None:
+        return message(DETAIL_PROMPT)
+    try:
+        detail = transaction_detail(transaction_id)
+    except NoActiveModel:
+        return message(NO_MODEL, kind="empty")
+    if detail is None:
+        return message(f"Transaction {transaction_id} has no score under the active model.", kind="empty")
+    return detail_panel(detail)
+
+
+@app.callback(
+    Output("over-time", "figure"),
+    Output("by-country", "figure"),
+    Output("score-distribution", "figure"),
+    Input("period", "value"),
+)
+def update_overview(period: str | None) -> tuple[Any, Any, Any]:
+    """Anomalies per day or week, by country, and the anomaly_score distribution with its threshold."""
+    try:
+        version = require_active_model_version()
+    except NoActiveModel:
+        blank = empty_figure(NO_MODEL)
+        return blank, blank, blank
+    period = "day" if period == "day" else "week"
+    over_time = _cached(version, f"over_time:{period}", lambda: anomalies_over_time(period=period, version=version))
+    countries = _cached(version, "by_country", lambda: anomalies_by_country(version=version))
+    distribution = score_distribution(version)
+    threshold = flag_threshold(distribution["quantiles"], float(version.parameters.get("contamination", 0.02)))
+    return (
+        anomalies_over_time_figure(over_time, period),
+        anomalies_by_country_figure(countries),
+        score_distribution_figure(distribution, threshold),
+    )
+
+
+@app.callback(Output("score-table", "getRowsResponse"), Input("score-table", "getRowsRequest"))
+def table_page(request: dict[str, Any] | None) -> dict[str, Any]:
+    """One block of the server-side table: rows sorted, filtered and paged by the selector."""
+    if not request:
+        raise PreventUpdate
+    try:
+        query = page_query(request)
+        rows, total = scores_page(
+            offset=query.offset, limit=query.limit, order_by=query.order_by, filters=query.filters
+        )
+    except (ValueError, TypeError, NoActiveModel):
+        return {"rowData": [], "rowCount": 0}
+    return {"rowData": grid_rows(rows), "rowCount": total}

@@ -1,0 +1,92 @@
+"""The read functions the dashboard added to detection.selectors: table pages and customer look-ups."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Count, Q
+
+from detection.models import ModelVersion, TransactionScore
+from detection.selectors import (
+    ColumnFilter,
+    customers_by_anomalies,
+    scores_page,
+    search_customers,
+)
+from transactions.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_scores_page_orders_pages_and_counts_in_two_queries(
+    trained_version: ModelVersion, django_assert_num_queries
+) -> None:
+    scores = TransactionScore.objects.filter(model_version=trained_version)
+    with django_assert_num_queries(2):
+        rows, total = scores_page(offset=50, limit=25, order_by=("-total_spent",), version=trained_version)
+    expected = list(scores.order_by("-total_spent", "transaction_id").values_list("transaction_id", flat=True)[50:75])
+    assert [row["transaction_id"] for row in rows] == expected
+    assert total == scores.count()
+    assert {"invoice_no", "description", "risk_score", "explanation"} <= set(rows[0])
+
+
+@pytest.mark.parametrize(
+    ("condition", "orm"),
+    [
+        (ColumnFilter("quantity", "gt", 20), Q(transaction__quantity__gt=20)),
+        (ColumnFilter("quantity", "lte", 2), Q(transaction__quantity__lte=2)),
+        (ColumnFilter("anomaly_score", "between", 0.5, 0.9), Q(anomaly_score__gte=0.5, anomaly_score__lte=0.9)),
+        (ColumnFilter("country", "eq", "France"), Q(country="France")),
+        (ColumnFilter("country", "ne", "United Kingdom"), ~Q(country="United Kingdom")),
+        (ColumnFilter("description", "contains", "heart"), Q(transaction__description__icontains="heart")),
+        (ColumnFilter("invoice_no", "startswith", "c"), Q(transaction__invoice_no__istartswith="c")),
+        (ColumnFilter("quantity_spike", "is_true"), Q(quantity_spike=True)),
+        (ColumnFilter("iso_forest_flag", "is_false"), Q(iso_forest_flag=False)),
+    ],
+    ids=lambda item: f"{item.field}-{item.op}" if isinstance(item, ColumnFilter) else "",
+)
+def test_scores_page_filters_match_the_orm(trained_version: ModelVersion, condition: ColumnFilter, orm: Q) -> None:
+    expected = (
+        TransactionScore.objects.filter(model_version=trained_version)
+        .filter(orm)
+        .order_by("-anomaly_score", "transaction_id")
+        .values_list("transaction_id", flat=True)
+    )
+    rows, total = scores_page(limit=500, filters=(condition,))
+    assert total == expected.count() > 0
+    assert [row["transaction_id"] for row in rows] == list(expected[:500])
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"order_by": ("-explanation",)},
+        {"order_by": ("nonsense",)},
+        {"filters": (ColumnFilter("explanation", "contains", "x"),)},
+        {"filters": (ColumnFilter("quantity", "regex", ".*"),)},
+    ],
+)
+def test_scores_page_refuses_unknown_fields_and_operators(trained_version: ModelVersion, arguments: dict) -> None:
+    with pytest.raises(ValueError):
+        scores_page(**arguments)
+
+
+def test_customers_by_anomalies_lists_the_most_flagged_first(trained_version: ModelVersion) -> None:
+    top = customers_by_anomalies(limit=5)
+    counts = dict(
+        TransactionScore.objects.filter(model_version=trained_version)
+        .values_list("customer_id")
+        .annotate(flagged=Count("id", filter=Q(is_flagged=True)))
+    )
+    assert len(top) == 5
+    assert [item["flagged"] for item in top] == sorted(counts.values(), reverse=True)[:5]
+    assert all(counts[item["customer_id"]] == item["flagged"] for item in top)
+
+
+def test_search_customers_matches_the_id_prefix_only(trained_version: ModelVersion) -> None:
+    some = Customer.objects.order_by("customer_id").first().customer_id
+    prefix = str(some)[:2]
+    found = search_customers(prefix, limit=500)
+    expected = list(Customer.objects.order_by("customer_id").values_list("customer_id", flat=True))
+    assert [item["customer_id"] for item in found] == [c for c in expected if str(c).startswith(prefix)][:500]
+    assert search_customers(str(some))[0] == {"customer_id": some, "country": Customer.objects.get(pk=some).country}
+    assert search_customers("abc") == [] and search_customers("") == []

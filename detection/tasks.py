@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import jobs, services
+
+
+def train(job_id: int) -> dict[str, Any]:
+    """Train the model version claimed by job `job_id` and activate it."""
+    return jobs.run_training_job(job_id)
+
+
+def score_new_transactions() -> int:
+    """Score the rows that arrived since the active model was trained (the scheduled task)."""
+    return services.score_new_transactions()
+
 
 def score_id_range(version_id: int, first_id: int, last_id: int) -> int:
     """Score one id-range chunk of a large batch (idempotent; see detection.chunked)."""

@@ -1,0 +1,128 @@
+"""Staff-only endpoints that start background jobs (ingest an uploaded CSV, train) and report on them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.generics import get_object_or_404
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from detection.jobs import queue_training
+from detection.services import TrainingInProgress
+from transactions.models import BackgroundJob
+from transactions.uploads import UploadError, queue_ingest
+
+# Multipart framing around the file itself.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with work in progress."
+    default_code = "conflict"
+
+
+class JobSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.get_username", default=None, read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BackgroundJob
+        fields = [
+            "id",
+            "url",
+            "kind",
+            "status",
+            "progress",
+            "message",
+            "error",
+            "parameters",
+            "result",
+            "task_id",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+        ]
+
+    def get_url(self, job: BackgroundJob) -> str:
+        return f"/api/jobs/{job.pk}"
+
+
+class TrainRequestSerializer(serializers.Serializer):
+    contamination = serializers.FloatField(default=0.02, help_text="Expected share of anomalies, 0 < c < 0.5.")
+    epochs = serializers.IntegerField(default=20, min_value=1, max_value=500)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**31 - 1)
+
+    def validate_contamination(self, value: float) -> float:
+        if not 0.0 < value < 0.5:
+            raise serializers.ValidationError("must be between 0 and 0.5 (exclusive)")
+        return value
+
+
+class IngestJobView(APIView):
+    permission_classes = [IsAdminUser]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Upload a CSV and queue its ingest",
+        description=(
+            "Multipart upload with the field `file` (the E-Commerce Data CSV or .csv.gz). The size "
+            "(MAX_UPLOAD_BYTES) and header are checked before anything is stored or queued."
+        ),
+        request=inline_serializer("IngestUpload", {"file": serializers.FileField()}),
+        responses={
+            202: JobSerializer,
+            400: OpenApiResponse(description="`file` missing, too large, or not the expected CSV."),
+        },
+    )
+    def post(self, request):
+        limit = settings.MAX_UPLOAD_BYTES
+        if int(request.META.get("CONTENT_LENGTH") or 0) > limit + UPLOAD_OVERHEAD_BYTES:
+            raise exceptions.ValidationError({"file": [f"the upload is larger than the limit of {limit:,} bytes"]})
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise exceptions.ValidationError({"file": ["send the CSV as the multipart field `file`"]})
+        try:
+            job = queue_ingest(upload, user=request.user)
+        except UploadError as exc:
+            raise exceptions.ValidationError({"file": [str(exc)]})
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainJobView(APIView):
+    permission_classes = [IsAdminUser]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        summary="Queue a training run",
+        description="Claims the training lock at once: 409 while another live run holds it.",
+        request=TrainRequestSerializer,
+        responses={
+            202: JobSerializer,
+            400: OpenApiResponse(description="A parameter out of range."),
+            409: OpenApiResponse(description="Another training run is in progress."),
+        },
+    )
+    def post(self, request):
+        params = TrainRequestSerializer(data=request.data or {})
+        params.is_valid(raise_exception=True)
+        try:
+            job = queue_training(user=request.user, **params.validated_data)
+        except TrainingInProgress as exc:
+            raise Conflict(str(exc))
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class JobDetailView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(summary="A background job's status, progress, duration and error", responses={200: JobSerializer})
+    def get(self, request, job_id: int):
+        job = get_object_or_404(BackgroundJob.objects.select_related("created_by"), pk=job_id)
+        return Response(JobSerializer(job).data)

@@ -1,7 +1,9 @@
-"""Measuring detection quality without labels: plant known anomalies and see what the models find.
+"""Measuring detection quality: plant known anomalies and see what the models find; once analysts
+have closed reviews, compare each model's flags with their labels.
 
 `plant_anomalies` is pure pandas; `evaluate_detector` scores the planted and untouched rows with a
-detector and returns ROC-AUC, precision@k and recall per model and for the combination.
+detector and returns ROC-AUC, precision@k and recall per model and for the combination;
+`precision_against_reviews` turns reviewed rows into precision and recall per model.
 """
 
 from __future__ import annotations
@@ -86,6 +88,40 @@ def evaluate_detector(
                     f"recall_{kind}": scores[flag_column].to_numpy()[(both["kind"] == kind).to_numpy()].mean()
                     for kind in PLANT_KINDS
                 },
+            }
+        )
+    return pd.DataFrame(rows).set_index("model")
+
+
+# model -> the flag column that says the model called the row an anomaly
+REVIEWED_MODELS = {
+    "iso_forest": "iso_forest_flag",
+    "autoencoder": "autoencoder_flag",
+    "combined": "is_flagged",
+    "both": "is_common_anomaly",
+}
+
+
+def precision_against_reviews(reviewed: pd.DataFrame) -> pd.DataFrame:
+    """One row per model (iso_forest, autoencoder, combined = either, both): precision against analysts.
+
+    `reviewed` has one row per closed review: a boolean `confirmed` (fraud) and the flag columns.
+    Columns: flagged (reviewed rows the model flagged), confirmed (confirmed fraud among them),
+    precision (confirmed / flagged; NaN when it flagged none), recall (share of all confirmed
+    fraud that the model flagged; NaN when none is confirmed).
+    """
+    confirmed = reviewed["confirmed"].to_numpy(dtype=bool)
+    rows = []
+    for model, column in REVIEWED_MODELS.items():
+        flagged = reviewed[column].to_numpy(dtype=bool)
+        hits = int((flagged & confirmed).sum())
+        rows.append(
+            {
+                "model": model,
+                "flagged": int(flagged.sum()),
+                "confirmed": hits,
+                "precision": hits / flagged.sum() if flagged.any() else np.nan,
+                "recall": hits / confirmed.sum() if confirmed.any() else np.nan,
             }
         )
     return pd.DataFrame(rows).set_index("model")

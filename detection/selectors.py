@@ -365,3 +365,29 @@ def listed_rows(items: Any) -> list[dict[str, Any]]:
 def model_versions() -> QuerySet[ModelVersion]:
     """Every model version, newest first (the active one has is_active=True)."""
     return ModelVersion.objects.select_related("started_by").order_by("-created_at", "-id")
+
+
+# Reads for evaluation against analysts' labels.
+CLOSED_REVIEW_STATUSES = ("confirmed_fraud", "false_positive")
+REVIEWED_FLAG_FIELDS = ("iso_forest_flag", "autoencoder_flag", "is_flagged", "is_common_anomaly")
+
+
+def reviewed_flags(version: ModelVersion | None = None) -> list[dict[str, Any]]:
+    """The version's flags on every transaction whose review is closed, with `confirmed` (fraud) per row.
+
+    One query; rows of reviews still new or investigating are left out.
+    """
+    version = version or require_active_model_version()
+    rows = (
+        scores_for(version)
+        .filter(transaction__review__status__in=CLOSED_REVIEW_STATUSES)
+        .values("transaction_id", "transaction__review__status", *REVIEWED_FLAG_FIELDS)
+    )
+    return [
+        {
+            "transaction_id": row["transaction_id"],
+            "confirmed": row["transaction__review__status"] == "confirmed_fraud",
+            **{name: row[name] for name in REVIEWED_FLAG_FIELDS},
+        }
+        for row in rows
+    ]

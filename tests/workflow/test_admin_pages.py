@@ -121,3 +121,31 @@ def test_transaction_page_shows_scores_explanation_history_and_dashboard_link(ad
     recent = Transaction.objects.filter(customer_id=row.customer_id).order_by("-invoice_date", "-id")[:20]
     for other in recent:
         assert f"/admin/transactions/transaction/{other.pk}/change/" in page
+
+
+def test_admin_sees_the_upload_form_and_the_train_button(admin_client, trained_version) -> None:
+    upload = admin_client.get("/admin/transactions/backgroundjob/upload/").content.decode()
+    jobs = admin_client.get("/admin/transactions/backgroundjob/").content.decode()
+    versions = admin_client.get("/admin/detection/modelversion/").content.decode()
+
+    assert 'enctype="multipart/form-data"' in upload and 'name="file"' in upload
+    assert "/admin/transactions/backgroundjob/upload/" in jobs
+    assert "/admin/detection/modelversion/train/" in versions and "Train now" in versions
+
+
+def test_a_running_job_page_refreshes_itself(admin_client) -> None:
+    from transactions.models import BackgroundJob
+
+    running = BackgroundJob.objects.create(kind="train", status="running", progress=0.4, message="fit")
+    done = BackgroundJob.objects.create(kind="ingest", status="succeeded", progress=1.0)
+
+    assert (
+        'http-equiv="refresh"'
+        in admin_client.get(f"/admin/transactions/backgroundjob/{running.pk}/change/").content.decode()
+    )
+    assert (
+        'http-equiv="refresh"'
+        not in admin_client.get(f"/admin/transactions/backgroundjob/{done.pk}/change/").content.decode()
+    )
+    listing = admin_client.get("/admin/transactions/backgroundjob/").content.decode()
+    assert "40%" in listing and "fit" in listing

@@ -149,6 +149,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Fixed at start-up: pytest turns settings.DEBUG off at run time, and WhiteNoise with finders but
+# without autorefresh lists every finder's files, which django-plotly-dash's finder cannot do.
+WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/"

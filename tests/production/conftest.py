@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -21,4 +23,52 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
         ARTIFACTS_DIR=str(tmp_path / "artifacts"),
+    )
+
+
+def _server_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith(("postgres://", "postgresql://")) else None
+
+
+@pytest.fixture
+def scratch_database(tmp_path: Path):
+    """A fresh, empty database for processes started by a test: a SQLite file in tmp_path, or (when
+    the suite runs on PostgreSQL) a new database on the same server, dropped afterwards.
+
+    Yields {"url", "vendor", "name"}.
+    """
+    server = _server_url()
+    if server is None:
+        yield {"url": f"sqlite:///{tmp_path / 'scratch.sqlite3'}", "vendor": "sqlite", "name": "scratch.sqlite3"}
+        return
+    import psycopg
+
+    name = f"scratch_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield {"url": with_database(server, name), "vendor": "postgresql", "name": name, "server": server}
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def with_database(url: str, name: str) -> str:
+    """Return the server URL `url` pointing at database `name`."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture
+def scratch_env(scratch_database, tmp_path: Path) -> dict[str, str]:
+    """The environment of a process working on the scratch database, artifacts in tmp_path."""
+    return child_env(
+        DATABASE_URL=scratch_database["url"],
+        ARTIFACTS_DIR=str(tmp_path / "artifacts"),
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        SECURE_COOKIES="0",
     )

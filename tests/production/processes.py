@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,3 +46,86 @@ def manage(*args: str, env: dict[str, str], timeout: float = 300, check: bool = 
         timeout=timeout,
         check=check,
     )
+
+
+DRIVER = Path(__file__).with_name("fault_driver.py")
+
+
+def driver(*args: str, env: dict[str, str], timeout: float = 300) -> dict:
+    """Run a fault_driver step to completion and return its JSON result."""
+    result = subprocess.run(
+        [PYTHON, str(DRIVER), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"fault_driver {args} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def start_driver(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    """Start a fault_driver step in the background."""
+    return subprocess.Popen(
+        [PYTHON, str(DRIVER), *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for_file(path: Path, process: subprocess.Popen, timeout: float = 180) -> None:
+    """Wait until `path` exists; fail with the process's output if it ends or the time runs out first."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None:
+            _, err = process.communicate()
+            raise AssertionError(f"process ended ({process.returncode}) before {path.name}:\n{err[-3000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"{path.name} did not appear within {timeout} s")
+        time.sleep(0.1)
+
+
+def free_port(candidates: range = range(8105, 8111)) -> int:
+    """Return the first port of `candidates` free on 127.0.0.1."""
+    import socket
+
+    for port in candidates:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {candidates}")
+
+
+class LiveServer:
+    """gunicorn serving the project on 127.0.0.1 in a child process (a context manager)."""
+
+    def __init__(self, env: dict[str, str], *, workers: int = 1, port: int | None = None) -> None:
+        self.env, self.workers, self.port = env, workers, port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> LiveServer:
+        import requests
+
+        command = [str(Path(PYTHON).with_name("gunicorn")), "anomaly_site.wsgi", "--bind", f"127.0.0.1:{self.port}"]
+        command += ["--workers", str(self.workers), "--timeout", "120", "--log-level", "warning"]
+        self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited {self.process.returncode}: {self.process.stderr.read()[-3000:]}")
+            try:
+                requests.get(f"{self.url}/api/health", timeout=30)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.__exit__(None, None, None)
+        raise AssertionError("gunicorn did not answer within 120 s")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -1,3 +1,23 @@
-"""API routes."""
+"""API routes: the seed's two endpoints (same paths as before), /api/..., the schema and its docs."""
 
-urlpatterns: list = []
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("customer_ids", views.CustomerIdsView.as_view(), name="customer-ids"),
+    path("api/anomalies", views.AnomaliesView.as_view(), name="anomalies"),
+    path("api/score", views.ScoreView.as_view(), name="score"),
+    path("api/transactions/", views.TransactionListView.as_view(), name="transactions"),
+    path("api/models", views.ModelVersionListView.as_view(), name="models"),
+    path("api/models/<int:pk>", views.ModelVersionDetailView.as_view(), name="model"),
+    path("api/health", views.HealthView.as_view(), name="health"),
+    path("api/jobs/", include("api.job_urls")),
+    path("api/auth/token", obtain_auth_token, name="token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -44,6 +44,7 @@ PAYLOAD_NAMES: dict[str, str] = {
     "autoencoder_flag": "Autoencoder_Flag",
     "anomaly_score": "anomaly_score",
     "is_common_anomaly": "is_common_anomaly",
+    "is_flagged": "is_flagged",
     "explanation": "explanation",
     "transaction_id": "transaction_id",
     "price_deviation": "PriceDeviation",

@@ -1,0 +1,172 @@
+"""Scoring transactions posted in the source file's columns with a model version, optionally storing them.
+
+Rows are validated by the same `clean_rows` that ingest uses and scored by the same `score_frame`
+that training uses, against the history learnt at training time (no retraining). With `store`,
+the rows become a new ImportBatch of Transactions plus their TransactionScore rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from anomaly_site.bulk import bulk_insert_frame
+from transactions.cleaning import clean_rows
+from transactions.models import ImportBatch, Transaction
+from transactions.services import refresh_customers
+from transactions.source import EXPECTED_COLUMNS
+
+from .models import ModelVersion, TransactionScore
+from .scoring import score_frame
+from .services import SCORE_COLUMNS, scoring_bundle
+
+MAX_ROWS = 1_000
+TRANSACTION_COLUMNS = [
+    "invoice_no",
+    "stock_code",
+    "description",
+    "quantity",
+    "invoice_date",
+    "unit_price",
+    "customer_id",
+    "country",
+    "is_cancellation",
+    "batch_id",
+    "line_number",
+    "fingerprint",
+]
+
+
+class InvalidRows(ValueError):
+    """Some posted rows cannot be scored; `errors` maps each row's 0-based position to its reason."""
+
+    def __init__(self, errors: dict[int, str]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} invalid rows")
+
+
+@dataclass(frozen=True)
+class ScoredRows:
+    """The scores of the posted rows, in the order posted, and where they were stored if at all.
+
+    `rows` holds the typed source columns (invoice_no, stock_code, description, quantity,
+    unit_price, invoice_date, customer_id, country) beside `score_frame`'s columns, plus
+    `stored` (inserted by this call) and `transaction_id` (None when not in the database).
+    """
+
+    version: ModelVersion
+    rows: pd.DataFrame
+    batch: ImportBatch | None
+
+
+def score_rows(
+    records: Sequence[Mapping[str, str]],
+    *,
+    version: ModelVersion,
+    store: bool = False,
+    source_name: str = "api",
+) -> ScoredRows:
+    """Validate, score and (with `store`) save 1..MAX_ROWS rows given as {source column: text}.
+
+    Raises InvalidRows naming each bad row (unparseable field, missing CustomerID, exact copy of an
+    earlier row) and writes nothing then. With `store`, rows already loaded (same fingerprint) are
+    scored but not stored again. Raises ArtifactError when the version's model files are unusable.
+    """
+    if not 1 <= len(records) <= MAX_ROWS:
+        raise ValueError(f"between 1 and {MAX_ROWS} rows can be scored at once, not {len(records)}")
+    typed = _validated(records)
+    detector, reference = scoring_bundle(version)
+    scores = score_frame(_scoring_frame(typed), reference, detector)
+    rows = pd.concat(
+        [typed[["invoice_no", "stock_code", "description", "quantity", "unit_price"]], scores], axis=1
+    ).reset_index(drop=True)
+    rows["transaction_id"] = None
+    rows["stored"] = False
+    batch = None
+    if store:
+        batch, transaction_ids, inserted = _store(typed, scores, version, records, source_name)
+        rows["transaction_id"] = transaction_ids
+        rows["stored"] = inserted
+    return ScoredRows(version=version, rows=rows, batch=batch)
+
+
+def _validated(records: Sequence[Mapping[str, str]]) -> pd.DataFrame:
+    """Return the typed rows of `records` (index = position); raise InvalidRows on any bad row."""
+    raw = pd.DataFrame.from_records(list(records), columns=EXPECTED_COLUMNS).fillna("")
+    raw["line_number"] = np.arange(1, len(raw) + 1)
+    cleaned = clean_rows(raw)
+    errors = dict(zip((cleaned.quarantined["line_number"] - 1).tolist(), cleaned.quarantined["reason"], strict=True))
+    typed = cleaned.rows
+    for position in typed.index[typed["customer_id"].isna()]:
+        errors[int(position)] = "missing CustomerID: scoring needs the customer"
+    for position in raw.index.difference(typed.index).difference(pd.Index(list(errors))):
+        errors[int(position)] = "an exact copy of an earlier row: send each transaction once"
+    if errors:
+        raise InvalidRows(dict(sorted(errors.items())))
+    return typed
+
+
+def _scoring_frame(typed: pd.DataFrame) -> pd.DataFrame:
+    """The rows in the shape of `transactions.selectors.transactions_frame` (no ids yet)."""
+    return pd.DataFrame(
+        {
+            "transaction_id": np.zeros(len(typed), dtype=np.int64),
+            "invoice_no": typed["invoice_no"],
+            "stock_code": typed["stock_code"],
+            "quantity": typed["quantity"].astype("int64"),
+            "unit_price": typed["unit_price"].astype("float64"),
+            "invoice_date": typed["invoice_date"].dt.tz_convert("UTC"),
+            "customer_id": typed["customer_id"].astype("int64"),
+            "country": typed["country"],
+        },
+        index=typed.index,
+    )
+
+
+def _store(
+    typed: pd.DataFrame,
+    scores: pd.DataFrame,
+    version: ModelVersion,
+    records: Sequence[Mapping[str, str]],
+    source_name: str,
+) -> tuple[ImportBatch, np.ndarray, np.ndarray]:
+    """Insert the rows not loaded before as a new batch, with their scores, in one transaction.
+
+    Returns the batch, every row's transaction id and whether this call inserted the row.
+    """
+    payload = json.dumps(list(records), sort_keys=True, separators=(",", ":")).encode()
+    fingerprints = typed["fingerprint"]
+    with transaction.atomic():
+        ids = dict(Transaction.objects.filter(fingerprint__in=fingerprints.tolist()).values_list("fingerprint", "id"))
+        inserted = ~fingerprints.isin(list(ids)).to_numpy()
+        batch = ImportBatch.objects.create(
+            file_name=source_name,
+            sha256=hashlib.sha256(payload).hexdigest(),
+            size_bytes=len(payload),
+            status=ImportBatch.Status.COMPLETED,
+            finished_at=timezone.now(),
+            rows_read=len(typed),
+            rows_loaded=int(inserted.sum()),
+            rows_existing=int((~inserted).sum()),
+        )
+        new_rows = typed[inserted].assign(batch_id=batch.pk)
+        bulk_insert_frame(Transaction, new_rows[TRANSACTION_COLUMNS])
+        refresh_customers(new_rows["customer_id"].unique())
+        ids.update(Transaction.objects.filter(batch=batch).values_list("fingerprint", "id"))
+        transaction_ids = fingerprints.map(ids).astype(object).to_numpy()
+        table = scores[inserted][SCORE_COLUMNS].assign(transaction_id=transaction_ids[inserted])
+        table["explanation"] = table["explanation"].map(_explanation_json)
+        bulk_insert_frame(TransactionScore, table.assign(model_version_id=version.pk))
+    return batch, transaction_ids, inserted
+
+
+def _explanation_json(items: list | None) -> str:
+    """JSON text of a flagged row's explanation list; "[]" for unflagged rows (stored as in training)."""
+    return json.dumps(items if isinstance(items, list) else [], separators=(",", ":"))

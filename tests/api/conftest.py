@@ -1,0 +1,87 @@
+"""API fixtures: logged-in clients, and typical rows of the generated data in the source file's columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.db.models import Count
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from detection.models import TransactionScore
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    """Throttle counters live in the cache: start every test from zero."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def analyst(django_user_model):
+    return django_user_model.objects.create_user("analyst", password="analyst-pass-123")
+
+
+@pytest.fixture
+def api(analyst) -> APIClient:
+    """A client logged in (session) as a user without special permissions."""
+    client = APIClient()
+    client.force_login(analyst)
+    return client
+
+
+@pytest.fixture
+def loader_api(django_user_model) -> APIClient:
+    """A client logged in as a user allowed to add transactions (store=true)."""
+    user = django_user_model.objects.create_user("loader", password="loader-pass-123")
+    permission = Permission.objects.get(codename="add_transaction", content_type__app_label="transactions")
+    user.user_permissions.add(permission)
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+def source_row(score: TransactionScore, **changes: Any) -> dict[str, Any]:
+    """The scored transaction as a client would post it (the file's columns), with `changes` applied."""
+    txn = score.transaction
+    local = timezone.localtime(txn.invoice_date)
+    row = {
+        "InvoiceNo": "T" + txn.invoice_no,
+        "StockCode": txn.stock_code,
+        "Description": txn.description,
+        "Quantity": txn.quantity,
+        "InvoiceDate": f"{local.month}/{local.day}/{local.year} {local.hour}:{local.minute:02d}",
+        "UnitPrice": float(txn.unit_price),
+        "CustomerID": txn.customer_id,
+        "Country": txn.country,
+    }
+    return {**row, **changes}
+
+
+@pytest.fixture
+def typical_score(trained_version) -> TransactionScore:
+    """An unflagged sale of a regular customer, scored near the median (well inside both models' limits)."""
+    regulars = [
+        row["customer_id"]
+        for row in TransactionScore.objects.values("customer_id").annotate(lines=Count("id")).filter(lines__gte=30)
+    ]
+    candidates = TransactionScore.objects.filter(
+        model_version=trained_version,
+        customer_id__in=regulars,
+        is_flagged=False,
+        transaction__quantity__gt=0,
+        unusual_destination=False,
+        quantity_spike=False,
+        anomaly_score__lt=0.6,
+    ).select_related("transaction")
+    return candidates.order_by("-anomaly_score", "id").first()

@@ -99,7 +99,12 @@ def score_rows(
 
 def _validated(records: Sequence[Mapping[str, str]]) -> pd.DataFrame:
     """Return the typed rows of `records` (index = position); raise InvalidRows on any bad row."""
-    raw = pd.DataFrame.from_records(list(records), columns=EXPECTED_COLUMNS).fillna("")
+    raw = pd.DataFrame(
+        {
+            column: ["" if row.get(column) is None else str(row.get(column)) for row in records]
+            for column in EXPECTED_COLUMNS
+        }
+    )
     raw["line_number"] = np.arange(1, len(raw) + 1)
     cleaned = clean_rows(raw)
     errors = dict(zip((cleaned.quarantined["line_number"] - 1).tolist(), cleaned.quarantined["reason"], strict=True))

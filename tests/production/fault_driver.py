@@ -1,12 +1,21 @@
-"""Steps run in a separate process by the fault tests, against DATABASE_URL; each prints one JSON line.
+"""Steps run in a separate process by the production tests, against DATABASE_URL.
 
-    python tests/production/fault_driver.py ingest PATH [--hang MARKER]
-    python tests/production/fault_driver.py train [--epochs N] [--hang MARKER]
-    python tests/production/fault_driver.py token
-    python tests/production/fault_driver.py state
+    python tests/production/fault_driver.py [--hang MARKER] STEP [STEP ...]
 
-With --hang, the step writes MARKER once it is inside its database transaction with rows written
-(ingest: the first chunk of Transaction rows; train: the score rows) and then waits to be killed.
+Steps run in order in one process (Django starts once) and the script prints one JSON list with
+each step's result:
+
+    ingest:PATH            load a file (migrates first)
+    train                  train and activate a model (1 epoch)
+    token                  an API token for the user `admin`
+    state                  rows per table, batches, versions, and what /api/anomalies serves
+    enqueue-chunks:N       queue chunked scoring of the unscored rows, N rows a chunk
+    requeue[:GROUP]        queue the tasks of GROUP (default: the last group) again, as GROUP-retry
+    wait-group:N[:GROUP]   wait until GROUP (default: the last group) has N finished tasks; their
+                           results and the state of the score table
+
+With --hang, ingest and train write MARKER once inside their database transaction with rows
+written (ingest: the first chunk of Transaction rows; train: the score rows) and wait to be killed.
 """
 
 from __future__ import annotations
@@ -42,14 +51,14 @@ def ingest(path: str, marker: str | None) -> dict:
     return {"batch": outcome.batch.pk, "rows_loaded": outcome.batch.rows_loaded}
 
 
-def train(epochs: int, marker: str | None) -> dict:
+def train(marker: str | None) -> dict:
     from detection.services import train_and_activate
 
     def progress(stage: str, fraction: float) -> None:
         if marker and stage == "write" and fraction > 0.75:
             hang(marker)
 
-    version = train_and_activate(epochs=epochs, seed=0, progress=progress)
+    version = train_and_activate(epochs=1, seed=0, progress=progress)
     return {"version": version.pk, "rows": version.training_rows}
 
 
@@ -63,7 +72,7 @@ def token() -> dict:
 
 
 def state() -> dict:
-    """Rows per table, batches and versions, and what the API serves for the top customer."""
+    """Rows per table, batches and versions, and what the API serves for a scored customer."""
     from django.contrib.auth import get_user_model
     from django.db.models import Count
     from django.test import Client
@@ -94,25 +103,87 @@ def state() -> dict:
     }
 
 
+def enqueue_chunks(chunk_rows: int, context: dict) -> dict:
+    from detection.chunked import enqueue_chunked_scoring, unscored_transactions
+    from detection.services import active_version
+
+    unscored = unscored_transactions(active_version()).count()
+    group, ranges = enqueue_chunked_scoring(chunk_rows=chunk_rows)
+    context["group"] = group
+    return {"group": group, "ranges": ranges, "unscored": unscored}
+
+
+def requeue(group: str, context: dict) -> dict:
+    from django_q.models import Task
+    from django_q.tasks import async_task
+
+    tasks = list(Task.objects.filter(group=group or context["group"]).order_by("started"))
+    context["group"] = f"{group or context['group']}-retry"
+    for task in tasks:
+        async_task(task.func, *task.args, group=context["group"])
+    return {"group": context["group"], "tasks": len(tasks)}
+
+
+def wait_group(count: int, context: dict, timeout: float = 240) -> dict:
+    """Wait for `count` finished tasks of the last group; return their results and the score table's state."""
+    from django.db.models import Count
+    from django_q.models import Task
+
+    from detection.chunked import unscored_id_ranges, unscored_transactions
+    from detection.models import TransactionScore
+    from detection.services import active_version
+
+    tasks = Task.objects.filter(group=context["group"])
+    deadline = time.monotonic() + timeout
+    while tasks.count() < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{tasks.count()} of {count} tasks of {context['group']} finished in {timeout} s")
+        time.sleep(0.5)
+    version = active_version()
+    per_row = TransactionScore.objects.filter(model_version=version).values("transaction_id").annotate(n=Count("id"))
+    return {
+        "finished": tasks.count(),
+        "succeeded": tasks.filter(success=True).count(),
+        "written": sum(result or 0 for result in tasks.filter(success=True).values_list("result", flat=True)),
+        "unscored": unscored_transactions(version).count(),
+        "ranges_left": unscored_id_ranges(version),
+        "scores": TransactionScore.objects.filter(model_version=version).count(),
+        "duplicated_rows": per_row.filter(n__gt=1).count(),
+    }
+
+
+def run(step: str, marker: str | None, context: dict) -> dict:
+    name, _, argument = step.partition(":")
+    if name == "ingest":
+        return ingest(argument, marker)
+    if name == "train":
+        return train(marker)
+    if name == "token":
+        return token()
+    if name == "state":
+        return state()
+    if name == "enqueue-chunks":
+        return enqueue_chunks(int(argument), context)
+    if name == "requeue":
+        return requeue(argument, context)
+    if name == "wait-group":
+        count, _, group = argument.partition(":")
+        if group:
+            context["group"] = group
+        return wait_group(int(count), context)
+    raise SystemExit(f"unknown step {step!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("step", choices=["ingest", "train", "token", "state"])
-    parser.add_argument("path", nargs="?")
+    parser.add_argument("steps", nargs="+")
     parser.add_argument("--hang", default=None)
-    parser.add_argument("--epochs", type=int, default=1)
     args = parser.parse_args()
     import django
 
     django.setup()
-    if args.step == "ingest":
-        result = ingest(args.path, args.hang)
-    elif args.step == "train":
-        result = train(args.epochs, args.hang)
-    elif args.step == "token":
-        result = token()
-    else:
-        result = state()
-    print(json.dumps(result))
+    context: dict = {}
+    print(json.dumps([run(step, args.hang, context) for step in args.steps]))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ def child_env(**overrides: str) -> dict[str, str]:
             "SECURE_COOKIES",
             "LOG_FORMAT",
             "Q_REDIS_URL",
+            "Q_SYNC",
             "STATIC_ROOT",
         }
     }
@@ -51,20 +52,20 @@ def manage(*args: str, env: dict[str, str], timeout: float = 300, check: bool = 
 DRIVER = Path(__file__).with_name("fault_driver.py")
 
 
-def driver(*args: str, env: dict[str, str], timeout: float = 300) -> dict:
-    """Run a fault_driver step to completion and return its JSON result."""
+def driver(*steps: str, env: dict[str, str], timeout: float = 300) -> list[dict]:
+    """Run fault_driver steps in one process to completion; return their results, in order."""
     result = subprocess.run(
-        [PYTHON, str(DRIVER), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [PYTHON, str(DRIVER), *steps], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
     if result.returncode != 0:
-        raise AssertionError(f"fault_driver {args} exited {result.returncode}:\n{result.stderr[-3000:]}")
+        raise AssertionError(f"fault_driver {steps} exited {result.returncode}:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def start_driver(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    """Start a fault_driver step in the background."""
+def start_driver(*steps: str, env: dict[str, str]) -> subprocess.Popen:
+    """Start fault_driver steps in the background."""
     return subprocess.Popen(
-        [PYTHON, str(DRIVER), *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [PYTHON, str(DRIVER), *steps], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 

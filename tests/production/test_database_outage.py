@@ -88,8 +88,7 @@ class PostgresOutage:
 
 
 def test_live_server_answers_503_during_an_outage_and_recovers(scratch_database, scratch_env, demo_csv) -> None:
-    driver("ingest", str(demo_csv), env=scratch_env)
-    token = driver("token", env=scratch_env)["token"]
+    token = driver(f"ingest:{demo_csv}", "token", env=scratch_env)[1]["token"]
     if scratch_database["vendor"] == "postgresql":
         # Persistent connections too: the health check must replace the one the outage broke.
         env = {**scratch_env, "CONN_MAX_AGE": "60"}

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
 from anomaly_site.logs import JsonFormatter
 from anomaly_site.storage import StaticFilesStorage
@@ -21,13 +26,17 @@ def test_check_deploy_passes_with_production_settings(production_env) -> None:
     assert "System check identified no issues" in result.stdout
 
 
-def test_check_deploy_fails_without_hsts(production_env) -> None:
-    del production_env["SECURE_HSTS_SECONDS"]
+def test_check_deploy_fails_without_hsts(settings) -> None:
+    settings.DEBUG = False
+    settings.SECRET_KEY = secrets.token_urlsafe(50)
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 0
 
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env, check=False)
+    with pytest.raises(SystemCheckError) as failure:
+        call_command("check", "--deploy", "--fail-level", "WARNING")
 
-    assert result.returncode == 1
-    assert "security.W004" in result.stderr
+    assert "security.W004" in str(failure.value)
+    assert "1 issue" in str(failure.value)
 
 
 def test_debug_off_without_secret_key_refuses_to_start(tmp_path: Path) -> None:

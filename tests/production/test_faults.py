@@ -23,12 +23,10 @@ def _kill_when_hanging(process: subprocess.Popen, marker: Path) -> None:
 
 def test_sigkill_mid_ingest_leaves_no_rows_and_a_rerun_completes(scratch_env, demo_csv: Path, tmp_path) -> None:
     marker = tmp_path / "hanging"
-    process = start_driver("ingest", str(demo_csv), "--hang", str(marker), env=scratch_env)
+    process = start_driver("--hang", str(marker), f"ingest:{demo_csv}", env=scratch_env)
     _kill_when_hanging(process, marker)
 
-    after_kill = driver("state", env=scratch_env)
-    rerun = driver("ingest", str(demo_csv), env=scratch_env)
-    after_rerun = driver("state", env=scratch_env)
+    after_kill, rerun, after_rerun = driver("state", f"ingest:{demo_csv}", "state", env=scratch_env)
 
     # The killed batch wrote its first chunk inside its transaction: none of it survived.
     assert after_kill["transactions"] == 0
@@ -39,13 +37,12 @@ def test_sigkill_mid_ingest_leaves_no_rows_and_a_rerun_completes(scratch_env, de
 
 
 def test_sigkill_mid_training_leaves_the_old_model_active_and_serving(scratch_env, demo_csv: Path, tmp_path) -> None:
-    driver("ingest", str(demo_csv), env=scratch_env)
-    first = driver("train", env=scratch_env)
+    _, first = driver(f"ingest:{demo_csv}", "train", env=scratch_env)
     marker = tmp_path / "hanging"
-    process = start_driver("train", "--hang", str(marker), env=scratch_env)
+    process = start_driver("--hang", str(marker), "train", env=scratch_env)
     _kill_when_hanging(process, marker)
 
-    state = driver("state", env=scratch_env)
+    (state,) = driver("state", env=scratch_env)
 
     killed = first["version"] + 1
     assert state["versions"] == [[first["version"], "active", True], [killed, "training", False]]

@@ -1,0 +1,62 @@
+"""Chunked scoring through a real django-q2 cluster on the ORM broker: parallel chunks, retries write nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+from detection.chunked import TASK
+from transactions.demo_data import generate_demo_frame
+
+from .processes import PYTHON, ROOT, driver
+
+CHUNK_ROWS = 400
+
+
+def test_chunks_run_in_parallel_on_the_cluster_and_a_retried_group_adds_nothing(
+    scratch_env, demo_csv: Path, tmp_path: Path
+) -> None:
+    newer = tmp_path / "newer.csv"
+    generate_demo_frame(4_000, seed=99)[0].to_csv(newer, index=False, encoding="latin-1", lineterminator="\n")
+    env = {**scratch_env, "Q_WORKERS": "2"}
+    first = driver(f"ingest:{demo_csv}", "train", f"ingest:{newer}", f"enqueue-chunks:{CHUNK_ROWS}", env=env)[-1]
+    chunks = len(first["ranges"])
+    log = tmp_path / "qcluster.log"
+    with open(log, "w") as out:
+        cluster = subprocess.Popen(
+            [PYTHON, str(ROOT / "manage.py"), "qcluster"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        # Wait for the chunks; deliver them all again (as after a worker died before acknowledging them).
+        done, _, again = driver(f"wait-group:{chunks}:{first['group']}", "requeue", f"wait-group:{chunks}", env=env)
+    finally:
+        os.killpg(cluster.pid, signal.SIGTERM)
+        try:
+            cluster.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(cluster.pid, signal.SIGKILL)
+            cluster.wait()
+
+    assert first["unscored"] > 2_500
+    assert chunks == -(-first["unscored"] // CHUNK_ROWS) >= 7
+    assert done["succeeded"] == chunks
+    assert done["written"] == first["unscored"]
+    assert done["unscored"] == 0 and done["duplicated_rows"] == 0
+    assert len(_workers_of(log, first["group"])) == 2  # both worker processes took chunks
+    assert done["ranges_left"] == []  # nothing left to plan
+    assert again["succeeded"] == chunks and again["written"] == 0
+    assert again["scores"] == done["scores"] and again["duplicated_rows"] == 0
+
+
+def _workers_of(log: Path, group: str) -> set[str]:
+    """Names of the cluster's worker processes that logged processing a task of `group`."""
+    pattern = re.compile(rf"(\S+) processing \S+ '{re.escape(TASK)}' \[{re.escape(group)}\]")
+    return {match.group(1) for match in pattern.finditer(log.read_text())}

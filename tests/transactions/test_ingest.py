@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from django.core.management import call_command, execute_from_command_line
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.conftest import write_csv
@@ -16,6 +19,7 @@ from transactions.models import Customer, ImportBatch, QuarantinedRow, Transacti
 from transactions.services import ingest_file
 
 pytestmark = pytest.mark.django_db
+MANAGE = Path(__file__).resolve().parents[2] / "manage.py"
 
 
 def test_demo_file_round_trips_through_ingest(demo_csv: Path, demo_frames) -> None:
@@ -123,14 +127,6 @@ def test_malformed_lines_are_quarantined_and_good_lines_load(tmp_path: Path, dem
         assert reason in row.reason, (row.reason, reason)
 
 
-def _run_command(*args: str) -> int:
-    try:
-        execute_from_command_line(["manage.py", *args])
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
-
-
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -143,16 +139,34 @@ def _run_command(*args: str) -> int:
         (b"", "empty"),
     ],
 )
-def test_unreadable_file_exits_1_and_writes_nothing(tmp_path: Path, capsys, content: bytes, message: str) -> None:
+def test_unreadable_file_is_refused_and_writes_nothing(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
 
-    assert _run_command("ingest_csv", str(path)) == 1
+    with pytest.raises(CommandError, match=message) as refused:
+        call_command("ingest_csv", str(path))
 
-    err = capsys.readouterr().err
-    assert message in err
-    assert len(err.strip().splitlines()) == 1
+    assert refused.value.returncode == 1
+    assert "\n" not in str(refused.value)
     assert ImportBatch.objects.count() == Transaction.objects.count() == 0
+
+
+def test_wrong_header_exits_1_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"Invoice,Stock,Qty\n1,2,3\n")
+    database = tmp_path / "untouched.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "DJANGO_SETTINGS_MODULE": "anomaly_site.settings"}
+
+    done = subprocess.run(
+        [sys.executable, str(MANAGE), "ingest_csv", str(path)], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "CommandError: ingest_csv: wrong header 'Invoice,Stock,Qty': expected "
+        "'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country'"
+    ]
+    assert not database.exists()  # the database was never even opened
 
 
 def test_interrupted_batch_leaves_no_partial_rows(demo_csv: Path, monkeypatch) -> None:

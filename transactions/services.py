@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 # stage name, rows done in this call, total rows of the stage
 ProgressCallback = Callable[[str, int, int], None]
 
+MAX_CUSTOMERS_FILTERED = 2_000
+
 __all__ = ["IngestOutcome", "SourceError", "ingest_file", "refresh_customers"]
 
 
@@ -151,9 +153,13 @@ def refresh_customers(customer_ids) -> int:
     ids = {int(customer_id) for customer_id in customer_ids}
     if not ids:
         return 0
+    # A few customers (an update file, a scored API batch) are aggregated alone; many, in one
+    # pass over the table, which stays within SQLite's limit on query parameters.
+    scope = Transaction.objects.filter(customer__isnull=False)
+    if len(ids) <= MAX_CUSTOMERS_FILTERED:
+        scope = scope.filter(customer_id__in=ids)
     per_country = pd.DataFrame.from_records(
-        Transaction.objects.filter(customer__isnull=False)
-        .values("customer_id", "country")
+        scope.values("customer_id", "country")
         .annotate(
             invoices=Count("invoice_no", distinct=True),
             lines=Count("id"),
@@ -170,10 +176,7 @@ def refresh_customers(customer_ids) -> int:
         .set_index("customer_id")["country"]
     )
     invoices = pd.DataFrame.from_records(
-        Transaction.objects.filter(customer__isnull=False)
-        .values("customer_id")
-        .annotate(invoices=Count("invoice_no", distinct=True))
-        .order_by(),
+        scope.values("customer_id").annotate(invoices=Count("invoice_no", distinct=True)).order_by(),
         columns=["customer_id", "invoices"],
     ).set_index("customer_id")["invoices"]
     summary = per_country.groupby("customer_id").agg(

@@ -82,41 +82,40 @@ def wait_for_file(path: Path, process: subprocess.Popen, timeout: float = 180) -
         time.sleep(0.1)
 
 
-def free_port(candidates: range = range(8105, 8111)) -> int:
-    """Return the first port of `candidates` free on 127.0.0.1."""
-    import socket
-
-    for port in candidates:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {candidates}")
-
-
 class LiveServer:
-    """gunicorn serving the project on 127.0.0.1 in a child process (a context manager)."""
+    """gunicorn serving the project on 127.0.0.1 in a child process (a context manager).
 
-    def __init__(self, env: dict[str, str], *, workers: int = 1, port: int | None = None) -> None:
-        self.env, self.workers, self.port = env, workers, port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+    Takes the first port of 8105-8110 that it can bind: another test run may hold one meanwhile.
+    """
+
+    def __init__(self, env: dict[str, str], *, workers: int = 1) -> None:
+        self.env, self.workers = env, workers
+        self.url = ""
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> LiveServer:
+        for port in range(8105, 8111):
+            if self._start(port):
+                return self
+        raise AssertionError("gunicorn could not bind any port of 8105-8110")
+
+    def _start(self, port: int) -> bool:
         import requests
 
-        command = [str(Path(PYTHON).with_name("gunicorn")), "anomaly_site.wsgi", "--bind", f"127.0.0.1:{self.port}"]
+        command = [str(Path(PYTHON).with_name("gunicorn")), "anomaly_site.wsgi", "--bind", f"127.0.0.1:{port}"]
         command += ["--workers", str(self.workers), "--timeout", "120", "--log-level", "warning"]
         self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"gunicorn exited {self.process.returncode}: {self.process.stderr.read()[-3000:]}")
+                error = self.process.stderr.read().decode(errors="replace")
+                if "Address already in use" in error or "Connection in use" in error:
+                    return False
+                raise AssertionError(f"gunicorn exited {self.process.returncode}: {error[-3000:]}")
             try:
                 requests.get(f"{self.url}/api/health", timeout=30)
-                return self
+                return True
             except requests.ConnectionError:
                 time.sleep(0.2)
         self.__exit__(None, None, None)

@@ -1,12 +1,18 @@
-"""Chunked scoring through a real django-q2 cluster on the ORM broker: parallel chunks, retries write nothing."""
+"""Chunked scoring through a real django-q2 cluster, on the ORM broker and (where redis-server is
+installed) on Redis: the chunks spread over the workers, a re-delivered group writes nothing."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
+import time
 from pathlib import Path
+
+import pytest
 
 from detection.chunked import TASK
 from transactions.demo_data import generate_demo_frame
@@ -16,12 +22,58 @@ from .processes import PYTHON, ROOT, driver
 CHUNK_ROWS = 400
 
 
-def test_chunks_run_in_parallel_on_the_cluster_and_a_retried_group_adds_nothing(
-    scratch_env, demo_csv: Path, tmp_path: Path
+@pytest.fixture
+def redis_url(tmp_path: Path):
+    """A throwaway redis-server on the first free port of 8107-8110; skips where it is not installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    for port in range(8107, 8111):
+        server = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if _answers(port, server):
+            try:
+                yield f"redis://127.0.0.1:{port}/0"
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            return
+    pytest.skip("no free port for redis-server in 8107-8110")
+
+
+def _answers(port: int, server: subprocess.Popen) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                probe.sendall(b"PING\r\n")
+                if probe.recv(16).startswith(b"+PONG"):
+                    return True
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    server.wait()
+    return False
+
+
+@pytest.fixture(params=["orm", "redis"])
+def broker_env(request, scratch_env) -> dict[str, str]:
+    """The scratch environment with two workers, on the ORM broker or on Redis."""
+    env = {**scratch_env, "Q_WORKERS": "2"}
+    if request.param == "redis":
+        env["Q_REDIS_URL"] = request.getfixturevalue("redis_url")
+    return env
+
+
+def test_chunks_spread_over_the_workers_and_a_redelivered_group_adds_nothing(
+    broker_env, demo_csv: Path, tmp_path: Path
 ) -> None:
     newer = tmp_path / "newer.csv"
     generate_demo_frame(4_000, seed=99)[0].to_csv(newer, index=False, encoding="latin-1", lineterminator="\n")
-    env = {**scratch_env, "Q_WORKERS": "2"}
+    env = broker_env
     first = driver(f"ingest:{demo_csv}", "train", f"ingest:{newer}", f"enqueue-chunks:{CHUNK_ROWS}", env=env)[-1]
     chunks = len(first["ranges"])
     log = tmp_path / "qcluster.log"

@@ -12,7 +12,9 @@ import json
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
@@ -32,6 +34,17 @@ def _served_schema():
 
 
 @pytest.fixture
+def keep_test_connection():
+    """Stop Django closing the database connection after each request, as its test client does:
+    the WSGI application is called directly here, and the test's transaction lives on that connection."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def token(trained_version, django_user_model) -> str:
     admin = django_user_model.objects.create_superuser("fuzz-admin", "fuzz@example.com", "fuzz-pass-123456")
     return Token.objects.create(user=admin).key
@@ -48,7 +61,7 @@ schema = _served_schema()
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_answers_within_its_schema_and_never_5xx(case, token) -> None:
+def test_api_answers_within_its_schema_and_never_5xx(case, token, keep_test_connection) -> None:
     case.call_and_validate(
         headers={"Authorization": f"Token {token}"},
         checks=[not_a_server_error, content_type_conformance, response_schema_conformance],

@@ -40,6 +40,7 @@ def controls() -> html.Div:
                     dcc.Dropdown(
                         id="customer",
                         options=[],
+                        value=None,  # present, so that django-plotly-dash's initial arguments can set it
                         searchable=True,
                         clearable=True,
                         placeholder="All customers: type a CustomerID to search",

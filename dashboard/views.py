@@ -12,11 +12,25 @@ from transactions.selectors import scoreable_transactions
 from .dash_app import APP_NAME
 
 
+def preselected_customer(request: HttpRequest) -> int | None:
+    """The CustomerID of `?customer=<digits>` (links from the admin use it), else None."""
+    value = request.GET.get("customer", "").strip()
+    return int(value) if value.isdigit() else None
+
+
 @login_required
 def dashboard_page(request: HttpRequest) -> HttpResponse:
-    """The dashboard, or a notice saying what to do first when no data or no model exists yet."""
+    """The dashboard, or a notice saying what to do first when no data or no model exists yet.
+
+    `?customer=<CustomerID>` opens it with that customer chosen.
+    """
     version = active_model_version()
-    context: dict = {"app_name": APP_NAME, "version": version}
+    customer = preselected_customer(request)
+    context: dict = {
+        "app_name": APP_NAME,
+        # django-plotly-dash sets these component values in the app's initial layout.
+        "initial_arguments": {"customer": {"value": customer}} if customer is not None else None,
+    }
     if version is None:
         context["empty_state"] = "no_model" if scoreable_transactions().exists() else "no_data"
     else:

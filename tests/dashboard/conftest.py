@@ -11,11 +11,9 @@ from detection.models import ModelVersion, TransactionScore
 
 @pytest.fixture(autouse=True)
 def _static_files_found_per_request(settings):
-    """Serve static files as the development server does: found per request through the finders.
-
-    With DEBUG off (as under pytest) WhiteNoise otherwise lists every finder's files at start-up,
-    which django-plotly-dash's finder cannot do (`None + list` in DashComponentFinder.list).
-    """
+    """Serve static files as the development server does, found per request through the finders,
+    whatever DEBUG the environment sets: the asset tests fetch Dash's scripts through the test client."""
+    settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
 
 

@@ -30,6 +30,19 @@ def external(urls: list[str]) -> list[str]:
     return [url for url in urls if urlparse(url).hostname not in LOCAL_HOSTS]
 
 
+def component_props(tree, component_id: str) -> dict | None:
+    """The props of the component with `component_id` in a Dash layout as JSON, or None."""
+    if isinstance(tree, dict):
+        if tree.get("id") == component_id:
+            return tree
+        children = tree.values()
+    elif isinstance(tree, list):
+        children = tree
+    else:
+        return None
+    return next((found for child in children if (found := component_props(child, component_id))), None)
+
+
 def test_page_and_dash_endpoints_need_a_login(client) -> None:
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/admin/login/?next=/"
@@ -115,3 +128,16 @@ def test_every_script_of_the_app_is_served_by_the_site(staff_client, trained_ver
         assert response.status_code == 200, url
         body = b"".join(response.streaming_content) if response.streaming else response.content
         assert len(body) > 100, url
+
+
+def test_customer_in_the_address_opens_the_app_with_that_customer(
+    staff_client, trained_version: ModelVersion, busiest_customer: int
+) -> None:
+    html = staff_client.get(f"/?customer={busiest_customer}").content.decode()
+    (src,) = re.findall(r'<iframe src="([^"]+)"', html)
+    assert src.startswith(f"{APP_URL}initial/dpd-initial-args-")
+    layout = staff_client.get(src + "_dash-layout").json()
+    assert component_props(layout, "customer")["value"] == busiest_customer
+
+    plain = staff_client.get("/?customer=12a").content.decode()
+    assert f'<iframe src="{APP_URL}"' in plain

@@ -1,0 +1,119 @@
+"""The dashboard in headless Chromium: log in, pick a customer and a metric, read the chart and the
+table, open a transaction's detail; no console error and no request to another host."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+import pytest
+
+from detection.models import TransactionScore
+from detection.selectors import customers_by_anomalies, ranked_anomalies
+
+from .conftest import ADMIN_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1"}
+METRIC = "HistFreq"
+
+
+def log_in(page, base_url: str, next_path: str = "/") -> None:
+    page.goto(f"{base_url}/admin/login/?next={next_path}")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.click("input[type=submit]")
+
+
+def drilldown_invoices(frame) -> list[str]:
+    """The drill-down table's InvoiceNo column in display order (AG Grid positions rows absolutely)."""
+    rows = frame.locator("#drilldown .ag-center-cols-container .ag-row").all()
+    pairs = [(int(row.get_attribute("row-index")), row.locator("[col-id=invoice_no]").inner_text()) for row in rows]
+    return [invoice for _, invoice in sorted(pairs)]
+
+
+def test_analyst_picks_a_customer_and_a_metric_and_opens_a_transaction(
+    site_with_model, chromium_browser, screenshot_dir
+) -> None:
+    from playwright.sync_api import expect
+
+    customer = customers_by_anomalies(limit=1)[0]["customer_id"]
+    expected = ranked_anomalies(metric=METRIC, customer_id=customer)
+    scored = TransactionScore.objects.count()
+    assert 2 <= len(expected) <= 10
+
+    context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    hosts: set[str | None] = set()
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    context.on("request", lambda request: hosts.add(urlparse(request.url).hostname))
+    context.on("requestfailed", lambda request: errors.append(f"failed: {request.url}"))
+    context.on(
+        "response",
+        lambda response: errors.append(f"{response.status}: {response.url}") if response.status >= 400 else None,
+    )
+
+    log_in(page, site_with_model.url)
+    page.wait_for_url(f"{site_with_model.url}/")
+    expect(page.locator("#headline")).to_contain_text(f"{scored:,}")
+
+    frame = page.frame_locator("iframe")
+    bars = frame.locator("#top-anomalies .barlayer .point")
+    expect(bars).to_have_count(10)
+    expect(frame.locator("#over-time .scatterlayer .trace")).to_have_count(2)
+    expect(frame.locator("#score-distribution .barlayer .point")).to_have_count(20)
+    assert frame.locator("#by-country .barlayer .point").count() >= 1
+    expect(frame.locator("#score-table .ag-paging-row-summary-panel")).to_contain_text(f"of {scored:,}")
+    page.screenshot(path=screenshot_dir / "1-all-customers.png", full_page=True)
+
+    frame.locator("#customer").click()
+    page.keyboard.type(str(customer))
+    frame.get_by_role("option", name=re.compile(rf"^{customer} ")).click()
+    expect(frame.locator("#ranking-message")).to_contain_text(f"customer {customer} by TotalSpent")
+    frame.locator("#metric").click()
+    frame.get_by_role("option", name=METRIC, exact=True).click()
+    expect(frame.locator("#ranking-message")).to_contain_text(f"customer {customer} by {METRIC}")
+
+    expect(bars).to_have_count(len(expected))
+    labels = frame.locator("#top-anomalies .xtick text").all_text_contents()
+    assert len(labels) <= 10
+    assert labels == [f"{row['invoice_no']} · {row['stock_code']}" for row in expected]
+    expect(frame.locator("#drilldown .ag-center-cols-container .ag-row")).to_have_count(len(expected))
+    assert drilldown_invoices(frame) == [row["invoice_no"] for row in expected]
+    assert drilldown_invoices(frame) == [label.split(" · ")[0] for label in labels]
+    page.screenshot(path=screenshot_dir / "2-customer-and-metric.png", full_page=True)
+
+    bars.nth(0).click(force=True)  # plotly listens on the layer above the bars
+    first = expected[0]
+    expect(frame.locator("#transaction-detail h4")).to_contain_text(f"Invoice {first['invoice_no']}")
+    admin_link = frame.locator("#admin-link")
+    expect(admin_link).to_have_attribute("href", f"/admin/transactions/transaction/{first['transaction_id']}/change/")
+    frame.locator("#drilldown .ag-row[row-index='1'] [col-id=description]").click()
+    expect(frame.locator("#transaction-detail h4")).to_contain_text(f"Invoice {expected[1]['invoice_no']}")
+    expect(frame.locator("#score-table .ag-center-cols-container .ag-row").first).to_be_visible()
+    page.screenshot(path=screenshot_dir / "3-transaction-detail.png", full_page=True)
+    frame.locator("#score-table").screenshot(path=screenshot_dir / "4-server-side-table.png")
+
+    page.wait_for_load_state("networkidle")
+    context.close()
+    assert errors == []
+    assert hosts <= LOCAL_HOSTS
+
+
+def test_a_link_with_a_customer_opens_that_customers_ranking(site_with_model, chromium_browser) -> None:
+    from playwright.sync_api import expect
+
+    customer = customers_by_anomalies(limit=1)[0]["customer_id"]
+    expected = ranked_anomalies(metric="TotalSpent", customer_id=customer)
+    page = chromium_browser.new_page()
+    log_in(page, site_with_model.url, next_path=f"/%3Fcustomer%3D{customer}")
+    page.wait_for_url(f"{site_with_model.url}/?customer={customer}")
+
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#ranking-message")).to_contain_text(f"customer {customer} by TotalSpent")
+    expect(frame.locator("#customer")).to_contain_text(str(customer))
+    expect(frame.locator("#top-anomalies .barlayer .point")).to_have_count(len(expected))
+    page.close()

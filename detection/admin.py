@@ -186,6 +186,7 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
         "review_status",
         "review_analyst",
     ]
+    list_display_links = ["anomaly_score_display"]  # the first column links to the transaction
     list_select_related = ["transaction", "transaction__review__analyst"]
     list_filter = [
         ModelVersionFilter,
@@ -291,6 +292,7 @@ class ReviewForm(forms.ModelForm):
 class ReviewAdmin(ReviewActionsMixin, admin.ModelAdmin):
     form = ReviewForm
     list_display = ["transaction_link", "customer", "country", "status", "analyst", "updated_at", "closed_at"]
+    list_display_links = ["status"]
     list_select_related = ["transaction", "analyst"]
     list_filter = ["status", AssignedFilter]
     search_fields = ["=transaction__invoice_no", "=transaction__customer__customer_id"]
@@ -454,19 +456,35 @@ class ScoreInline(admin.TabularInline):
     model = TransactionScore
     fields = [
         "model_version",
-        "anomaly_score",
-        "iso_forest_score",
+        "anomaly",
+        "iso_forest",
         "iso_forest_flag",
-        "autoencoder_score",
+        "autoencoder",
         "autoencoder_flag",
         "risk_score",
-        "zscore",
+        "zscore_display",
         "explanation_display",
     ]
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ["-model_version_id"]
+
+    @admin.display(description="anomaly score")
+    def anomaly(self, score: TransactionScore) -> str:
+        return f"{score.anomaly_score:.3f}"
+
+    @admin.display(description="Isolation Forest score")
+    def iso_forest(self, score: TransactionScore) -> str:
+        return f"{score.iso_forest_score:.3f}"
+
+    @admin.display(description="autoencoder score")
+    def autoencoder(self, score: TransactionScore) -> str:
+        return f"{score.autoencoder_score:.3f} (MSE {score.autoencoder_mse:.3g})"
+
+    @admin.display(description="ZScore")
+    def zscore_display(self, score: TransactionScore) -> str:
+        return f"{score.zscore:.2f}"
 
     @admin.display(description="explanation")
     def explanation_display(self, score: TransactionScore) -> str:
@@ -500,6 +518,11 @@ class ReviewedTransactionAdmin(ReviewActionsMixin, TransactionAdmin):
 
     def review_transaction_ids(self, queryset: QuerySet) -> list[int]:
         return list(queryset.values_list("pk", flat=True))
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        # every field is read-only: loaded rows change only by ingest
+        context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="review")
     def review_status(self, row: Transaction) -> str:

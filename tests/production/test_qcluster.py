@@ -24,39 +24,38 @@ CHUNK_ROWS = 400
 
 @pytest.fixture
 def redis_url(tmp_path: Path):
-    """A throwaway redis-server on the first free port of 8107-8110; skips where it is not installed."""
+    """A throwaway redis-server on a unix socket in tmp_path (no TCP port another test run could share);
+    skips where redis-server is not installed."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (Debian package redis-server)")
-    for port in range(8107, 8111):
-        server = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if _answers(port, server):
-            try:
-                yield f"redis://127.0.0.1:{port}/0"
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-            return
-    pytest.skip("no free port for redis-server in 8107-8110")
+    socket_path = tmp_path / "redis.sock"
+    server = subprocess.Popen(
+        [binary, "--port", "0", "--unixsocket", str(socket_path), "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_pong(socket_path, server)
+        yield f"unix://{socket_path}?db=0"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
-def _answers(port: int, server: subprocess.Popen) -> bool:
+def _wait_for_pong(socket_path: Path, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+            with socket.socket(socket.AF_UNIX) as probe:
+                probe.settimeout(1)
+                probe.connect(str(socket_path))
                 probe.sendall(b"PING\r\n")
                 if probe.recv(16).startswith(b"+PONG"):
-                    return True
+                    return
         except OSError:
             time.sleep(0.1)
-    server.kill()
-    server.wait()
-    return False
+    raise AssertionError(f"redis-server did not answer on {socket_path}")
 
 
 @pytest.fixture(params=["orm", "redis"])

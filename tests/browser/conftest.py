@@ -36,6 +36,31 @@ def chromium_browser(monkeypatch) -> Iterator[object]:
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def live_server(request) -> Iterator[object]:
+    """pytest-django's live server, answering one request at a time.
+
+    With the in-memory SQLite test database every server thread shares one connection; two
+    threads on it deadlock when a query calls one of Django's Python SQL functions (the date
+    truncation of the over-time chart) while the other waits for that connection holding the GIL.
+    A single-threaded server closes each connection after its response, so nothing waits on it.
+    """
+    from django.core.servers.basehttp import WSGIServer
+    from pytest_django.live_server_helper import LiveServer
+
+    class SingleThreadedServer(WSGIServer):
+        def __init__(self, *args, connections_override=None, **kwargs):
+            # The server thread has installed `connections_override` already, and serves here.
+            super().__init__(*args, **kwargs)
+
+    address = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server = LiveServer(address, start=False)
+    server.thread.server_class = SingleThreadedServer
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def screenshot_dir(tmp_path_factory) -> Path:
     """Where screenshots go: $DASHBOARD_SCREENSHOTS when set (kept), else a pytest temporary folder."""

@@ -174,10 +174,14 @@ def test_bad_training_parameters_name_the_field(admin_client, sync_jobs, body, f
     assert ModelVersion.objects.count() == 0
 
 
-def test_the_scoring_schedule_exists_disabled_and_is_not_queued(settings) -> None:
+def test_the_scoring_schedule_exists_disabled_and_is_not_queued(settings, monkeypatch) -> None:
+    from django_q import scheduler as scheduler_module
     from django_q.brokers import get_broker
     from django_q.models import OrmQ
     from django_q.scheduler import scheduler
+
+    # The scheduler closes "old" connections first, which on PostgreSQL ends the test's transaction.
+    monkeypatch.setattr(scheduler_module, "close_old_django_connections", lambda: None)
 
     schedule = Schedule.objects.get(name="Score new transactions")
     assert schedule.func == "detection.tasks.score_new_transactions"

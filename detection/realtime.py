@@ -20,7 +20,7 @@ from django.utils import timezone
 from anomaly_site.bulk import bulk_insert_frame
 from transactions.cleaning import clean_rows
 from transactions.models import ImportBatch, Transaction
-from transactions.services import refresh_customers
+from transactions.services import TRANSACTION_COLUMNS, refresh_customers
 from transactions.source import EXPECTED_COLUMNS
 
 from .models import ModelVersion, TransactionScore
@@ -28,20 +28,6 @@ from .scoring import score_frame
 from .services import SCORE_COLUMNS, scoring_bundle
 
 MAX_ROWS = 1_000
-TRANSACTION_COLUMNS = [
-    "invoice_no",
-    "stock_code",
-    "description",
-    "quantity",
-    "invoice_date",
-    "unit_price",
-    "customer_id",
-    "country",
-    "is_cancellation",
-    "batch_id",
-    "line_number",
-    "fingerprint",
-]
 
 
 class InvalidRows(ValueError):

@@ -25,6 +25,21 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, int, int], None]
 
 MAX_CUSTOMERS_FILTERED = 2_000
+# The Transaction columns a batch writes, in order (the id is the database's).
+TRANSACTION_COLUMNS = [
+    "invoice_no",
+    "stock_code",
+    "description",
+    "quantity",
+    "invoice_date",
+    "unit_price",
+    "customer_id",
+    "country",
+    "is_cancellation",
+    "batch_id",
+    "line_number",
+    "fingerprint",
+]
 
 __all__ = ["IngestOutcome", "SourceError", "ingest_file", "refresh_customers"]
 
@@ -95,22 +110,7 @@ def _load(batch: ImportBatch, source, progress: ProgressCallback) -> None:
         table = new_rows.assign(batch_id=batch.pk)
         bulk_insert_frame(
             Transaction,
-            table[
-                [
-                    "invoice_no",
-                    "stock_code",
-                    "description",
-                    "quantity",
-                    "invoice_date",
-                    "unit_price",
-                    "customer_id",
-                    "country",
-                    "is_cancellation",
-                    "batch_id",
-                    "line_number",
-                    "fingerprint",
-                ]
-            ],
+            table[TRANSACTION_COLUMNS],
             progress=lambda n: progress("load", n, len(table)),
         )
         if len(quarantined):

@@ -25,7 +25,11 @@ def chromium_browser(monkeypatch) -> Iterator[object]:
     """Headless Chromium (Debian's package: `apt-get install chromium`); skips when it is absent."""
     if not CHROMIUM.is_file():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # The single-threaded test server answers the page's parallel Dash callbacks one by one; on a
+    # loaded 2-core machine that can outlast expect()'s default 5 s.
+    expect.set_options(timeout=30_000)
 
     # Playwright's sync API keeps an asyncio loop running in this thread, so Django would take any
     # ORM call of the test for one made from async code; the calls here are plain synchronous ones.

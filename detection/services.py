@@ -31,7 +31,8 @@ from .estimators import Detector, fit_detector, verified_path
 from .features import MODEL_FEATURES, FeatureReference, build_features, build_reference, model_matrix
 from .metrics import training_metrics
 from .models import ModelVersion, TransactionScore
-from .scoring import score_frame
+from .scoring import FEATURE_COLUMNS, score_frame
+from .selectors import active_model_version as active_version
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +44,13 @@ STALE_TRAINING_AFTER = timedelta(minutes=30)
 # 401,604, so all of them); every row is still scored. Keeps fitting time flat past that size.
 FIT_SAMPLE_ROWS = 500_000
 KEEP_SCORED_VERSIONS = 2  # the active version and the one before it keep their score rows
+# The columns a score row is written with: the transaction's keys, its features, then the scores.
 SCORE_COLUMNS = [
     "transaction_id",
     "customer_id",
     "invoice_date",
     "country",
-    "total_spent",
-    "hist_freq",
-    "unusual_destination",
-    "quantity_spike",
-    "zscore",
-    "price_deviation",
-    "transaction_hour",
-    "transaction_day",
+    *FEATURE_COLUMNS,
     "iso_forest_score",
     "iso_forest_flag",
     "autoencoder_mse",
@@ -266,10 +261,6 @@ def _prune_old_scores() -> None:
         .values_list("pk", flat=True)[:KEEP_SCORED_VERSIONS]
     )
     TransactionScore.objects.exclude(model_version_id__in=keep).delete()
-
-
-def active_version() -> ModelVersion | None:
-    return ModelVersion.objects.filter(is_active=True).first()
 
 
 @lru_cache(maxsize=2)

@@ -12,9 +12,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UPLOADS_DIR=/data/uploads
 
 WORKDIR /app
-COPY requirements.txt .
+COPY requirements/base.txt requirements/base.txt
 RUN pip install --no-cache-dir uv==0.13.8 \
-    && uv pip install --system --no-cache -r requirements.txt \
+    && uv pip install --system --no-cache -r requirements/base.txt \
     && useradd --create-home --uid 1000 app \
     && mkdir -p /data/artifacts /data/uploads \
     && chown -R app /data

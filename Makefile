@@ -10,7 +10,7 @@ PORT ?= 8000
 
 .PHONY: run test test-postgres lint format setup bench bench-scale bench-load clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements/base.txt requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt \

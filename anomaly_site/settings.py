@@ -1,44 +1,38 @@
-"""Django settings, read from the environment with safe local defaults.
+"""Django settings, read from the environment (django-environ) with safe local defaults.
 
-Environment: SECRET_KEY, DEBUG, ALLOWED_HOSTS, DATABASE_URL, ARTIFACTS_DIR, UPLOADS_DIR,
-API_ALLOW_ANONYMOUS_READ, SECURE_COOKIES, SECURE_HSTS_SECONDS, SECURE_SSL_REDIRECT, CONN_MAX_AGE,
-STATIC_ROOT, LOG_LEVEL, LOG_FORMAT (plain or json), Q_REDIS_URL.
+Environment variables, by topic:
+- core: SECRET_KEY (required when DEBUG is off), DEBUG (default on), ALLOWED_HOSTS,
+  CSRF_TRUSTED_ORIGINS, CORS_ALLOWED_ORIGINS;
+- data: DATABASE_URL (default SQLite db.sqlite3 here), CONN_MAX_AGE, ARTIFACTS_DIR, UPLOADS_DIR,
+  MAX_UPLOAD_BYTES, XDG_DATA_HOME (parent of the two default folders), STATIC_ROOT;
+- API: API_ALLOW_ANONYMOUS_READ, API_USER_RATE, API_ANON_RATE;
+- worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC;
+- HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS;
+- logs: LOG_LEVEL, LOG_FORMAT (plain or json).
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+import environ
 
 # Quiet TensorFlow's C++ start-up logs in every process (must precede its import).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
 
-
-def env_bool(name: str, default: bool) -> bool:
-    """Return the environment variable `name` read as a boolean (1/true/yes/on)."""
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str) -> list[str]:
-    """Return the comma-separated environment variable `name` as a list."""
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env.bool("DEBUG", default=True)
 _DEV_SECRET_KEY = "django-insecure-local-development-key-not-for-production"
-SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else "")
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DEBUG is off.")
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -56,8 +50,12 @@ INSTALLED_APPS = [
     "django_plotly_dash.apps.DjangoPlotlyDashConfig",
     "dpd_static_support",
     "django_q",
+    # The project's apps, lowest first: each imports only those above it in this list.
+    "core",
+    "jobs",
     "transactions",
     "detection",
+    "reviews",
     "dashboard",
     "api",
 ]
@@ -74,7 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_plotly_dash.middleware.BaseMiddleware",
     # Innermost, so its process_exception sees a view's database errors first: 503, not 500.
-    "anomaly_site.middleware.DatabaseUnavailableMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "anomaly_site.urls"
@@ -100,8 +98,8 @@ ASGI_APPLICATION = "anomaly_site.asgi.application"
 # SQLite in the project folder by default; WAL lets the web server read while the worker writes.
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env.int("CONN_MAX_AGE", default=0),
         # A persistent connection broken by a database restart is replaced at the next request.
         conn_health_checks=True,
     )
@@ -129,7 +127,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -142,7 +140,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "anomaly_site.storage.StaticFilesStorage"
+            "core.storage.StaticFilesStorage"
             if not DEBUG
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
@@ -157,10 +155,10 @@ LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/"
 
 # Model artifacts and uploaded files live outside the repository and outside any served path.
-_DATA_HOME = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-ARTIFACTS_DIR = Path(os.environ.get("ARTIFACTS_DIR", _DATA_HOME / "ecommerce-anomaly" / "artifacts"))
-UPLOADS_DIR = Path(os.environ.get("UPLOADS_DIR", _DATA_HOME / "ecommerce-anomaly" / "uploads"))
-MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(200 * 1024 * 1024)))
+_DATA_HOME = Path(env.str("XDG_DATA_HOME", default=str(Path.home() / ".local" / "share")))
+ARTIFACTS_DIR = Path(env.str("ARTIFACTS_DIR", default=str(_DATA_HOME / "ecommerce-anomaly" / "artifacts")))
+UPLOADS_DIR = Path(env.str("UPLOADS_DIR", default=str(_DATA_HOME / "ecommerce-anomaly" / "uploads")))
+MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # django-plotly-dash: embedded in an iframe of the same site, every asset served locally.
@@ -177,7 +175,7 @@ PLOTLY_DASH = {
 PLOTLY_COMPONENTS = ["dash_ag_grid", "dpd_components", "dpd_static_support"]
 
 # Django REST framework.
-API_ALLOW_ANONYMOUS_READ = env_bool("API_ALLOW_ANONYMOUS_READ", False)
+API_ALLOW_ANONYMOUS_READ = env.bool("API_ALLOW_ANONYMOUS_READ", default=False)
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated request gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -193,8 +191,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "user": os.environ.get("API_USER_RATE", "6000/min"),
-        "anon": os.environ.get("API_ANON_RATE", "600/min"),
+        "user": env.str("API_USER_RATE", default="6000/min"),
+        "anon": env.str("API_ANON_RATE", default="600/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -214,31 +212,31 @@ SPECTACULAR_SETTINGS = {
     # validatorUrl None: Swagger UI would otherwise load a badge from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
-CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/(api/|customer_ids$)"
 
 # django-q2: the ORM broker by default, so one machine needs no Redis.
 Q_CLUSTER = {
     "name": "anomaly_site",
-    "workers": int(os.environ.get("Q_WORKERS", "2")),
-    "timeout": int(os.environ.get("Q_TIMEOUT", "3600")),
-    "retry": int(os.environ.get("Q_RETRY", "3700")),
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TIMEOUT", default=3600),
+    "retry": env.int("Q_RETRY", default=3700),
     "max_attempts": 1,
     "orm": "default",
     "catch_up": False,
-    "sync": env_bool("Q_SYNC", False),
+    "sync": env.bool("Q_SYNC", default=False),
 }
-if os.environ.get("Q_REDIS_URL"):
+if env.str("Q_REDIS_URL", default=""):
     Q_CLUSTER.pop("orm")
-    Q_CLUSTER["redis"] = os.environ["Q_REDIS_URL"]
+    Q_CLUSTER["redis"] = env.str("Q_REDIS_URL")
 
 # Production hardening, switchable from the environment.
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
@@ -247,15 +245,20 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "anomaly_site.logs.JsonFormatter"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "exc_info": "exception"},
+            "json_ensure_ascii": False,
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "json" if os.environ.get("LOG_FORMAT", "plain") == "json" else "plain",
+            "formatter": "json" if env.str("LOG_FORMAT", default="plain") == "json" else "plain",
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "tensorflow": {"level": "ERROR"},

@@ -1,11 +1,11 @@
-"""Routes of the staff-only background job endpoints, mounted at /api/jobs/."""
+"""Routes of the background job endpoints, mounted at /api/jobs/."""
 
 from django.urls import path
 
-from .jobs import IngestJobView, JobDetailView, TrainJobView
+from .jobs import IngestJobCreateApi, JobDetailApi, TrainJobCreateApi
 
 urlpatterns = [
-    path("ingest", IngestJobView.as_view(), name="job-ingest"),
-    path("train", TrainJobView.as_view(), name="job-train"),
-    path("<int:job_id>", JobDetailView.as_view(), name="job-detail"),
+    path("ingest", IngestJobCreateApi.as_view(), name="job-ingest"),
+    path("train", TrainJobCreateApi.as_view(), name="job-train"),
+    path("<int:job_id>", JobDetailApi.as_view(), name="job-detail"),
 ]

@@ -1,29 +1,28 @@
-"""Staff-only endpoints that start background jobs (ingest an uploaded CSV, train) and report on them."""
+"""Endpoints that start background jobs (ingest an uploaded CSV, train) and report on them.
+
+Each asks the same model permissions as the admin does for the same action, before reading any input.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from detection.jobs import queue_training
-from detection.services import TrainingInProgress
-from transactions.models import BackgroundJob
-from transactions.uploads import UploadError, queue_ingest
+from detection.training_jobs import TRAIN_PERMISSIONS, queue_training
+from detection.training_parameters import MAX_EPOCHS, MAX_SEED, TrainingParameters
+from jobs.models import BackgroundJob
+from transactions.uploads import UPLOAD_PERMISSIONS, UploadError, queue_ingest
+
+from .permissions import permission_for
 
 # Multipart framing around the file itself.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with work in progress."
-    default_code = "conflict"
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -51,22 +50,19 @@ class JobSerializer(serializers.ModelSerializer):
         ]
 
     def get_url(self, job: BackgroundJob) -> str:
-        return f"/api/jobs/{job.pk}"
+        return reverse("api:job-detail", args=[job.pk])
 
 
 class TrainRequestSerializer(serializers.Serializer):
+    """Documentation of the body; validation is TrainingParameters.parse, shared with the admin and the command."""
+
     contamination = serializers.FloatField(default=0.02, help_text="Expected share of anomalies, 0 < c < 0.5.")
-    epochs = serializers.IntegerField(default=20, min_value=1, max_value=500)
-    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**31 - 1)
-
-    def validate_contamination(self, value: float) -> float:
-        if not 0.0 < value < 0.5:
-            raise serializers.ValidationError("must be between 0 and 0.5 (exclusive)")
-        return value
+    epochs = serializers.IntegerField(default=20, min_value=1, max_value=MAX_EPOCHS)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=MAX_SEED)
 
 
-class IngestJobView(APIView):
-    permission_classes = [IsAdminUser]
+class IngestJobCreateApi(APIView):
+    permission_classes = [permission_for(*UPLOAD_PERMISSIONS)]
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -95,8 +91,8 @@ class IngestJobView(APIView):
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class TrainJobView(APIView):
-    permission_classes = [IsAdminUser]
+class TrainJobCreateApi(APIView):
+    permission_classes = [permission_for(*TRAIN_PERMISSIONS)]
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -110,17 +106,12 @@ class TrainJobView(APIView):
         },
     )
     def post(self, request):
-        params = TrainRequestSerializer(data=request.data or {})
-        params.is_valid(raise_exception=True)
-        try:
-            job = queue_training(user=request.user, **params.validated_data)
-        except TrainingInProgress as exc:
-            raise Conflict(str(exc))
+        job = queue_training(user=request.user, parameters=TrainingParameters.parse(request.data))
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class JobDetailView(APIView):
-    permission_classes = [IsAdminUser]
+class JobDetailApi(APIView):
+    permission_classes = [permission_for("jobs.view_backgroundjob")]
 
     @extend_schema(summary="A background job's status, progress, duration and error", responses={200: JobSerializer})
     def get(self, request, job_id: int):

@@ -1,67 +1,30 @@
 """Selector rows (snake_case keys) turned into the payloads clients know: the names come from
-`detection.selectors.PAYLOAD_NAMES`, the JSON types from `CONVERTERS`, in this one place."""
+the score-field registry (`detection.fields`), the JSON types from its model fields, in this one place."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.utils import timezone
 
+from detection import fields
+from detection.fields import DRILL_DOWN_KEYS, LISTED_KEYS, METRICS, PAYLOAD_NAMES
 from detection.realtime import ScoredRows
-from detection.selectors import METRICS, PAYLOAD_NAMES
+
+__all__ = [
+    "DRILL_DOWN_KEYS",
+    "LISTED_KEYS",
+    "anomalies_payload",
+    "customer_ids_payload",
+    "payload_rows",
+    "score_payload",
+]
 
 MAX_LIMIT = 1_000
 SCOPES = {"flagged": "rows flagged by either model", "all": "every scored row"}
-
-# The seed's drill_down_data keys, in its order.
-DRILL_DOWN_KEYS = [
-    "customer_id",
-    "invoice_no",
-    "invoice_date",
-    "stock_code",
-    "description",
-    "quantity",
-    "unit_price",
-    "country",
-    "total_spent",
-    "hist_freq",
-    "unusual_destination",
-    "quantity_spike",
-    "risk_score",
-    "anomaly_score",
-    "explanation",
-]
-# A scored transaction with every feature, score and flag (/api/transactions/, /api/score).
-LISTED_KEYS = [
-    "transaction_id",
-    "customer_id",
-    "invoice_no",
-    "invoice_date",
-    "stock_code",
-    "description",
-    "quantity",
-    "unit_price",
-    "country",
-    "total_spent",
-    "hist_freq",
-    "unusual_destination",
-    "quantity_spike",
-    "zscore",
-    "price_deviation",
-    "transaction_hour",
-    "transaction_day",
-    "iso_forest_score",
-    "iso_forest_flag",
-    "autoencoder_score",
-    "autoencoder_flag",
-    "risk_score",
-    "anomaly_score",
-    "is_flagged",
-    "is_common_anomaly",
-    "explanation",
-]
 
 
 def _local_iso(value: datetime) -> str:
@@ -78,43 +41,27 @@ def _money(value: Any) -> float:
     return round(float(value), 3)
 
 
-def _explanation(value: Any) -> list[dict[str, Any]]:
-    return value if isinstance(value, list) else []
-
-
-CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "transaction_id": _optional_int,
-    "customer_id": int,
-    "invoice_no": str,
-    "invoice_date": _local_iso,
-    "stock_code": str,
-    "description": str,
-    "quantity": int,
-    "unit_price": float,
-    "country": str,
-    "total_spent": _money,
-    "hist_freq": int,
-    "unusual_destination": int,
-    "quantity_spike": int,
-    "zscore": float,
-    "price_deviation": float,
-    "transaction_hour": int,
-    "transaction_day": int,
-    "iso_forest_score": float,
-    "iso_forest_flag": bool,
-    "autoencoder_score": float,
-    "autoencoder_flag": bool,
-    "risk_score": float,
-    "anomaly_score": float,
-    "is_flagged": bool,
-    "is_common_anomaly": bool,
-    "explanation": _explanation,
+_BY_KIND: dict[str, Callable[[Any], Any]] = {
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "text": str,
+    "datetime": _local_iso,
+    "list": fields.explanation_items,
 }
+_BY_OVERRIDE: dict[str, Callable[[Any], Any]] = {"money": _money, "optional_int": _optional_int}
+
+
+@cache
+def converter(key: str) -> Callable[[Any], Any]:
+    """The function that turns a row value of `key` into its JSON form (from the registry and model)."""
+    override = fields.BY_KEY[key].json
+    return _BY_OVERRIDE.get(override) or _BY_KIND[fields.value_kind(key)]
 
 
 def payload_row(row: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
     """`row`'s `keys`, renamed by PAYLOAD_NAMES and converted to plain JSON types."""
-    return {PAYLOAD_NAMES[key]: CONVERTERS[key](row[key]) for key in keys}
+    return {PAYLOAD_NAMES[key]: converter(key)(row[key]) for key in keys}
 
 
 def payload_rows(rows: Iterable[Mapping[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
@@ -124,7 +71,7 @@ def payload_rows(rows: Iterable[Mapping[str, Any]], keys: list[str]) -> list[dic
 def anomalies_payload(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     """The seed's three views of the same rows, in the same order: list, chart series, drill-down."""
     column = METRICS[metric]
-    convert = CONVERTERS[column]
+    convert = converter(column)
     invoices = [str(row["invoice_no"]) for row in rows]
     values = [convert(row[column]) for row in rows]
     return {

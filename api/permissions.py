@@ -18,3 +18,17 @@ class SeedRead(BasePermission):
 def may_store_transactions(user) -> bool:
     """Whether `user` may save posted transactions (the add-transaction model permission)."""
     return user.has_perm(STORE_PERMISSION)
+
+
+def permission_for(*perms: str) -> type[BasePermission]:
+    """A DRF permission class that asks the same Django model permissions the admin asks for an action."""
+
+    class HasModelPermissions(BasePermission):
+        required = perms
+
+        def has_permission(self, request, view) -> bool:
+            user = request.user
+            return bool(user and user.is_authenticated and user.has_perms(self.required))
+
+    HasModelPermissions.__name__ = "Has_" + "_".join(perm.split(".")[-1] for perm in perms)
+    return HasModelPermissions

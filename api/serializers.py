@@ -1,7 +1,7 @@
 """Request validation and the documented shape of every response.
 
 Response payloads are built by `api.payloads` (plain dicts, for speed); the serializers here that
-describe them are generated from the same key lists and `detection.selectors.PAYLOAD_NAMES`, so
+describe them are generated from the score-field registry (`detection.fields`) and its model fields, so
 the OpenAPI schema and the payloads cannot drift apart.
 """
 
@@ -14,12 +14,13 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from detection import fields as score_fields
+from detection.fields import DRILL_DOWN_KEYS, LISTED_KEYS, METRICS, PAYLOAD_NAMES
 from detection.models import ModelVersion
 from detection.realtime import MAX_ROWS
-from detection.selectors import METRICS, PAYLOAD_NAMES
 from transactions.source import EXPECTED_COLUMNS
 
-from .payloads import DRILL_DOWN_KEYS, LISTED_KEYS, MAX_LIMIT, SCOPES
+from .payloads import MAX_LIMIT, SCOPES
 
 MAX_CUSTOMER_ID = 2**31 - 1
 METRIC_NAMES = ", ".join(METRICS)
@@ -178,32 +179,12 @@ class ExplanationItemSerializer(serializers.Serializer):
     share = serializers.FloatField(help_text="Its share of the autoencoder's reconstruction error, 0..1.")
 
 
-_FIELD_DOCS: dict[str, tuple[type[serializers.Field], str]] = {
-    "transaction_id": (serializers.IntegerField, "The transaction's id in this database."),
-    "customer_id": (serializers.IntegerField, "CustomerID."),
-    "invoice_no": (serializers.CharField, "InvoiceNo (C... for a cancellation)."),
-    "invoice_date": (serializers.DateTimeField, "ISO 8601 in UK time (Europe/London), with its offset."),
-    "stock_code": (serializers.CharField, ""),
-    "description": (serializers.CharField, ""),
-    "quantity": (serializers.IntegerField, "Negative for cancellations."),
-    "unit_price": (serializers.FloatField, ""),
-    "country": (serializers.CharField, ""),
-    "total_spent": (serializers.FloatField, "Quantity x UnitPrice."),
-    "hist_freq": (serializers.IntegerField, "The customer's distinct invoices in the training data."),
-    "unusual_destination": (serializers.IntegerField, "1 when the country is not the customer's usual one, else 0."),
-    "quantity_spike": (serializers.IntegerField, "1 when the quantity is over 3 standard deviations from the mean."),
-    "zscore": (serializers.FloatField, "TotalSpent's z-score within the customer's history (clipped to +-50)."),
-    "price_deviation": (serializers.FloatField, "log1p(UnitPrice) - log1p(the StockCode's median price)."),
-    "transaction_hour": (serializers.IntegerField, "0..23, UK time."),
-    "transaction_day": (serializers.IntegerField, "0 = Monday."),
-    "iso_forest_score": (serializers.FloatField, "Isolation Forest percentile rank, 0..1."),
-    "iso_forest_flag": (serializers.BooleanField, "Flagged by the Isolation Forest."),
-    "autoencoder_score": (serializers.FloatField, "Autoencoder reconstruction-error percentile rank, 0..1."),
-    "autoencoder_flag": (serializers.BooleanField, "Flagged by the autoencoder."),
-    "risk_score": (serializers.FloatField, "1.0 if ZScore > 3 or Autoencoder_Score > 0.85, else 0.0."),
-    "anomaly_score": (serializers.FloatField, "Mean of the two percentile ranks, 0..1."),
-    "is_flagged": (serializers.BooleanField, "Flagged by either model."),
-    "is_common_anomaly": (serializers.BooleanField, "Flagged by both models."),
+_SERIALIZER_FIELDS: dict[str, type[serializers.Field]] = {
+    "int": serializers.IntegerField,
+    "float": serializers.FloatField,
+    "bool": serializers.BooleanField,
+    "text": serializers.CharField,
+    "datetime": serializers.DateTimeField,
 }
 
 
@@ -212,12 +193,11 @@ def payload_serializer(name: str, keys: list[str], **extra: serializers.Field) -
     fields: dict[str, serializers.Field] = {}
     for key in keys:
         if key == "explanation":
-            fields[PAYLOAD_NAMES[key]] = ExplanationItemSerializer(
-                many=True, help_text="For flagged rows: the features that weigh most in the error; else []."
-            )
+            fields[PAYLOAD_NAMES[key]] = ExplanationItemSerializer(many=True, help_text=score_fields.help_text(key))
             continue
-        field_class, help_text = _FIELD_DOCS[key]
-        fields[PAYLOAD_NAMES[key]] = field_class(help_text=help_text or None, allow_null=key == "transaction_id")
+        field_class = _SERIALIZER_FIELDS[score_fields.value_kind(key)]
+        help_text = score_fields.help_text(key) or None
+        fields[PAYLOAD_NAMES[key]] = field_class(help_text=help_text, allow_null=key == "transaction_id")
     return type(name, (serializers.Serializer,), {**extra, **fields})
 
 

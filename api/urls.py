@@ -9,13 +9,13 @@ from . import views
 app_name = "api"
 
 urlpatterns = [
-    path("customer_ids", views.CustomerIdsView.as_view(), name="customer-ids"),
-    path("api/anomalies", views.AnomaliesView.as_view(), name="anomalies"),
-    path("api/score", views.ScoreView.as_view(), name="score"),
-    path("api/transactions/", views.TransactionListView.as_view(), name="transactions"),
-    path("api/models", views.ModelVersionListView.as_view(), name="models"),
-    path("api/models/<int:pk>", views.ModelVersionDetailView.as_view(), name="model"),
-    path("api/health", views.HealthView.as_view(), name="health"),
+    path("customer_ids", views.CustomerIdListApi.as_view(), name="customer-ids"),
+    path("api/anomalies", views.AnomalyListApi.as_view(), name="anomalies"),
+    path("api/score", views.TransactionScoreApi.as_view(), name="score"),
+    path("api/transactions/", views.TransactionListApi.as_view(), name="transactions"),
+    path("api/models", views.ModelVersionListApi.as_view(), name="models"),
+    path("api/models/<int:pk>", views.ModelVersionDetailApi.as_view(), name="model"),
+    path("api/health", views.HealthApi.as_view(), name="health"),
     path("api/jobs/", include("api.job_urls")),
     path("api/auth/token", obtain_auth_token, name="token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -14,14 +14,13 @@ from rest_framework.views import APIView
 from detection import realtime
 from detection.models import TransactionScore
 from detection.selectors import (
-    customer_exists,
     listed_rows,
     model_versions,
     ranked_anomalies,
     require_active_model_version,
     scored_transactions,
 )
-from transactions.selectors import customer_ids
+from transactions.selectors import customer_exists, customer_ids
 
 from . import payloads
 from .filters import DEFAULT_ORDERING, ORDERING_FIELDS, ScoreCursorPagination, StrictOrderingFilter, TransactionFilter
@@ -45,7 +44,7 @@ NO_MODEL = OpenApiResponse(ErrorSerializer, description="No active model version
 MODEL_VERSION_HEADER = "X-Model-Version"
 
 
-class CustomerIdsView(APIView):
+class CustomerIdListApi(APIView):
     permission_classes = [SeedRead]
 
     @extend_schema(
@@ -57,7 +56,7 @@ class CustomerIdsView(APIView):
         return Response(payloads.customer_ids_payload(customer_ids()))
 
 
-class AnomaliesView(APIView):
+class AnomalyListApi(APIView):
     permission_classes = [SeedRead]
     parser_classes = [JSONParser]
 
@@ -103,7 +102,7 @@ class AnomaliesView(APIView):
         return Response(payloads.anomalies_payload(rows, metric), headers={MODEL_VERSION_HEADER: str(version.pk)})
 
 
-class ScoreView(APIView):
+class TransactionScoreApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -133,10 +132,7 @@ class ScoreView(APIView):
         if store and not may_store_transactions(request.user):
             raise PermissionDenied("store=true needs the permission to add transactions; store=false only scores.")
         version = require_active_model_version()
-        try:
-            result = realtime.score_rows(query.validated_data["rows"], version=version, store=store, source_name="api")
-        except realtime.InvalidRows as exc:
-            raise ValidationError({"rows": {str(position): [reason] for position, reason in exc.errors.items()}})
+        result = realtime.score_rows(query.validated_data["rows"], version=version, store=store, source_name="api")
         return Response(payloads.score_payload(result, store=store), headers={MODEL_VERSION_HEADER: str(version.pk)})
 
 
@@ -149,7 +145,7 @@ class ScoreView(APIView):
     ),
     responses={200: TransactionRowSerializer(many=True), 400: BAD_INPUT, 401: NOT_LOGGED_IN, 503: NO_MODEL},
 )
-class TransactionListView(generics.ListAPIView):
+class TransactionListApi(generics.ListAPIView):
     serializer_class = TransactionRowSerializer
     filterset_class = TransactionFilter
     filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
@@ -170,7 +166,7 @@ class TransactionListView(generics.ListAPIView):
 @extend_schema(
     summary="Model versions", description="Every model version, newest first; `is_active` marks the one in use."
 )
-class ModelVersionListView(generics.ListAPIView):
+class ModelVersionListApi(generics.ListAPIView):
     serializer_class = ModelVersionSerializer
     pagination_class = None
     filter_backends: list = []
@@ -180,7 +176,7 @@ class ModelVersionListView(generics.ListAPIView):
 
 
 @extend_schema(summary="One model version", description="A model version with its parameters, thresholds and metrics.")
-class ModelVersionDetailView(generics.RetrieveAPIView):
+class ModelVersionDetailApi(generics.RetrieveAPIView):
     serializer_class = ModelVersionSerializer
     filter_backends: list = []
 
@@ -188,7 +184,7 @@ class ModelVersionDetailView(generics.RetrieveAPIView):
         return model_versions()
 
 
-class HealthView(APIView):
+class HealthApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []  # answers without reading sessions, so it works with the database down
 

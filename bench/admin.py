@@ -59,8 +59,9 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from detection.models import Review, TransactionScore
-    from detection.reviews import apply_review_change
+    from detection.models import TransactionScore
+from reviews.models import Review
+    from reviews.services import apply_review_change
     from transactions.models import Transaction
 
     call_command("migrate", verbosity=0)

@@ -82,7 +82,7 @@ class Endpoint:
 
 def time_main_callback(endpoint: Endpoint, customers: list[int | None], runs: int) -> list[float]:
     """Seconds per main-callback call, for every customer x metric, `runs` rounds after a warm-up."""
-    from detection.selectors import METRICS
+    from detection.fields import METRICS
 
     output = endpoint.output_with("top-anomalies.figure")
 

@@ -62,7 +62,7 @@ def fixtures(env: dict[str, str]) -> tuple[str, list[int], list[dict], list[str]
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from detection.selectors import METRICS
+    from detection.fields import METRICS
     from transactions.models import Transaction
     from transactions.selectors import customer_ids
 

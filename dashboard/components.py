@@ -8,10 +8,10 @@ import dash_ag_grid as dag
 from dash import dcc, html
 from django.urls import reverse
 
-from detection.selectors import METRICS
+from detection.fields import FEATURE_COLUMNS, METRICS, PAYLOAD_NAMES, explanation_text
 
 from .figures import empty_figure
-from .tables import PAGE_SIZE, column_defs, explanation_text, local_time
+from .tables import PAGE_SIZE, column_defs, local_time
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 DETAIL_PROMPT = "Click a bar or a table row to see that transaction against the customer's usual values."
@@ -172,13 +172,11 @@ def detail_panel(detail: dict[str, Any]) -> html.Div:
         ("TransactionHour", row["transaction_hour"], usual["transaction_hour"]),
         ("PriceDeviation", row["price_deviation"], usual["price_deviation"]),
     ]
+    compared = {"total_spent", "transaction_hour", "price_deviation"}
     facts = [
         ("Quantity", row["quantity"]),
         ("UnitPrice", row["unit_price"]),
-        ("HistFreq (invoices of this customer)", row["hist_freq"]),
-        ("UnusualDestination", row["unusual_destination"]),
-        ("QuantitySpike", row["quantity_spike"]),
-        ("ZScore", row["zscore"]),
+        *((PAYLOAD_NAMES[key], row[key]) for key in FEATURE_COLUMNS if key not in compared | {"transaction_day"}),
         ("Isolation Forest score / flag", f"{row['iso_forest_score']:.3f} / {_number(row['iso_forest_flag'])}"),
         ("Autoencoder score / flag", f"{row['autoencoder_score']:.3f} / {_number(row['autoencoder_flag'])}"),
         ("anomaly_score", f"{row['anomaly_score']:.3f}"),

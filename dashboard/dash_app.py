@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.templatetags.static import static
 from django_plotly_dash import DjangoDash
 
+from detection.grid import scores_page
 from detection.models import ModelVersion
 from detection.selectors import (
     METRICS,
@@ -23,10 +24,9 @@ from detection.selectors import (
     ranked_anomalies,
     require_active_model_version,
     score_distribution,
-    scores_page,
-    search_customers,
     transaction_detail,
 )
+from transactions.selectors import search_customers
 
 from .components import DETAIL_PROMPT, detail_panel, layout, message
 from .events import clicked_transaction_id, triggered_component

@@ -9,63 +9,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from detection.selectors import PAYLOAD_NAMES, TABLE_FIELDS, ColumnFilter
+from detection import fields
+from detection.fields import LISTED_KEYS, PAYLOAD_NAMES, TABLE_FIELDS, explanation_text
+from detection.grid import ColumnFilter
 
-NUMBER_FIELDS = {
-    "transaction_id",
-    "customer_id",
-    "quantity",
-    "unit_price",
-    "total_spent",
-    "hist_freq",
-    "zscore",
-    "price_deviation",
-    "transaction_hour",
-    "transaction_day",
-    "iso_forest_score",
-    "autoencoder_score",
-    "risk_score",
-    "anomaly_score",
-}
-BOOLEAN_FIELDS = {"unusual_destination", "quantity_spike", "iso_forest_flag", "autoencoder_flag", "is_common_anomaly"}
-TEXT_FIELDS = {"invoice_no", "stock_code", "description", "country"}
-# Columns shown with a fixed number of decimals.
-DECIMALS = {
-    "unit_price": 2,
-    "total_spent": 2,
-    "zscore": 3,
-    "price_deviation": 3,
-    "iso_forest_score": 3,
-    "autoencoder_score": 3,
-    "anomaly_score": 3,
-}
-DRILLDOWN_FIELDS = [
-    "invoice_no",
-    "invoice_date",
-    "customer_id",
-    "country",
-    "stock_code",
-    "description",
-    "quantity",
-    "unit_price",
-    "total_spent",
-    "anomaly_score",
-    "risk_score",
-    "is_common_anomaly",
-    "hist_freq",
-    "unusual_destination",
-    "quantity_spike",
-    "zscore",
-    "price_deviation",
-    "transaction_hour",
-    "transaction_day",
-    "iso_forest_score",
-    "iso_forest_flag",
-    "autoencoder_score",
-    "autoencoder_flag",
-    "explanation_text",
-    "transaction_id",
-]
+# The grid's columns: every listed score field (the registry's order), the explanation as text.
+DRILLDOWN_FIELDS = [*(key for key in LISTED_KEYS if key != "explanation"), "explanation_text"]
 PAGE_SIZE = 100
 # AG Grid filter types -> selector operators.
 _NUMBER_OPS = {
@@ -88,21 +37,32 @@ def header(field: str) -> str:
     return PAYLOAD_NAMES.get(field, field)
 
 
+def grid_type(field: str) -> str:
+    """"number", "boolean" (flags and the seed's 0/1 indicators), "text", or "" for other columns."""
+    if field not in fields.BY_KEY or field == "explanation":
+        return ""
+    if fields.BY_KEY[field].json == "flag01":
+        return "boolean"
+    return {"int": "number", "float": "number", "bool": "boolean", "text": "text"}.get(fields.value_kind(field), "")
+
+
 def column_def(field: str, *, server_side: bool) -> dict[str, Any]:
     """One AG Grid column definition; server-side columns get only the filters the selector supports."""
     column: dict[str, Any] = {"field": field, "headerName": header(field), "sortable": True}
-    if field in NUMBER_FIELDS:
+    kind = grid_type(field)
+    if kind == "number":
         column["type"] = "numericColumn"
         column["filter"] = "agNumberColumnFilter"
         column["filterParams"] = {"filterOptions": list(_NUMBER_OPS), "maxNumConditions": 1}
-        if field in DECIMALS:
-            pattern = f",.{DECIMALS[field]}f"
+        decimals = fields.BY_KEY[field].decimals
+        if decimals is not None:
+            pattern = f",.{decimals}f"
             column["valueFormatter"] = {"function": f"params.value == null ? '' : d3.format('{pattern}')(params.value)"}
-    elif field in BOOLEAN_FIELDS:
+    elif kind == "boolean":
         column["cellDataType"] = "boolean"
         # AG Grid gives boolean columns a text filter whose options are "true" and "false".
         column["filter"] = "agTextColumnFilter"
-    elif field in TEXT_FIELDS:
+    elif kind == "text":
         column["filter"] = "agTextColumnFilter"
         column["filterParams"] = {"filterOptions": list(_TEXT_OPS), "maxNumConditions": 1}
     else:
@@ -119,13 +79,6 @@ def column_def(field: str, *, server_side: bool) -> dict[str, Any]:
 def column_defs(*, server_side: bool) -> list[dict[str, Any]]:
     """Column definitions of every field, in DRILLDOWN_FIELDS order."""
     return [column_def(field, server_side=server_side) for field in DRILLDOWN_FIELDS]
-
-
-def explanation_text(items: Sequence[dict[str, Any]] | None) -> str:
-    """The explanation list as text: "TotalSpent=1,234.5 (62%), Quantity=12 (20%)"; "" for none."""
-    if not items:
-        return ""
-    return ", ".join(f"{item['feature']}={item['value']:,.6g} ({item['share']:.0%})" for item in items)
 
 
 def local_time(value: datetime) -> str:
@@ -160,7 +113,7 @@ def _column_filter(field: str, model: dict[str, Any]) -> ColumnFilter:
     operator = model.get("type")
     if kind == "number" and operator in _NUMBER_OPS:
         return ColumnFilter(field, _NUMBER_OPS[operator], model.get("filter"), model.get("filterTo"))
-    if kind == "text" and operator in _BOOLEAN_OPS and field in BOOLEAN_FIELDS:
+    if kind == "text" and operator in _BOOLEAN_OPS and grid_type(field) == "boolean":
         return ColumnFilter(field, _BOOLEAN_OPS[operator])
     if kind == "text" and operator in _TEXT_OPS:
         return ColumnFilter(field, _TEXT_OPS[operator], model.get("filter") or "")

@@ -17,9 +17,10 @@ from django_q.tasks import async_task
 from transactions.models import Transaction
 from transactions.selectors import scoreable_transactions, transactions_frame
 
+from .errors import NoActiveModel
 from .models import ModelVersion, TransactionScore
 from .scoring import score_frame
-from .services import TrainingError, active_version, scoring_bundle, write_scores
+from .services import active_version, scoring_bundle, write_scores
 
 CHUNK_ROWS = 50_000
 TASK = "detection.tasks.score_id_range"
@@ -65,12 +66,12 @@ def enqueue_chunked_scoring(
 ) -> tuple[str, list[tuple[int, int]]]:
     """Queue one scoring task per id range of unscored rows; return the task group and the ranges.
 
-    Raises TrainingError when no version is active. In sync mode (Q_SYNC=1) every chunk has run
+    Raises NoActiveModel when no version is active. In sync mode (Q_SYNC=1) every chunk has run
     when this returns.
     """
     version = version or active_version()
     if version is None:
-        raise TrainingError("no active model version: run train_models first")
+        raise NoActiveModel()
     ranges = unscored_id_ranges(version, chunk_rows=chunk_rows)
     group = f"score-v{version.pk}-{ranges[0][0]}-{ranges[-1][1]}" if ranges else f"score-v{version.pk}-none"
     sync = bool(settings.Q_CLUSTER.get("sync", False))

@@ -23,15 +23,13 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import StandardScaler
 
+from .errors import ArtifactError
+
 AUTOENCODER_PERCENTILE = 98.0
 RISK_ZSCORE = 3.0
 RISK_AUTOENCODER_SCORE = 0.85
 EXPLANATION_SIZE = 3
 QUANTILE_GRID = np.linspace(0.0, 1.0, 1001)
-
-
-class ArtifactError(RuntimeError):
-    """A model artifact is missing or its bytes do not match the recorded sha256."""
 
 
 @dataclass

@@ -10,7 +10,6 @@ class ModelVersion(models.Model):
 
     class Status(models.TextChoices):
         TRAINING = "training"
-        READY = "ready"
         ACTIVE = "active"
         FAILED = "failed"
         RETIRED = "retired"
@@ -53,29 +52,33 @@ class TransactionScore(models.Model):
 
     transaction = models.ForeignKey("transactions.Transaction", on_delete=models.CASCADE, related_name="scores")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="scores")
-    customer_id = models.PositiveIntegerField()
-    invoice_date = models.DateTimeField()
+    customer_id = models.PositiveIntegerField(help_text="CustomerID.")
+    invoice_date = models.DateTimeField(help_text="ISO 8601 in UK time (Europe/London), with its offset.")
     country = models.CharField(max_length=64)
 
-    total_spent = models.FloatField()
-    hist_freq = models.PositiveIntegerField()
-    unusual_destination = models.BooleanField()
-    quantity_spike = models.BooleanField()
-    zscore = models.FloatField()
-    price_deviation = models.FloatField(help_text="log of unit price over the StockCode's median price")
-    transaction_hour = models.PositiveSmallIntegerField()
-    transaction_day = models.PositiveSmallIntegerField(help_text="0 = Monday")
+    total_spent = models.FloatField(help_text="Quantity x UnitPrice.")
+    hist_freq = models.PositiveIntegerField(help_text="The customer's distinct invoices in the training data.")
+    unusual_destination = models.BooleanField(help_text="1 when the country is not the customer's usual one, else 0.")
+    quantity_spike = models.BooleanField(
+        help_text="1 when the quantity is over 3 standard deviations from the mean."
+    )
+    zscore = models.FloatField(help_text="TotalSpent's z-score within the customer's history (clipped to +-50).")
+    price_deviation = models.FloatField(help_text="log1p(UnitPrice) - log1p(the StockCode's median price).")
+    transaction_hour = models.PositiveSmallIntegerField(help_text="0..23, UK time.")
+    transaction_day = models.PositiveSmallIntegerField(help_text="0 = Monday.")
 
-    iso_forest_score = models.FloatField(help_text="Isolation Forest anomaly score as a percentile rank, 0..1")
-    iso_forest_flag = models.BooleanField()
-    autoencoder_mse = models.FloatField()
-    autoencoder_score = models.FloatField(help_text="Reconstruction error as a percentile rank, 0..1")
-    autoencoder_flag = models.BooleanField()
-    risk_score = models.FloatField(help_text="1.0 if ZScore > 3 or autoencoder_score > 0.85, else 0.0")
-    anomaly_score = models.FloatField(help_text="Mean of the two models' percentile ranks, 0..1")
-    is_flagged = models.BooleanField(help_text="Flagged by either model")
-    is_common_anomaly = models.BooleanField(help_text="Flagged by both models")
-    explanation = models.JSONField(default=list, blank=True)
+    iso_forest_score = models.FloatField(help_text="Isolation Forest percentile rank, 0..1.")
+    iso_forest_flag = models.BooleanField(help_text="Flagged by the Isolation Forest.")
+    autoencoder_mse = models.FloatField(help_text="The autoencoder's reconstruction error (mean squared).")
+    autoencoder_score = models.FloatField(help_text="Autoencoder reconstruction-error percentile rank, 0..1.")
+    autoencoder_flag = models.BooleanField(help_text="Flagged by the autoencoder.")
+    risk_score = models.FloatField(help_text="1.0 if ZScore > 3 or Autoencoder_Score > 0.85, else 0.0.")
+    anomaly_score = models.FloatField(help_text="Mean of the two percentile ranks, 0..1.")
+    is_flagged = models.BooleanField(help_text="Flagged by either model.")
+    is_common_anomaly = models.BooleanField(help_text="Flagged by both models.")
+    explanation = models.JSONField(
+        default=list, blank=True, help_text="For flagged rows: the features that weigh most in the error; else []."
+    )
 
     class Meta:
         constraints = [
@@ -92,61 +95,3 @@ class TransactionScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transaction_id} @ v{self.model_version_id}: {self.anomaly_score:.3f}"
-
-
-class Review(models.Model):
-    """An analyst's verdict on one flagged transaction; every change is kept as a ReviewEvent.
-
-    A flagged transaction without a Review is implicitly `new`: the row is created on its first change.
-    """
-
-    class Status(models.TextChoices):
-        NEW = "new"
-        INVESTIGATING = "investigating"
-        CONFIRMED_FRAUD = "confirmed_fraud", "Confirmed fraud"
-        FALSE_POSITIVE = "false_positive", "False positive"
-
-    transaction = models.OneToOneField("transactions.Transaction", on_delete=models.PROTECT, related_name="review")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
-    analyst = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews"
-    )
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    closed_at = models.DateTimeField(null=True, blank=True, help_text="When it was last confirmed or dismissed.")
-
-    class Meta:
-        ordering = ["-updated_at"]
-        indexes = [
-            models.Index(fields=["status", "-updated_at"], name="review_status"),
-            models.Index(fields=["analyst", "status"], name="review_analyst"),
-        ]
-
-    def __str__(self) -> str:
-        return f"review of {self.transaction_id}: {self.status}"
-
-
-class ReviewEvent(models.Model):
-    """One change of a review: who, when, the status before and after, the assignee and note given."""
-
-    review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    at = models.DateTimeField(db_index=True)
-    from_status = models.CharField(max_length=20, choices=Review.Status.choices)
-    to_status = models.CharField(max_length=20, choices=Review.Status.choices)
-    analyst = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="The assignee after the change.",
-    )
-    note = models.TextField(blank=True, help_text="The note written with the change, if any.")
-
-    class Meta:
-        ordering = ["review", "at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.from_status} -> {self.to_status} at {self.at:%Y-%m-%d %H:%M}"

@@ -7,7 +7,6 @@ the rows become a new ImportBatch of Transactions plus their TransactionScore ro
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,27 +14,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.db import transaction
-from django.utils import timezone
 
-from anomaly_site.bulk import bulk_insert_frame
+from core.bulk import bulk_insert_frame
 from transactions.cleaning import clean_rows
-from transactions.models import ImportBatch, Transaction
-from transactions.services import TRANSACTION_COLUMNS, refresh_customers
+from transactions.models import ImportBatch
+from transactions.services import store_rows
 from transactions.source import EXPECTED_COLUMNS
 
+from .errors import InvalidRows
+from .fields import SCORE_COLUMNS, explanation_json
 from .models import ModelVersion, TransactionScore
 from .scoring import score_frame
-from .services import SCORE_COLUMNS, scoring_bundle
+from .services import scoring_bundle
 
 MAX_ROWS = 1_000
-
-
-class InvalidRows(ValueError):
-    """Some posted rows cannot be scored; `errors` maps each row's 0-based position to its reason."""
-
-    def __init__(self, errors: dict[int, str]):
-        self.errors = errors
-        super().__init__(f"{len(errors)} invalid rows")
 
 
 @dataclass(frozen=True)
@@ -128,36 +120,14 @@ def _store(
     records: Sequence[Mapping[str, str]],
     source_name: str,
 ) -> tuple[ImportBatch, np.ndarray, np.ndarray]:
-    """Insert the rows not loaded before as a new batch, with their scores, in one transaction.
+    """Store the rows not loaded before (one ingest write path) and their scores, in one transaction.
 
     Returns the batch, every row's transaction id and whether this call inserted the row.
     """
     payload = json.dumps(list(records), sort_keys=True, separators=(",", ":")).encode()
-    fingerprints = typed["fingerprint"]
     with transaction.atomic():
-        ids = dict(Transaction.objects.filter(fingerprint__in=fingerprints.tolist()).values_list("fingerprint", "id"))
-        inserted = ~fingerprints.isin(list(ids)).to_numpy()
-        batch = ImportBatch.objects.create(
-            file_name=source_name,
-            sha256=hashlib.sha256(payload).hexdigest(),
-            size_bytes=len(payload),
-            status=ImportBatch.Status.COMPLETED,
-            finished_at=timezone.now(),
-            rows_read=len(typed),
-            rows_loaded=int(inserted.sum()),
-            rows_existing=int((~inserted).sum()),
-        )
-        new_rows = typed[inserted].assign(batch_id=batch.pk)
-        bulk_insert_frame(Transaction, new_rows[TRANSACTION_COLUMNS])
-        refresh_customers(new_rows["customer_id"].unique())
-        ids.update(Transaction.objects.filter(batch=batch).values_list("fingerprint", "id"))
-        transaction_ids = fingerprints.map(ids).astype(object).to_numpy()
-        table = scores[inserted][SCORE_COLUMNS].assign(transaction_id=transaction_ids[inserted])
-        table["explanation"] = table["explanation"].map(_explanation_json)
+        stored = store_rows(typed, source_name=source_name, payload=payload)
+        table = scores[stored.inserted][SCORE_COLUMNS].assign(transaction_id=stored.transaction_ids[stored.inserted])
+        table["explanation"] = table["explanation"].map(explanation_json)
         bulk_insert_frame(TransactionScore, table.assign(model_version_id=version.pk))
-    return batch, transaction_ids, inserted
-
-
-def _explanation_json(items: list | None) -> str:
-    """JSON text of a flagged row's explanation list; "[]" for unflagged rows (stored as in training)."""
-    return json.dumps(items if isinstance(items, list) else [], separators=(",", ":"))
+    return stored.batch, stored.transaction_ids, stored.inserted

@@ -8,17 +8,7 @@ import pandas as pd
 
 from .estimators import Detector, explanations, risk_score
 from .features import DISPLAY_NAMES, DISPLAY_SOURCE, MODEL_FEATURES, FeatureReference, build_features, model_matrix
-
-FEATURE_COLUMNS = [
-    "total_spent",
-    "hist_freq",
-    "unusual_destination",
-    "quantity_spike",
-    "zscore",
-    "price_deviation",
-    "transaction_hour",
-    "transaction_day",
-]
+from .fields import FEATURE_COLUMNS
 
 
 def score_frame(frame: pd.DataFrame, reference: FeatureReference, detector: Detector) -> pd.DataFrame:

@@ -24,14 +24,16 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from anomaly_site.bulk import bulk_insert_frame
+from core.bulk import bulk_insert_frame
 from transactions.selectors import scoreable_transactions, transactions_frame
 
-from .estimators import Detector, fit_detector, verified_path
+from .errors import NoActiveModel, TrainingError, TrainingInProgress
+from .estimators import Detector, file_sha256, fit_detector, verified_path
 from .features import MODEL_FEATURES, FeatureReference, build_features, build_reference, model_matrix
+from .fields import SCORE_COLUMNS, explanation_json
 from .metrics import training_metrics
 from .models import ModelVersion, TransactionScore
-from .scoring import FEATURE_COLUMNS, score_frame
+from .scoring import score_frame
 from .selectors import active_model_version as active_version
 
 logger = logging.getLogger(__name__)
@@ -44,32 +46,6 @@ STALE_TRAINING_AFTER = timedelta(minutes=30)
 # 401,604, so all of them); every row is still scored. Keeps fitting time flat past that size.
 FIT_SAMPLE_ROWS = 500_000
 KEEP_SCORED_VERSIONS = 2  # the active version and the one before it keep their score rows
-# The columns a score row is written with: the transaction's keys, its features, then the scores.
-SCORE_COLUMNS = [
-    "transaction_id",
-    "customer_id",
-    "invoice_date",
-    "country",
-    *FEATURE_COLUMNS,
-    "iso_forest_score",
-    "iso_forest_flag",
-    "autoencoder_mse",
-    "autoencoder_score",
-    "autoencoder_flag",
-    "risk_score",
-    "anomaly_score",
-    "is_flagged",
-    "is_common_anomaly",
-    "explanation",
-]
-
-
-class TrainingError(RuntimeError):
-    """Training cannot start or did not finish; the active version is unchanged."""
-
-
-class TrainingInProgress(TrainingError):
-    """Another training run holds the lock."""
 
 
 def _noop(stage: str, fraction: float) -> None:
@@ -206,8 +182,6 @@ def _heartbeat(version: ModelVersion) -> None:
 
 
 def _save_reference(reference: FeatureReference, folder: Path) -> dict[str, dict[str, str]]:
-    from .estimators import file_sha256
-
     path = folder / "feature_reference.npz"
     np.savez_compressed(path, **reference.to_arrays())
     return {"reference": {"path": str(path), "sha256": file_sha256(path)}}
@@ -233,7 +207,7 @@ def write_scores(
     """
     progress = progress or (lambda fraction: None)
     table = scores[SCORE_COLUMNS].copy()
-    table["explanation"] = _explanation_json(table["explanation"])
+    table["explanation"] = table["explanation"].map(explanation_json)
     table.insert(0, "model_version_id", version.pk)
     done = 0
 
@@ -243,14 +217,6 @@ def write_scores(
         progress(done / len(table))
 
     return bulk_insert_frame(TransactionScore, table, progress=report, ignore_conflicts=ignore_conflicts)
-
-
-def _explanation_json(column: pd.Series) -> pd.Series:
-    """Return JSON text per row: the explanation list of flagged rows, "[]" for the rest."""
-    has_list = column.notna()
-    text = pd.Series("[]", index=column.index, dtype=object)
-    text[has_list] = column[has_list].map(lambda items: json.dumps(items, separators=(",", ":")))
-    return text
 
 
 def _prune_old_scores() -> None:
@@ -291,7 +257,7 @@ def score_new_transactions(*, version: ModelVersion | None = None) -> int:
     """
     version = version or active_version()
     if version is None:
-        raise TrainingError("no active model version: run train_models first")
+        raise NoActiveModel()
     unscored = scoreable_transactions().filter(
         ~Exists(TransactionScore.objects.filter(model_version=version, transaction_id=OuterRef("pk")))
     )

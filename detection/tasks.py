@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import jobs, services
+from . import services, training_jobs
 
 
 def train(job_id: int) -> dict[str, Any]:
     """Train the model version claimed by job `job_id` and activate it."""
-    return jobs.run_training_job(job_id)
+    return training_jobs.run_training_job(job_id)
 
 
 def score_new_transactions() -> int:

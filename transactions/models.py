@@ -1,6 +1,5 @@
-"""Tables for loaded data: customers, invoice lines, import batches, quarantined rows, background jobs."""
+"""Tables for loaded data: customers, invoice lines, import batches, quarantined rows."""
 
-from django.conf import settings
 from django.db import models
 
 
@@ -56,10 +55,10 @@ class ImportBatch(models.Model):
 class Transaction(models.Model):
     """One invoice line of the source file."""
 
-    invoice_no = models.CharField(max_length=20)
+    invoice_no = models.CharField(max_length=20, help_text="InvoiceNo (C... for a cancellation).")
     stock_code = models.CharField(max_length=32)
     description = models.CharField(max_length=255, blank=True)
-    quantity = models.IntegerField()
+    quantity = models.IntegerField(help_text="Negative for cancellations.")
     invoice_date = models.DateTimeField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=3)
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
@@ -102,42 +101,3 @@ class QuarantinedRow(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line_number}: {self.reason}"
-
-
-class BackgroundJob(models.Model):
-    """A long piece of work run by the django-q2 worker (ingest, training, scoring) and how it went."""
-
-    class Kind(models.TextChoices):
-        INGEST = "ingest"
-        TRAIN = "train"
-        SCORE = "score"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    progress = models.FloatField(default=0.0, help_text="Fraction done, 0..1.")
-    message = models.CharField(max_length=255, blank=True, help_text="The current stage, or the outcome.")
-    error = models.TextField(blank=True)
-    parameters = models.JSONField(default=dict, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    upload_path = models.CharField(max_length=500, blank=True, help_text="The stored upload an ingest reads.")
-    task_id = models.CharField(max_length=64, blank=True, help_text="The django-q2 task id.")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    duration_seconds = models.FloatField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["kind", "status"], name="job_kind_status")]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.kind} ({self.status})"

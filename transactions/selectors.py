@@ -1,9 +1,12 @@
-"""Read paths for loaded data: customer lists and the scoreable transactions as a DataFrame."""
+"""Read paths for loaded data: customer look-ups and the scoreable transactions as a DataFrame."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet
+from django.db.models.functions import Cast
 
 from .models import Customer, Transaction
 
@@ -45,3 +48,22 @@ def transactions_frame(queryset: QuerySet[Transaction] | None = None) -> pd.Data
 def customer_ids() -> list[int]:
     """Every CustomerID of the loaded data, ascending."""
     return list(Customer.objects.order_by("customer_id").values_list("customer_id", flat=True))
+
+
+def customer_exists(customer_id: int) -> bool:
+    """Whether `customer_id` is a customer of the loaded data (scored or not)."""
+    return Customer.objects.filter(pk=customer_id).exists()
+
+
+def search_customers(prefix: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Customers whose CustomerID starts with the digits `prefix`, as {customer_id, country}, lowest first."""
+    digits = "".join(char for char in prefix if char.isdigit())
+    if not digits:
+        return []
+    matches = (
+        Customer.objects.annotate(id_text=Cast("customer_id", CharField()))
+        .filter(id_text__startswith=digits)
+        .order_by("customer_id")
+        .values("customer_id", "country")
+    )
+    return list(matches[:limit])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from anomaly_site.bulk import bulk_insert_frame
+from core.bulk import bulk_insert_frame
 
 from .cleaning import clean_rows
 from .models import Customer, ImportBatch, QuarantinedRow, Transaction
@@ -41,7 +42,7 @@ TRANSACTION_COLUMNS = [
     "fingerprint",
 ]
 
-__all__ = ["IngestOutcome", "SourceError", "ingest_file", "refresh_customers"]
+__all__ = ["IngestOutcome", "SourceError", "StoredRows", "ingest_file", "refresh_customers", "store_rows"]
 
 
 @dataclass(frozen=True)
@@ -201,3 +202,39 @@ def refresh_customers(customer_ids) -> int:
         update_fields=["country", "first_seen", "last_seen", "invoice_count", "line_count"],
     )
     return len(customers)
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """Where cleaned rows went: their batch, each row's transaction id, and whether this call inserted it."""
+
+    batch: ImportBatch
+    transaction_ids: np.ndarray
+    inserted: np.ndarray
+
+
+def store_rows(typed: pd.DataFrame, *, source_name: str, payload: bytes) -> StoredRows:
+    """Store cleaned rows (`clean_rows` output) not loaded before as one completed batch; return where they went.
+
+    Rows whose fingerprint is already loaded are not stored again; `payload` (the rows as received)
+    gives the batch its sha256 and size. Call inside the caller's transaction to add more writes.
+    """
+    fingerprints = typed["fingerprint"]
+    with transaction.atomic():
+        ids = dict(Transaction.objects.filter(fingerprint__in=fingerprints.tolist()).values_list("fingerprint", "id"))
+        inserted = ~fingerprints.isin(list(ids)).to_numpy()
+        batch = ImportBatch.objects.create(
+            file_name=source_name,
+            sha256=hashlib.sha256(payload).hexdigest(),
+            size_bytes=len(payload),
+            status=ImportBatch.Status.COMPLETED,
+            finished_at=timezone.now(),
+            rows_read=len(typed),
+            rows_loaded=int(inserted.sum()),
+            rows_existing=int((~inserted).sum()),
+        )
+        new_rows = typed[inserted].assign(batch_id=batch.pk)
+        bulk_insert_frame(Transaction, new_rows[TRANSACTION_COLUMNS])
+        refresh_customers(new_rows["customer_id"].unique())
+        ids.update(Transaction.objects.filter(batch=batch).values_list("fingerprint", "id"))
+    return StoredRows(batch=batch, transaction_ids=fingerprints.map(ids).astype(object).to_numpy(), inserted=inserted)

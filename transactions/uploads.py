@@ -13,12 +13,15 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import get_valid_filename
 
-from . import jobs
-from .models import BackgroundJob
+from jobs import services as jobs
+from jobs.models import BackgroundJob
+
 from .services import ingest_file
 from .source import EXPECTED_COLUMNS, SourceError, detect_encoding
 
 HEAD_BYTES = 64 * 1024
+# Who may upload a file to ingest, in the admin and through the API alike.
+UPLOAD_PERMISSIONS = ("jobs.add_backgroundjob", "transactions.add_importbatch")
 # Fraction of the whole ingest at which each stage of ingest_file starts and ends.
 INGEST_STAGES = {"validate": (0.05, 0.3), "load": (0.3, 1.0)}
 

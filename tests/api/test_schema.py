@@ -14,7 +14,7 @@ from django.db.models import Count
 from api.payloads import DRILL_DOWN_KEYS
 from api.serializers import DrillDownRowSerializer
 from detection.models import TransactionScore
-from detection.selectors import PAYLOAD_NAMES
+from detection.fields import PAYLOAD_NAMES
 
 from .conftest import source_row
 

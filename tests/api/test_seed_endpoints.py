@@ -8,7 +8,7 @@ import pytest
 from django.db.models import Count, Q
 
 from detection.models import ModelVersion, TransactionScore
-from detection.selectors import METRICS
+from detection.fields import METRICS
 from transactions.models import Customer
 
 pytestmark = pytest.mark.django_db

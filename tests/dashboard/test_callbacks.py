@@ -16,7 +16,8 @@ from dashboard.dash_app import (
     update_ranking,
 )
 from detection.models import ModelVersion, TransactionScore
-from detection.selectors import METRICS, ranked_anomalies
+from detection.fields import METRICS
+from detection.selectors import ranked_anomalies
 from transactions.services import ingest_file
 
 pytestmark = pytest.mark.django_db

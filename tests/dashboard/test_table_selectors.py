@@ -1,4 +1,4 @@
-"""The read functions the dashboard added to detection.selectors: table pages and customer look-ups."""
+"""The dashboard's reads: score table pages (detection.grid) and customer look-ups (transactions.selectors)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ import pytest
 from django.db.models import Count, Q
 
 from detection.models import ModelVersion, TransactionScore
-from detection.selectors import (
-    ColumnFilter,
-    customers_by_anomalies,
-    scores_page,
-    search_customers,
-)
+from detection.grid import ColumnFilter, scores_page
+from detection.selectors import customers_by_anomalies
 from transactions.models import Customer
+from transactions.selectors import search_customers
 
 pytestmark = pytest.mark.django_db
 

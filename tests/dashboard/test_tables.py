@@ -8,7 +8,8 @@ import pytest
 
 from dashboard.events import bar_transaction_id, cell_transaction_id, clicked_transaction_id, triggered_component
 from dashboard.tables import DRILLDOWN_FIELDS, column_defs, explanation_text, grid_rows, page_query
-from detection.selectors import TABLE_FIELDS, ColumnFilter
+from detection.fields import TABLE_FIELDS
+from detection.grid import ColumnFilter
 
 
 def test_page_query_translates_paging_sorting_and_every_filter_kind() -> None:

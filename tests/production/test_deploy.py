@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from anomaly_site.logs import JsonFormatter
-from anomaly_site.storage import StaticFilesStorage
+from core.storage import StaticFilesStorage
 
 from .processes import PYTHON, ROOT, child_env, manage
 
@@ -57,7 +57,7 @@ def test_production_settings_turn_on_secure_cookies_and_https_redirect(productio
     env = {**production_env, "DJANGO_SETTINGS_MODULE": "anomaly_site.settings"}
     out = subprocess.run([PYTHON, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
-    assert json.loads(out) == [False, True, True, True, 31536000, True, "anomaly_site.storage.StaticFilesStorage"]
+    assert json.loads(out) == [False, True, True, True, 31536000, True, "core.storage.StaticFilesStorage"]
 
 
 def test_log_format_json_writes_one_object_per_line(production_env) -> None:

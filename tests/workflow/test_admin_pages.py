@@ -6,15 +6,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from detection.models import Review, TransactionScore
-from detection.reviews import apply_review_change
+from detection.models import TransactionScore
+from reviews.models import Review
+from reviews.services import apply_review_change
 from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
 MAX_QUERIES = 15
 TRANSACTIONS = "/admin/transactions/transaction/"
 SCORES = "/admin/detection/transactionscore/"
-REVIEWS = "/admin/detection/review/"
+REVIEWS = "/admin/reviews/review/"
 
 
 def query_count(client, url: str) -> int:
@@ -124,28 +125,28 @@ def test_transaction_page_shows_scores_explanation_history_and_dashboard_link(ad
 
 
 def test_admin_sees_the_upload_form_and_the_train_button(admin_client, trained_version) -> None:
-    upload = admin_client.get("/admin/transactions/backgroundjob/upload/").content.decode()
-    jobs = admin_client.get("/admin/transactions/backgroundjob/").content.decode()
+    upload = admin_client.get("/admin/transactions/importbatch/upload/").content.decode()
+    jobs = admin_client.get("/admin/jobs/backgroundjob/").content.decode()
     versions = admin_client.get("/admin/detection/modelversion/").content.decode()
 
     assert 'enctype="multipart/form-data"' in upload and 'name="file"' in upload
-    assert "/admin/transactions/backgroundjob/upload/" in jobs
+    assert "/admin/transactions/importbatch/upload/" in jobs
     assert "/admin/detection/modelversion/train/" in versions and "Train now" in versions
 
 
 def test_a_running_job_page_refreshes_itself(admin_client) -> None:
-    from transactions.models import BackgroundJob
+    from jobs.models import BackgroundJob
 
     running = BackgroundJob.objects.create(kind="train", status="running", progress=0.4, message="fit")
     done = BackgroundJob.objects.create(kind="ingest", status="succeeded", progress=1.0)
 
     assert (
         'http-equiv="refresh"'
-        in admin_client.get(f"/admin/transactions/backgroundjob/{running.pk}/change/").content.decode()
+        in admin_client.get(f"/admin/jobs/backgroundjob/{running.pk}/change/").content.decode()
     )
     assert (
         'http-equiv="refresh"'
-        not in admin_client.get(f"/admin/transactions/backgroundjob/{done.pk}/change/").content.decode()
+        not in admin_client.get(f"/admin/jobs/backgroundjob/{done.pk}/change/").content.decode()
     )
-    listing = admin_client.get("/admin/transactions/backgroundjob/").content.decode()
+    listing = admin_client.get("/admin/jobs/backgroundjob/").content.decode()
     assert "40%" in listing and "fit" in listing

@@ -10,9 +10,10 @@ import pytest
 from django.core.management import call_command
 
 from detection.evaluation import precision_against_reviews
-from detection.models import Review, TransactionScore
-from detection.reviews import apply_review_change
-from detection.selectors import reviewed_flags
+from detection.models import TransactionScore
+from reviews.models import Review
+from reviews.services import apply_review_change
+from reviews.selectors import reviewed_flags
 
 
 def test_precision_and_recall_per_model_from_labels() -> None:
@@ -66,7 +67,7 @@ def test_evaluate_models_reports_precision_against_closed_reviews(trained_versio
     expected_iso = len(iso_flagged & set(confirmed)) / len(iso_flagged)
 
     out = StringIO()
-    call_command("evaluate_models", "--reviews-only", stdout=out)
+    call_command("evaluate_reviews", stdout=out)
     text = out.getvalue()
 
     assert "against 10 reviewed rows (6 confirmed fraud, 4 false positive)" in text
@@ -79,5 +80,5 @@ def test_evaluate_models_reports_precision_against_closed_reviews(trained_versio
 @pytest.mark.django_db
 def test_evaluate_models_says_when_nothing_is_reviewed(trained_version) -> None:
     out = StringIO()
-    call_command("evaluate_models", "--reviews-only", stdout=out)
+    call_command("evaluate_reviews", stdout=out)
     assert "No closed reviews yet" in out.getvalue()

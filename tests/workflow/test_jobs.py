@@ -12,7 +12,8 @@ from django_q.models import Schedule, Success
 
 from detection.models import ModelVersion
 from detection.services import claim_training
-from transactions.models import BackgroundJob, ImportBatch, Transaction
+from jobs.models import BackgroundJob
+from transactions.models import ImportBatch, Transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def upload(path: Path, name: str = "data.csv") -> SimpleUploadedFile:
 
 
 def test_queued_ingest_from_the_admin_runs_and_records_its_outcome(admin_client, sync_jobs, demo_csv) -> None:
-    response = admin_client.post("/admin/transactions/backgroundjob/upload/", {"file": upload(demo_csv)})
+    response = admin_client.post("/admin/transactions/importbatch/upload/", {"file": upload(demo_csv)})
 
     job = BackgroundJob.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/backgroundjob/{job.pk}/change/")
@@ -34,7 +35,7 @@ def test_queued_ingest_from_the_admin_runs_and_records_its_outcome(admin_client,
     assert job.task_id and Success.objects.filter(id=job.task_id).exists()
     assert batch.file_name == "data.csv"
     assert not any(Path(sync_jobs.UPLOADS_DIR).rglob("*.csv"))  # removed once loaded
-    page = admin_client.get(f"/admin/transactions/backgroundjob/{job.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/jobs/backgroundjob/{job.pk}/change/").content.decode()
     assert "succeeded" in page and f"batch #{batch.pk}" in page
 
 
@@ -79,7 +80,7 @@ def test_bad_uploads_are_refused_before_anything_is_stored(admin_client, sync_jo
 def test_an_upload_over_the_size_limit_is_refused(admin_client, sync_jobs, demo_csv) -> None:
     sync_jobs.MAX_UPLOAD_BYTES = 1_000
     api = admin_client.post("/api/jobs/ingest", {"file": upload(demo_csv)})
-    form = admin_client.post("/admin/transactions/backgroundjob/upload/", {"file": upload(demo_csv)})
+    form = admin_client.post("/admin/transactions/importbatch/upload/", {"file": upload(demo_csv)})
 
     assert api.status_code == 400 and "limit of 1,000 bytes" in api.json()["errors"]["file"][0]
     assert form.status_code == 200 and "limit of 1,000 bytes" in form.content.decode()

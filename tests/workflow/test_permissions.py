@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from detection.models import ModelVersion, Review
-from transactions.models import BackgroundJob, Transaction
+from detection.models import ModelVersion
+from reviews.models import Review
+from jobs.models import BackgroundJob
+from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +22,10 @@ def test_the_analyst_group_has_exactly_view_and_review_permissions() -> None:
         ("transactions", "view_quarantinedrow"),
         ("detection", "view_modelversion"),
         ("detection", "view_transactionscore"),
-        ("detection", "view_review"),
-        ("detection", "add_review"),
-        ("detection", "change_review"),
-        ("detection", "view_reviewevent"),
+        ("reviews", "view_review"),
+        ("reviews", "add_review"),
+        ("reviews", "change_review"),
+        ("reviews", "view_reviewevent"),
     }
     assert not any(codename.startswith("delete_") for _, codename in permissions)
 
@@ -33,7 +35,7 @@ def test_analyst_sees_transactions_scores_and_reviews(analyst_client, trained_ve
         "/admin/transactions/transaction/",
         f"/admin/transactions/transaction/{flagged_ids[0]}/change/",
         "/admin/detection/transactionscore/",
-        "/admin/detection/review/",
+        "/admin/reviews/review/",
         "/admin/detection/modelversion/",
     ]:
         assert analyst_client.get(url).status_code == 200, url
@@ -85,10 +87,10 @@ def test_admin_can_activate_the_previous_version(admin_client, trained_version, 
 
 
 def test_analyst_cannot_delete_reviews_or_upload(analyst_client, analyst, flagged_ids) -> None:
-    from detection.reviews import change_review
+    from reviews.services import change_review
 
     review = change_review(flagged_ids[0], actor=analyst, status=Review.Status.INVESTIGATING)
 
-    assert analyst_client.post(f"/admin/detection/review/{review.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert analyst_client.get("/admin/transactions/backgroundjob/upload/").status_code == 403
+    assert analyst_client.post(f"/admin/reviews/review/{review.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert analyst_client.get("/admin/transactions/importbatch/upload/").status_code == 403
     assert Review.objects.filter(pk=review.pk).exists()

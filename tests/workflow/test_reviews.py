@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from detection.models import Review, ReviewEvent
-from detection.reviews import ReviewTransitionError, apply_review_change, change_review
+from reviews.models import Review, ReviewEvent
+from reviews.services import ReviewTransitionError, apply_review_change, change_review
 
 pytestmark = pytest.mark.django_db
 Status = Review.Status
@@ -126,7 +126,7 @@ def test_score_changelist_bulk_actions_confirm_and_assign(analyst_client, analys
 
 def test_review_page_refuses_a_disallowed_status(admin_client, admin_user, flagged_ids) -> None:
     review = change_review(flagged_ids[0], actor=admin_user, status=Status.CONFIRMED_FRAUD)
-    url = f"/admin/detection/review/{review.pk}/change/"
+    url = f"/admin/reviews/review/{review.pk}/change/"
     form = {"status": "new", "analyst": "", "note": "", "events-TOTAL_FORMS": 1, "events-INITIAL_FORMS": 1}
 
     response = admin_client.post(url, form)
@@ -138,7 +138,7 @@ def test_review_page_refuses_a_disallowed_status(admin_client, admin_user, flagg
 
 def test_review_page_saves_through_the_service(admin_client, admin_user, flagged_ids) -> None:
     review = change_review(flagged_ids[0], actor=admin_user, status=Status.INVESTIGATING)
-    url = f"/admin/detection/review/{review.pk}/change/"
+    url = f"/admin/reviews/review/{review.pk}/change/"
     form = {
         "status": "false_positive",
         "analyst": admin_user.pk,
@@ -158,10 +158,10 @@ def test_review_page_saves_through_the_service(admin_client, admin_user, flagged
 def test_a_review_is_added_from_the_transaction_page_link(analyst_client, analyst, flagged_ids) -> None:
     row = flagged_ids[0]
     page = analyst_client.get(f"/admin/transactions/transaction/{row}/change/").content.decode()
-    assert f"/admin/detection/review/add/?transaction={row}" in page
+    assert f"/admin/reviews/review/add/?transaction={row}" in page
 
     response = analyst_client.post(
-        "/admin/detection/review/add/",
+        "/admin/reviews/review/add/",
         {
             "transaction": row,
             "status": "investigating",

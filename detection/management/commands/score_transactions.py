@@ -6,7 +6,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from detection.services import TrainingError, score_new_transactions
+from core.errors import ApplicationError
+from detection.services import score_new_transactions
 
 
 class Command(BaseCommand):
@@ -16,6 +17,6 @@ class Command(BaseCommand):
         started = time.perf_counter()
         try:
             scored = score_new_transactions()
-        except TrainingError as exc:
+        except ApplicationError as exc:
             raise CommandError(f"score_transactions: {exc}") from exc
         self.stdout.write(f"Scored {scored:,} new transactions in {time.perf_counter() - started:.1f} s.")

@@ -9,8 +9,10 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from core.errors import ApplicationError
 from detection import selectors
-from detection.services import TrainingError, score_new_transactions, train_and_activate
+from detection.services import score_new_transactions, train_and_activate
+from detection.training_parameters import TrainingParameters
 
 
 class Command(BaseCommand):
@@ -27,10 +29,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, contamination: float, epochs: int, seed: int, if_needed: bool, **options) -> None:
-        if not 0.0 < contamination < 0.5:
-            raise CommandError("--contamination must be between 0 and 0.5")
-        if epochs < 1:
-            raise CommandError("--epochs must be at least 1")
+        try:
+            parameters = TrainingParameters.parse({"contamination": contamination, "epochs": epochs, "seed": seed})
+        except ApplicationError as exc:
+            raise CommandError(f"train_models: {'; '.join(f'--{k}: {v[0]}' for k, v in exc.errors.items())}") from exc
         if if_needed and selectors.active_model_version() is not None:
             added = score_new_transactions()
             self.stdout.write(f"An active model exists; scored {added:,} new transactions.")
@@ -44,8 +46,8 @@ class Command(BaseCommand):
 
         started = time.perf_counter()
         try:
-            version = train_and_activate(contamination=contamination, epochs=epochs, seed=seed, progress=progress)
-        except TrainingError as exc:
+            version = train_and_activate(**parameters.as_dict(), progress=progress)
+        except ApplicationError as exc:
             raise CommandError(f"train_models: {exc}") from exc
         finally:
             bar.close()

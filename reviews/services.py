@@ -25,6 +25,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 CLOSED = frozenset({Status.CONFIRMED_FRAUD, Status.FALSE_POSITIVE})
 CHUNK = 2_000
+# Who may change reviews, in the admin and through the API alike.
+REVIEW_PERMISSIONS = ("reviews.add_review", "reviews.change_review")
 
 
 class ReviewTransitionError(ValueError):

@@ -7,23 +7,27 @@ from typing import Any
 
 from django.utils import timezone
 
-from transactions import jobs
-from transactions.models import BackgroundJob
+from jobs import services as jobs
+from jobs.models import BackgroundJob
 
+from .errors import TrainingError
 from .models import ModelVersion
-from .services import TrainingError, claim_training, train_and_activate
+from .services import claim_training, train_and_activate
+from .training_parameters import TrainingParameters
 
+# Who may start a training run, in the admin and through the API alike.
+TRAIN_PERMISSIONS = ("jobs.add_backgroundjob", "detection.add_modelversion")
 HEARTBEAT_EVERY = 60.0  # seconds; services.STALE_TRAINING_AFTER is 30 minutes
 
 
-def queue_training(*, user=None, contamination: float = 0.02, epochs: int = 20, seed: int = 0) -> BackgroundJob:
+def queue_training(*, user=None, parameters: TrainingParameters | None = None) -> BackgroundJob:
     """Claim a new model version now and queue its training; return the job.
 
     Raises TrainingInProgress while another live run holds the lock, so a second request is refused
     at once rather than in the worker.
     """
-    parameters = {"contamination": contamination, "epochs": epochs, "seed": seed}
-    version = claim_training(started_by=user, parameters=parameters, seed=seed)
+    parameters = (parameters or TrainingParameters()).as_dict()
+    version = claim_training(started_by=user, parameters=parameters, seed=parameters["seed"])
     _close_abandoned_training_jobs()
     job = jobs.create_job(
         kind=BackgroundJob.Kind.TRAIN, user=user, parameters={**parameters, "model_version_id": version.pk}

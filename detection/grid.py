@@ -1,0 +1,70 @@
+"""The score table's server-side reads for the dashboard grid: a small filter language, sorting, paging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.db.models import Q
+
+from .fields import ORM_PATHS, TABLE_FIELDS
+from .models import ModelVersion
+from .selectors import require_active_model_version, row_dicts, scores_for
+
+FilterOp = Literal["eq", "ne", "gt", "gte", "lt", "lte", "between", "contains", "startswith", "is_true", "is_false"]
+_LOOKUPS = {"gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte", "contains": "icontains", "startswith": "istartswith"}
+
+
+@dataclass(frozen=True)
+class ColumnFilter:
+    """One condition on a TABLE_FIELDS key; `value_to` is the upper bound of "between"."""
+
+    field: str
+    op: FilterOp
+    value: Any = None
+    value_to: Any = None
+
+
+def _filter_q(condition: ColumnFilter) -> Q:
+    """The Q object for one ColumnFilter; ValueError names an unknown field or operator."""
+    if condition.field not in TABLE_FIELDS:
+        raise ValueError(f"cannot filter on {condition.field!r}")
+    path = ORM_PATHS[condition.field]
+    if condition.op == "eq":
+        return Q(**{path: condition.value})
+    if condition.op == "ne":
+        return ~Q(**{path: condition.value})
+    if condition.op == "between":
+        return Q(**{f"{path}__gte": condition.value, f"{path}__lte": condition.value_to})
+    if condition.op in ("is_true", "is_false"):
+        return Q(**{path: condition.op == "is_true"})
+    if condition.op in _LOOKUPS:
+        return Q(**{f"{path}__{_LOOKUPS[condition.op]}": condition.value})
+    raise ValueError(f"unknown filter operator {condition.op!r}")
+
+
+def scores_page(
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    order_by: tuple[str, ...] = ("-anomaly_score",),
+    filters: tuple[ColumnFilter, ...] = (),
+    version: ModelVersion | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of score rows and the count of rows matching `filters`.
+
+    `order_by` holds TABLE_FIELDS keys, "-" first for descending; transaction_id breaks ties so
+    pages never overlap. Raises ValueError naming an unknown field. Two queries.
+    """
+    version = version or require_active_model_version()
+    ordering = []
+    for key in order_by:
+        name = key.removeprefix("-")
+        if name not in TABLE_FIELDS:
+            raise ValueError(f"cannot sort on {name!r}")
+        ordering.append(("-" if key.startswith("-") else "") + ORM_PATHS[name])
+    queryset = scores_for(version)
+    for condition in filters:
+        queryset = queryset.filter(_filter_q(condition))
+    page = queryset.select_related("transaction").order_by(*ordering, "transaction_id")[offset : offset + limit]
+    return row_dicts(page), queryset.count()

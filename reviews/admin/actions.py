@@ -1,0 +1,49 @@
+"""Bulk review actions shared by the score, review and transaction changelists."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from ..models import Review
+from ..services import REVIEW_PERMISSIONS, apply_review_change
+
+
+class ReviewActionsMixin:
+    """Bulk review actions; `review_transaction_ids(queryset)` maps the selection to transactions."""
+
+    actions = ["mark_investigating", "mark_confirmed_fraud", "mark_false_positive", "assign_to_me"]
+
+    def review_transaction_ids(self, queryset: QuerySet) -> list[int]:
+        return list(queryset.values_list("transaction_id", flat=True))
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perms(REVIEW_PERMISSIONS)
+
+    def _apply(self, request: HttpRequest, queryset: QuerySet, done: str, **change) -> None:
+        outcome = apply_review_change(self.review_transaction_ids(queryset), actor=request.user, **change)
+        self.message_user(request, f"{len(outcome.changed)} {done}.", messages.SUCCESS)
+        if outcome.refused:
+            reasons = ", ".join(f"{count} {reason}" for reason, count in outcome.refused.most_common())
+            self.message_user(request, f"Refused (not an allowed transition): {reasons}.", messages.WARNING)
+
+    @admin.action(description="Mark as investigating", permissions=["review"])
+    def mark_investigating(self, request, queryset):
+        self._apply(request, queryset, "marked investigating", status=Review.Status.INVESTIGATING)
+
+    @admin.action(description="Mark as confirmed fraud", permissions=["review"])
+    def mark_confirmed_fraud(self, request, queryset):
+        self._apply(request, queryset, "marked confirmed fraud", status=Review.Status.CONFIRMED_FRAUD)
+
+    @admin.action(description="Mark as false positive", permissions=["review"])
+    def mark_false_positive(self, request, queryset):
+        self._apply(request, queryset, "marked false positive", status=Review.Status.FALSE_POSITIVE)
+
+    @admin.action(description="Assign to me", permissions=["review"])
+    def assign_to_me(self, request, queryset):
+        self._apply(request, queryset, "assigned to you", analyst=request.user)
+
+
+def review_status_label(review: Review | None) -> str:
+    return review.get_status_display() if review else Review.Status.NEW.label

@@ -1,0 +1,102 @@
+"""List filters of the review queue and the review list."""
+
+from __future__ import annotations
+
+from django.contrib.admin import SimpleListFilter
+
+from detection.models import ModelVersion
+from transactions.models import Transaction
+
+from ..models import Review
+
+
+class ModelVersionFilter(SimpleListFilter):
+    """The scores of one model version: the active one unless another is chosen."""
+
+    title = "model version"
+    parameter_name = "version"
+
+    def lookups(self, request, model_admin):
+        versions = ModelVersion.objects.filter(status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.RETIRED])
+        return [(str(v.pk), f"v{v.pk}{' (active)' if v.is_active else ''}") for v in versions.order_by("-pk")[:10]]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(model_version_id=self.value())
+        active = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
+        return queryset.filter(model_version_id=active) if active else queryset
+
+    def choices(self, changelist):
+        active = next((pk for pk, title in self.lookup_choices if "active" in title), None)
+        for pk, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == pk or (self.value() is None and pk == active),
+                "query_string": changelist.get_query_string({self.parameter_name: pk}),
+                "display": title,
+            }
+
+
+class ReviewStatusFilter(SimpleListFilter):
+    """Rows by review status; a row without a review is `new`. Subqueries over the small review table."""
+
+    title = "review status"
+    parameter_name = "review"
+    transaction_field = "transaction_id"
+
+    def lookups(self, request, model_admin):
+        return Review.Status.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if value == Review.Status.NEW:
+            opened = Review.objects.exclude(status=Review.Status.NEW).values("transaction_id")
+            return queryset.exclude(**{f"{self.transaction_field}__in": opened})
+        return queryset.filter(
+            **{f"{self.transaction_field}__in": Review.objects.filter(status=value).values("transaction_id")}
+        )
+
+
+class TransactionReviewStatusFilter(ReviewStatusFilter):
+    transaction_field = "pk"
+
+
+class RiskScoreFilter(SimpleListFilter):
+    title = "RiskScore"
+    parameter_name = "risk_score"
+
+    def lookups(self, request, model_admin):
+        return [("1", "1 (ZScore > 3 or autoencoder > 0.85)"), ("0", "0")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(risk_score=float(self.value())) if self.value() in {"0", "1"} else queryset
+
+
+class CountryFilter(SimpleListFilter):
+    """Countries read from the transactions' country index (the score table has no country-first index)."""
+
+    title = "country"
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        countries = Transaction.objects.order_by("country").values_list("country", flat=True).distinct()
+        return [(country, country) for country in countries]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(country=self.value()) if self.value() else queryset
+
+
+class AssignedFilter(SimpleListFilter):
+    title = "assigned to"
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return [("me", "me"), ("nobody", "nobody")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "me":
+            return queryset.filter(analyst=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(analyst__isnull=True)
+        return queryset

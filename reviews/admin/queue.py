@@ -1,0 +1,102 @@
+"""The review queue: the active model's scored rows ranked by anomaly_score, with review status and actions."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin import ShowFacets
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from core.admin_dates import IndexedDatesQuerySet
+from detection.fields import explanation_text
+from detection.models import TransactionScore
+from transactions.models import Transaction
+
+from .actions import ReviewActionsMixin, review_status_label
+from .filters import CountryFilter, ModelVersionFilter, ReviewStatusFilter, RiskScoreFilter
+
+
+@admin.register(TransactionScore)
+class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
+    list_display = [
+        "transaction_link",
+        "customer_id",
+        "invoice_date",
+        "country",
+        "anomaly_score_display",
+        "iso_forest_flag",
+        "autoencoder_flag",
+        "is_common_anomaly",
+        "risk_score",
+        "review_status",
+        "review_analyst",
+    ]
+    list_display_links = ["anomaly_score_display"]  # the first column links to the transaction
+    list_select_related = ["transaction", "transaction__review__analyst"]
+    list_filter = [
+        ModelVersionFilter,
+        ReviewStatusFilter,
+        "is_flagged",
+        "iso_forest_flag",
+        "autoencoder_flag",
+        "is_common_anomaly",
+        RiskScoreFilter,
+        CountryFilter,
+    ]
+    date_hierarchy = "invoice_date"
+    ordering = ["-anomaly_score", "id"]  # matches the score_rank index
+    search_fields = ["=customer_id", "=transaction__invoice_no"]
+    search_help_text = "An exact CustomerID or InvoiceNo."
+    raw_id_fields = ["transaction", "model_version"]
+    show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+    list_per_page = 100
+    readonly_fields = ["explanation_display"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        return IndexedDatesQuerySet(model=queryset.model, query=queryset.query, using=queryset.db)
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        """Exact InvoiceNo or CustomerID; a UNION of two indexed lookups (SQLite will not use indexes for the OR)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        invoice_rows = Transaction.objects.filter(invoice_no=term).values("pk")
+        matches = queryset.filter(transaction_id__in=invoice_rows).order_by().values("pk")
+        if term.isdigit():
+            matches = matches.union(queryset.filter(customer_id=int(term)).order_by().values("pk"))
+        return queryset.filter(pk__in=matches), False
+
+    @admin.display(description="transaction", ordering="transaction_id")
+    def transaction_link(self, score: TransactionScore) -> str:
+        url = reverse("admin:transactions_transaction_change", args=[score.transaction_id])
+        return format_html('<a href="{}">{}</a>', url, score.transaction)
+
+    @admin.display(description="anomaly score", ordering="-anomaly_score")
+    def anomaly_score_display(self, score: TransactionScore) -> str:
+        return f"{score.anomaly_score:.3f}"
+
+    @admin.display(description="review")
+    def review_status(self, score: TransactionScore) -> str:
+        return review_status_label(getattr(score.transaction, "review", None))
+
+    @admin.display(description="analyst")
+    def review_analyst(self, score: TransactionScore) -> str:
+        review = getattr(score.transaction, "review", None)
+        return str(review.analyst) if review and review.analyst else ""
+
+    @admin.display(description="explanation")
+    def explanation_display(self, score: TransactionScore) -> str:
+        return explanation_text(score.explanation)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # scores are written by training and scoring only
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -60,7 +60,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from detection.models import TransactionScore
-from reviews.models import Review
+    from reviews.models import Review
     from reviews.services import apply_review_change
     from transactions.models import Transaction
 

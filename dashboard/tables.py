@@ -38,7 +38,7 @@ def header(field: str) -> str:
 
 
 def grid_type(field: str) -> str:
-    """"number", "boolean" (flags and the seed's 0/1 indicators), "text", or "" for other columns."""
+    """ "number", "boolean" (flags and the seed's 0/1 indicators), "text", or "" for other columns."""
     if field not in fields.BY_KEY or field == "explanation":
         return ""
     if fields.BY_KEY[field].json == "flag01":

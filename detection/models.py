@@ -59,9 +59,7 @@ class TransactionScore(models.Model):
     total_spent = models.FloatField(help_text="Quantity x UnitPrice.")
     hist_freq = models.PositiveIntegerField(help_text="The customer's distinct invoices in the training data.")
     unusual_destination = models.BooleanField(help_text="1 when the country is not the customer's usual one, else 0.")
-    quantity_spike = models.BooleanField(
-        help_text="1 when the quantity is over 3 standard deviations from the mean."
-    )
+    quantity_spike = models.BooleanField(help_text="1 when the quantity is over 3 standard deviations from the mean.")
     zscore = models.FloatField(help_text="TotalSpent's z-score within the customer's history (clipped to +-50).")
     price_deviation = models.FloatField(help_text="log1p(UnitPrice) - log1p(the StockCode's median price).")
     transaction_hour = models.PositiveSmallIntegerField(help_text="0..23, UK time.")

@@ -218,9 +218,9 @@ def model_versions() -> QuerySet[ModelVersion]:
 
 def recent_customer_history(customer_id: int, *, limit: int = 20) -> list[Transaction]:
     """The customer's latest transactions, newest first, each with `anomaly_score` under the active model (or None)."""
-    active_score = TransactionScore.objects.filter(
-        transaction_id=OuterRef("pk"), model_version__is_active=True
-    ).values("anomaly_score")[:1]
+    active_score = TransactionScore.objects.filter(transaction_id=OuterRef("pk"), model_version__is_active=True).values(
+        "anomaly_score"
+    )[:1]
     recent = (
         Transaction.objects.filter(customer_id=customer_id)
         .order_by("-invoice_date", "-id")

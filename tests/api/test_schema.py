@@ -13,8 +13,8 @@ from django.db.models import Count
 
 from api.payloads import DRILL_DOWN_KEYS
 from api.serializers import DrillDownRowSerializer
-from detection.models import TransactionScore
 from detection.fields import PAYLOAD_NAMES
+from detection.models import TransactionScore
 
 from .conftest import source_row
 

@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 from django.db.models import Count, Q
 
-from detection.models import ModelVersion, TransactionScore
 from detection.fields import METRICS
+from detection.models import ModelVersion, TransactionScore
 from transactions.models import Customer
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ from dashboard.dash_app import (
     update_overview,
     update_ranking,
 )
-from detection.models import ModelVersion, TransactionScore
 from detection.fields import METRICS
+from detection.models import ModelVersion, TransactionScore
 from detection.selectors import ranked_anomalies
 from transactions.services import ingest_file
 

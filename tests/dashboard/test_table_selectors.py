@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db.models import Count, Q
 
-from detection.models import ModelVersion, TransactionScore
 from detection.grid import ColumnFilter, scores_page
+from detection.models import ModelVersion, TransactionScore
 from detection.selectors import customers_by_anomalies
 from transactions.models import Customer
 from transactions.selectors import search_customers

@@ -11,11 +11,10 @@ import pytest
 from django.utils import timezone
 
 from detection import services
-from detection.errors import ArtifactError
+from detection.errors import ArtifactError, TrainingInProgress
 from detection.estimators import Detector, fit_detector, risk_score
 from detection.features import MODEL_FEATURES, build_features, build_reference, model_matrix
 from detection.models import ModelVersion, TransactionScore
-from detection.errors import TrainingInProgress
 from detection.services import (
     claim_training,
     score_new_transactions,
@@ -216,5 +215,5 @@ def test_score_transactions_command_reports_the_count(trained_version, capsys) -
 def test_score_transactions_without_a_model_fails_clearly(db) -> None:
     from django.core.management import CommandError, call_command
 
-    with pytest.raises(CommandError, match="(?i)no active model version"):
+    with pytest.raises(CommandError, match=r"(?i)no active model version"):
         call_command("score_transactions")

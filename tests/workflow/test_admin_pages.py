@@ -141,12 +141,10 @@ def test_a_running_job_page_refreshes_itself(admin_client) -> None:
     done = BackgroundJob.objects.create(kind="ingest", status="succeeded", progress=1.0)
 
     assert (
-        'http-equiv="refresh"'
-        in admin_client.get(f"/admin/jobs/backgroundjob/{running.pk}/change/").content.decode()
+        'http-equiv="refresh"' in admin_client.get(f"/admin/jobs/backgroundjob/{running.pk}/change/").content.decode()
     )
     assert (
-        'http-equiv="refresh"'
-        not in admin_client.get(f"/admin/jobs/backgroundjob/{done.pk}/change/").content.decode()
+        'http-equiv="refresh"' not in admin_client.get(f"/admin/jobs/backgroundjob/{done.pk}/change/").content.decode()
     )
     listing = admin_client.get("/admin/jobs/backgroundjob/").content.decode()
     assert "40%" in listing and "fit" in listing

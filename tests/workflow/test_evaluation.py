@@ -12,8 +12,8 @@ from django.core.management import call_command
 from detection.evaluation import precision_against_reviews
 from detection.models import TransactionScore
 from reviews.models import Review
-from reviews.services import apply_review_change
 from reviews.selectors import reviewed_flags
+from reviews.services import apply_review_change
 
 
 def test_precision_and_recall_per_model_from_labels() -> None:

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import Group
 
 from detection.models import ModelVersion
-from reviews.models import Review
 from jobs.models import BackgroundJob
+from reviews.models import Review
 from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db

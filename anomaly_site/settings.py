@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dj_database_url
 import environ
+from django.urls import reverse_lazy
 
 # Quiet TensorFlow's C++ start-up logs in every process (must precede its import).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "corsheaders",
     "rest_framework",
     "rest_framework.authtoken",
@@ -149,8 +151,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 # without autorefresh lists every finder's files, which django-plotly-dash's finder cannot do.
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "/admin/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_URL = reverse_lazy("admin:login")
+LOGIN_REDIRECT_URL = reverse_lazy("dashboard:index")
 
 # Model artifacts and uploaded files live outside the repository and outside any served path.
 _DATA_HOME = Path(env.str("XDG_DATA_HOME", default=str(Path.home() / ".local" / "share")))

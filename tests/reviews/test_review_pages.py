@@ -7,31 +7,17 @@ from django.contrib.auth.models import User
 
 from reviews.models import Review, ReviewEvent
 from reviews.services import change_review
-from tests.factories import ModelVersionFactory, TransactionScoreFactory
+
+from .conftest import history
 
 pytestmark = pytest.mark.django_db
 Status = Review.Status
 
 
-@pytest.fixture
-def flagged_ids(db) -> list[int]:
-    """Eight flagged score rows under one active version, built directly (no ingest, no training)."""
-    version = ModelVersionFactory()
-    return [TransactionScoreFactory(model_version=version, flagged=True).transaction_id for _ in range(8)]
-
-
-def history(transaction_id: int) -> list[tuple[str, str, str | None]]:
-    return list(
-        ReviewEvent.objects.filter(review__transaction_id=transaction_id)
-        .order_by("at", "id")
-        .values_list("from_status", "to_status", "actor__username")
-    )
-
-
-def test_score_changelist_bulk_actions_confirm_and_assign(analyst_client, analyst, flagged_ids) -> None:
+def test_score_changelist_bulk_actions_confirm_and_assign(analyst_client, analyst, flagged_rows) -> None:
     from detection.models import TransactionScore
 
-    picked = list(TransactionScore.objects.filter(transaction_id__in=flagged_ids[:3]).values_list("pk", flat=True))
+    picked = list(TransactionScore.objects.filter(transaction_id__in=flagged_rows[:3]).values_list("pk", flat=True))
     url = "/admin/detection/transactionscore/"
 
     response = analyst_client.post(url, {"action": "mark_confirmed_fraud", "_selected_action": picked})
@@ -39,14 +25,14 @@ def test_score_changelist_bulk_actions_confirm_and_assign(analyst_client, analys
     response = analyst_client.post(url, {"action": "assign_to_me", "_selected_action": picked})
     assert response.status_code == 302
 
-    reviews = Review.objects.filter(transaction_id__in=flagged_ids[:3])
+    reviews = Review.objects.filter(transaction_id__in=flagged_rows[:3])
     assert sorted(reviews.values_list("status", flat=True)) == ["confirmed_fraud"] * 3
     assert set(reviews.values_list("analyst__username", flat=True)) == {"ana"}
     assert ReviewEvent.objects.filter(actor=analyst).count() == 6
 
 
-def test_review_page_refuses_a_disallowed_status(admin_client, admin_user, flagged_ids) -> None:
-    review = change_review(flagged_ids[0], actor=admin_user, status=Status.CONFIRMED_FRAUD)
+def test_review_page_refuses_a_disallowed_status(admin_client, admin_user, flagged_rows) -> None:
+    review = change_review(flagged_rows[0], actor=admin_user, status=Status.CONFIRMED_FRAUD)
     url = f"/admin/reviews/review/{review.pk}/change/"
     form = {"status": "new", "analyst": "", "note": "", "events-TOTAL_FORMS": 1, "events-INITIAL_FORMS": 1}
 
@@ -57,8 +43,8 @@ def test_review_page_refuses_a_disallowed_status(admin_client, admin_user, flagg
     assert Review.objects.get(pk=review.pk).status == Status.CONFIRMED_FRAUD
 
 
-def test_review_page_saves_through_the_service(admin_client, admin_user, flagged_ids) -> None:
-    review = change_review(flagged_ids[0], actor=admin_user, status=Status.INVESTIGATING)
+def test_review_page_saves_through_the_service(admin_client, admin_user, flagged_rows) -> None:
+    review = change_review(flagged_rows[0], actor=admin_user, status=Status.INVESTIGATING)
     url = f"/admin/reviews/review/{review.pk}/change/"
     form = {
         "status": "false_positive",
@@ -71,13 +57,13 @@ def test_review_page_saves_through_the_service(admin_client, admin_user, flagged
     response = admin_client.post(url, form)
 
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert history(flagged_ids[0])[-1] == ("investigating", "false_positive", "admin")
+    assert history(flagged_rows[0])[-1] == ("investigating", "false_positive", "admin")
     saved = Review.objects.get(pk=review.pk)
     assert (saved.status, saved.analyst, saved.note) == ("false_positive", admin_user, "regular bulk buyer")
 
 
-def test_a_review_is_added_from_the_transaction_page_link(analyst_client, analyst, flagged_ids) -> None:
-    row = flagged_ids[0]
+def test_a_review_is_added_from_the_transaction_page_link(analyst_client, analyst, flagged_rows) -> None:
+    row = flagged_rows[0]
     page = analyst_client.get(f"/admin/transactions/transaction/{row}/change/").content.decode()
     assert f"/admin/reviews/review/add/?transaction={row}" in page
 

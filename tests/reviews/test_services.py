@@ -6,29 +6,15 @@ import pytest
 
 from reviews.models import Review, ReviewEvent
 from reviews.services import ReviewTransitionError, apply_review_change, change_review
-from tests.factories import ModelVersionFactory, TransactionScoreFactory
+
+from .conftest import history
 
 pytestmark = pytest.mark.django_db
 Status = Review.Status
 
 
-@pytest.fixture
-def flagged_ids(db) -> list[int]:
-    """Eight flagged score rows under one active version, built directly (no ingest, no training)."""
-    version = ModelVersionFactory()
-    return [TransactionScoreFactory(model_version=version, flagged=True).transaction_id for _ in range(8)]
-
-
-def history(transaction_id: int) -> list[tuple[str, str, str | None]]:
-    return list(
-        ReviewEvent.objects.filter(review__transaction_id=transaction_id)
-        .order_by("at", "id")
-        .values_list("from_status", "to_status", "actor__username")
-    )
-
-
-def test_a_flagged_row_without_review_is_new_and_gets_one_on_first_change(flagged_ids, analyst) -> None:
-    row = flagged_ids[0]
+def test_a_flagged_row_without_review_is_new_and_gets_one_on_first_change(flagged_rows, analyst) -> None:
+    row = flagged_rows[0]
     assert not Review.objects.filter(transaction_id=row).exists()
 
     review = change_review(row, actor=analyst, status=Status.CONFIRMED_FRAUD, note="card reported stolen")
@@ -40,8 +26,8 @@ def test_a_flagged_row_without_review_is_new_and_gets_one_on_first_change(flagge
     assert ReviewEvent.objects.get(review=review).note == "card reported stolen"
 
 
-def test_every_change_is_kept_in_order_with_who_and_when(flagged_ids, analyst, admin_user) -> None:
-    row = flagged_ids[0]
+def test_every_change_is_kept_in_order_with_who_and_when(flagged_rows, analyst, admin_user) -> None:
+    row = flagged_rows[0]
     change_review(row, actor=analyst, status=Status.INVESTIGATING)
     change_review(row, actor=analyst, status=Status.CONFIRMED_FRAUD)
     reopened = change_review(row, actor=admin_user, status=Status.INVESTIGATING, note="customer disputes")
@@ -68,8 +54,8 @@ def test_every_change_is_kept_in_order_with_who_and_when(flagged_ids, analyst, a
         ([Status.INVESTIGATING], Status.NEW),
     ],
 )
-def test_disallowed_transitions_are_refused_and_change_nothing(flagged_ids, analyst, path, refused) -> None:
-    row = flagged_ids[0]
+def test_disallowed_transitions_are_refused_and_change_nothing(flagged_rows, analyst, path, refused) -> None:
+    row = flagged_rows[0]
     for status in path:
         change_review(row, actor=analyst, status=status)
     events_before = ReviewEvent.objects.count()
@@ -81,14 +67,14 @@ def test_disallowed_transitions_are_refused_and_change_nothing(flagged_ids, anal
     assert ReviewEvent.objects.count() == events_before
 
 
-def test_unknown_status_is_refused_without_creating_a_review(flagged_ids, analyst) -> None:
+def test_unknown_status_is_refused_without_creating_a_review(flagged_rows, analyst) -> None:
     with pytest.raises(ReviewTransitionError, match="unknown review status"):
-        change_review(flagged_ids[0], actor=analyst, status="closed")
+        change_review(flagged_rows[0], actor=analyst, status="closed")
     assert Review.objects.count() == 0
 
 
-def test_bulk_change_reports_changed_and_refused(flagged_ids, analyst) -> None:
-    rows = flagged_ids[:5]
+def test_bulk_change_reports_changed_and_refused(flagged_rows, analyst) -> None:
+    rows = flagged_rows[:5]
     change_review(rows[0], actor=analyst, status=Status.CONFIRMED_FRAUD)
     change_review(rows[1], actor=analyst, status=Status.FALSE_POSITIVE)
 
@@ -102,8 +88,8 @@ def test_bulk_change_reports_changed_and_refused(flagged_ids, analyst) -> None:
     assert ReviewEvent.objects.filter(to_status="false_positive").count() == 4
 
 
-def test_assignment_is_recorded_once(flagged_ids, analyst) -> None:
-    row = flagged_ids[0]
+def test_assignment_is_recorded_once(flagged_rows, analyst) -> None:
+    row = flagged_rows[0]
     first = apply_review_change([row], actor=analyst, analyst=analyst)
     again = apply_review_change([row], actor=analyst, analyst=analyst)
 

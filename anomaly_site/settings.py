@@ -6,7 +6,7 @@ Environment variables, by topic:
 - data: DATABASE_URL (default SQLite db.sqlite3 here), CONN_MAX_AGE, ARTIFACTS_DIR, UPLOADS_DIR,
   MAX_UPLOAD_BYTES, XDG_DATA_HOME (parent of the two default folders), STATIC_ROOT;
 - API: API_ALLOW_ANONYMOUS_READ, API_USER_RATE, API_ANON_RATE;
-- worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC;
+- worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC, HEARTBEAT_SECONDS, STALE_AFTER_SECONDS;
 - HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS;
 - logs: LOG_LEVEL, LOG_FORMAT (plain or json).
 """
@@ -214,6 +214,11 @@ SPECTACULAR_SETTINGS = {
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/(api/|customer_ids$)"
+
+# Long runs (training, ingest) beat every HEARTBEAT_SECONDS; one silent for STALE_AFTER_SECONDS is
+# dead (its worker was killed) and is marked failed, so it no longer blocks a new run.
+HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=10)
+STALE_AFTER_SECONDS = env.int("STALE_AFTER_SECONDS", default=60)
 
 # django-q2: the ORM broker by default, so one machine needs no Redis.
 Q_CLUSTER = {

@@ -11,11 +11,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from jobs import services as jobs
 from jobs.models import BackgroundJob
+from jobs.recovery import Outcome
 
+from .models import ImportBatch
 from .services import ingest_file
 from .source import EXPECTED_COLUMNS, SourceError, detect_encoding
 
@@ -124,3 +127,16 @@ def _ingest_progress(progress: jobs.JobProgress):
         progress(stage, start + (end - start) * min(share, 1.0))
 
     return report
+
+
+def reconcile_dead_ingest(job: BackgroundJob, reason: str) -> Outcome:
+    """Settle an ingest job whose worker died: its batch's rows were rolled back, so the batch failed.
+
+    The stored upload is removed; uploading the file again loads it (nothing of it was kept).
+    """
+    ImportBatch.objects.filter(
+        status=ImportBatch.Status.RUNNING, started_at__gte=job.started_at or job.created_at
+    ).update(status=ImportBatch.Status.FAILED, error=f"interrupted: {reason}", finished_at=timezone.now())
+    if job.upload_path:
+        shutil.rmtree(Path(job.upload_path).parent, ignore_errors=True)
+    return Outcome(succeeded=False, message=f"interrupted: {reason}; upload the file again to load it")

@@ -183,7 +183,11 @@ def test_setup_periodic_tasks_creates_the_schedule_once() -> None:
     call_command("setup_periodic_tasks", stdout=out)
 
     assert Schedule.objects.filter(name="Score new transactions").count() == 1
-    assert out.getvalue().splitlines() == ["Created: Score new transactions.", "Every periodic task exists already."]
+    assert Schedule.objects.get(name="Recover dead jobs").repeats == -1  # enabled: it frees crashed runs
+    assert out.getvalue().splitlines() == [
+        "Created: Recover dead jobs, Score new transactions.",
+        "Every periodic task exists already.",
+    ]
 
 
 def test_the_scoring_schedule_exists_disabled_and_is_not_queued(settings, monkeypatch) -> None:
@@ -201,6 +205,7 @@ def test_the_scoring_schedule_exists_disabled_and_is_not_queued(settings, monkey
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 15, 0)
     assert schedule.next_run <= timezone.now()
 
+    Schedule.objects.exclude(pk=schedule.pk).delete()  # only this schedule is looked at here
     scheduler(broker=get_broker())
     assert OrmQ.objects.count() == 0
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from detection.periodic_tasks import ensure_periodic_tasks
+from jobs.schedules import ensure_periodic_tasks
 
 
 class Command(BaseCommand):
-    help = "Create the missing periodic tasks (scoring of new transactions, created disabled); idempotent."
+    help = "Create the missing periodic tasks every app declares (jobs.schedules); idempotent."
 
     def handle(self, *args, **options) -> None:
         created = ensure_periodic_tasks()

@@ -11,6 +11,7 @@ Environment variables, by topic:
 - logs: LOG_LEVEL, LOG_FORMAT (plain or json).
 """
 
+import logging
 import os
 from pathlib import Path
 
@@ -18,8 +19,8 @@ import dj_database_url
 import environ
 from django.urls import reverse_lazy
 
-# Quiet TensorFlow's C++ start-up logs in every process (must precede its import).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Quiet TensorFlow's C++ logs in every process, errors at start-up included (must precede its import).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a load balancer's probe of /api/health gets an accepted Host before anything reads it.
     "core.probes.HealthProbeHostMiddleware",
+    "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -248,6 +250,7 @@ SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # load balancers probe over plain HT
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+LOG_FORMATTER = "json" if env.str("LOG_FORMAT", default="plain") == "json" else "plain"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -260,15 +263,23 @@ LOGGING = {
             "json_ensure_ascii": False,
         },
     },
+    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "json" if env.str("LOG_FORMAT", default="plain") == "json" else "plain",
+            "formatter": LOG_FORMATTER,
+            "filters": ["request_id"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Replaces Django's default "django" handlers (plain text in DEBUG) with ours.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "tensorflow": {"level": "ERROR"},
+        # django-q2 adds a plain-text handler of its own to a logger that has none: give it ours.
+        "django-q": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+# Python warnings (scikit-learn's, pandas') go through the same handler, so JSON logs stay JSON.
+logging.captureWarnings(True)

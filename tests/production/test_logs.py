@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import time
@@ -51,13 +53,22 @@ def test_the_worker_writes_only_json_lines(tmp_path) -> None:
     log = tmp_path / "worker.log"
     with open(log, "w") as handle:
         worker = subprocess.Popen(
-            [PYTHON, str(ROOT / "manage.py"), "qcluster"], env=env, cwd=ROOT, stdout=handle, stderr=handle
+            [PYTHON, str(ROOT / "manage.py"), "qcluster"],
+            env=env,
+            cwd=ROOT,
+            stdout=handle,
+            stderr=handle,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 120
         while "recover_dead_jobs_task" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.5)  # start, spawn workers, run the sweep schedule once
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)  # whatever of the tree is left
 
     lines = json_lines(log.read_text())
     assert lines, "the worker wrote nothing"

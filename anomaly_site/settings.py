@@ -2,7 +2,8 @@
 
 Environment: SECRET_KEY, DEBUG, ALLOWED_HOSTS, DATABASE_URL, ARTIFACTS_DIR, UPLOADS_DIR,
 API_ALLOW_ANONYMOUS_READ, SECURE_COOKIES, SECURE_HSTS_SECONDS, SECURE_SSL_REDIRECT, CONN_MAX_AGE,
-STATIC_ROOT, LOG_LEVEL, LOG_FORMAT (plain or json), Q_REDIS_URL.
+STATIC_ROOT, LOG_LEVEL, LOG_FORMAT (plain or json), Q_REDIS_URL, INGEST_MAX_DECOMPRESSED_BYTES,
+INGEST_MAX_LINE_BYTES, INGEST_MAX_FIELDS, INGEST_MAX_COMPRESSION_RATIO.
 """
 
 import os
@@ -162,6 +163,12 @@ ARTIFACTS_DIR = Path(os.environ.get("ARTIFACTS_DIR", _DATA_HOME / "ecommerce-ano
 UPLOADS_DIR = Path(os.environ.get("UPLOADS_DIR", _DATA_HOME / "ecommerce-anomaly" / "uploads"))
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(200 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Ingest limits (transactions.source.Limits): a source file over any of them is refused as a whole.
+# Ingest streams the file, so memory stays bounded whatever the size; the size limit bounds the time.
+INGEST_MAX_DECOMPRESSED_BYTES = int(os.environ.get("INGEST_MAX_DECOMPRESSED_BYTES", str(1024**3)))
+INGEST_MAX_LINE_BYTES = int(os.environ.get("INGEST_MAX_LINE_BYTES", str(64 * 1024)))
+INGEST_MAX_FIELDS = int(os.environ.get("INGEST_MAX_FIELDS", "64"))
+INGEST_MAX_COMPRESSION_RATIO = float(os.environ.get("INGEST_MAX_COMPRESSION_RATIO", "100"))
 
 # django-plotly-dash: embedded in an iframe of the same site, every asset served locally.
 X_FRAME_OPTIONS = "SAMEORIGIN"

@@ -66,9 +66,13 @@ def store_upload(upload: UploadedFile) -> Path:
     folder = Path(settings.UPLOADS_DIR) / uuid.uuid4().hex
     folder.mkdir(parents=True, mode=0o700)
     path = folder / (get_valid_filename(Path(upload.name or "upload.csv").name) or "upload.csv")
-    with open(path, "wb") as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
+    try:
+        with open(path, "wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+    except BaseException:
+        remove_upload(path)
+        raise
     return path
 
 

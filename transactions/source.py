@@ -206,15 +206,19 @@ def _line_bounds(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts.astype(np.int64), ends.astype(np.int64)
 
 
-def _per_line(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Return the count of True bytes in each line (lines cover the block contiguously)."""
-    if len(starts) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.add.reduceat(mask, starts, dtype=np.int64)
+def _per_line(array: np.ndarray, starts: np.ndarray, byte: int) -> np.ndarray:
+    """Return how many times `byte` occurs in each line (the lines cover the block contiguously)."""
+    if len(starts) == 0 or not (array == byte).any():
+        return np.zeros(len(starts), dtype=np.int64)
+    return np.add.reduceat(array == byte, starts, dtype=np.int64)
 
 
-def _blank(array: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    return _per_line(~_WHITESPACE[array], starts) == 0
+def _blank(array: np.ndarray, starts: np.ndarray, commas: np.ndarray) -> np.ndarray:
+    """Return which lines hold only whitespace; only lines without a comma are looked at."""
+    candidates = commas == 0
+    if not candidates.any():
+        return candidates
+    return candidates & (np.add.reduceat(~_WHITESPACE[array], starts, dtype=np.int64) == 0)
 
 
 def inspect_source(path: Path | str, *, encoding: str = "latin-1", limits: Limits | None = None) -> SourceInfo:
@@ -241,7 +245,7 @@ def inspect_source(path: Path | str, *, encoding: str = "latin-1", limits: Limit
         lengths = ends - starts
         if lengths.max() > limits.max_line_bytes:
             raise SourceError(_long_line(path, first_line + int(np.argmax(lengths > limits.max_line_bytes)), limits))
-        blank = _blank(array, starts)
+        blank = _blank(array, starts, _per_line(array, starts, _COMMA))
         if header is None:
             header = block[: ends[0]]
             detected = detect_encoding(block, encoding)
@@ -304,12 +308,12 @@ def _parse_block(block: bytes, first_line: int, encoding: str, limits: Limits) -
     final_cr = ((ends > starts) & (array[np.maximum(ends - 1, 0)] == _CR)).astype(np.int64)
     ends = ends - final_cr
     numbers = first_line + np.arange(len(starts), dtype=np.int64)
-    data = ~_blank(array, starts) & (numbers > 1)
-    commas = _per_line(array == _COMMA, starts)
-    quotes = _per_line(array == _QUOTE, starts)
-    nuls = _per_line(array == _NUL, starts)
+    commas = _per_line(array, starts, _COMMA)
+    quotes = _per_line(array, starts, _QUOTE)
+    nuls = _per_line(array, starts, _NUL)
+    data = ~_blank(array, starts, commas) & (numbers > 1)
     # pandas ends a record at a lone \r: only the \r of \r\n may be in a line.
-    inner_cr = _per_line(array == _CR, starts) - final_cr
+    inner_cr = _per_line(array, starts, _CR) - final_cr
 
     reasons = np.full(len(starts), None, dtype=object)
     fields = commas + 1

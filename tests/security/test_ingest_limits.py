@@ -14,8 +14,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from transactions import jobs, services, uploads
-from transactions.models import BackgroundJob, ImportBatch, QuarantinedRow, Transaction
+from transactions import services, uploads
+from transactions.models import ImportBatch, QuarantinedRow, Transaction
 from transactions.services import IngestAccountingError, ingest_file
 from transactions.source import SourceError
 
@@ -204,7 +204,7 @@ def test_a_failed_ingest_job_removes_its_upload(settings, tmp_path: Path) -> Non
     job = uploads.queue_ingest(SimpleUploadedFile("data.csv", content))
 
     job.refresh_from_db()
-    assert job.status == BackgroundJob.Status.FAILED and "longer than 65,536 bytes" in job.error
+    assert job.status == uploads.BackgroundJob.Status.FAILED and "longer than 65,536 bytes" in job.error
     assert not any(Path(settings.UPLOADS_DIR).iterdir())
 
 
@@ -214,7 +214,7 @@ def test_an_upload_that_cannot_be_queued_is_removed(settings, tmp_path: Path, mo
     def refuse(job, func, *args):
         raise uploads.UploadError("the queue refused the job")
 
-    monkeypatch.setattr(jobs, "enqueue", refuse)
+    monkeypatch.setattr(uploads.jobs, "enqueue", refuse)  # the job module uploads queues through
     content = ("\n".join([HEADER, GOOD]) + "\n").encode()
     with pytest.raises(uploads.UploadError):
         uploads.queue_ingest(SimpleUploadedFile("data.csv", content))

@@ -131,13 +131,14 @@ def test_a_file_malformed_in_many_ways_loads_every_good_row_and_quarantines_ever
     lines.insert(31, "   \r")
     path = tmp_path / "mixed.csv"
     path.write_bytes(("\r\n".join([HEADER, *lines]) + "\r\n").encode("latin-1"))
+    ingest_file(write_lines(tmp_path / "earlier.csv", [good_line(25)]))  # line 27 is already loaded
 
     batch = ingest_file(path).batch
 
     assert batch.rows_read == 40
     assert batch.rows_quarantined == len(MIXED)
-    assert batch.rows_duplicate == 1
-    assert batch.rows_loaded == 40 - len(MIXED) - 1 == Transaction.objects.count()
+    assert (batch.rows_duplicate, batch.rows_existing) == (1, 1)
+    assert batch.rows_loaded == 40 - len(MIXED) - 2 == Transaction.objects.filter(batch=batch).count()
     assert_adds_up(batch)
     rows = quarantined()
     assert sorted(rows) == sorted(index + 2 for index in MIXED)
@@ -145,10 +146,10 @@ def test_a_file_malformed_in_many_ways_loads_every_good_row_and_quarantines_ever
         raw, stored_reason = rows[index + 2]
         assert raw == text.replace("\x00", "\ufffd")
         assert reason in stored_reason, (index, stored_reason)
-    assert Transaction.objects.filter(line_number=25, description="HOLDER, RED").exists()
+    assert Transaction.objects.filter(batch=batch, line_number=25, description="HOLDER, RED").exists()
     # Lines 32 and 33 are blank, so the last ten data lines are lines 34 to 43; line 23 is the duplicate.
-    loaded = set(Transaction.objects.values_list("line_number", flat=True))
-    assert loaded == ({n + 2 for n in range(30)} - {n + 2 for n in MIXED} - {23}) | set(range(34, 44))
+    loaded = set(Transaction.objects.filter(batch=batch).values_list("line_number", flat=True))
+    assert loaded == ({n + 2 for n in range(30)} - {n + 2 for n in MIXED} - {23, 27}) | set(range(34, 44))
 
 
 def test_a_long_line_of_commas_is_quarantined_cheaply_when_the_line_limit_allows_it(tmp_path: Path, settings) -> None:

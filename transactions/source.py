@@ -3,17 +3,15 @@
 Pure I/O, numpy and pandas: no ORM. The file is read in bounded blocks of whole lines, never whole,
 and is refused as a whole (SourceError) when it breaks a limit. Every non-blank data line becomes
 either a row of raw strings with its physical line number or a bad line with its raw text and
-reason, so nothing is silently dropped. One physical line is one record: a line whose quotes do
-not balance is a bad line (the Kaggle file has no multi-line fields).
+reason (see `lines`), so nothing is silently dropped. One physical line is one record: a line whose
+quotes do not balance is a bad line (the Kaggle file has no multi-line fields).
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import gzip
 import hashlib
-import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +20,8 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
+
+from .lines import COMMA, blank_lines, decode_lines, line_bounds, parse_block, per_line
 
 EXPECTED_COLUMNS = [
     "InvoiceNo",
@@ -34,9 +34,6 @@ EXPECTED_COLUMNS = [
     "Country",
 ]
 HEAD_BYTES = 64 * 1024
-_NEWLINE, _CR, _COMMA, _QUOTE, _NUL = (ord(c) for c in "\n\r,\"\x00")
-_WHITESPACE = np.zeros(256, dtype=bool)
-_WHITESPACE[[ord(c) for c in " \t\r\n\x0b\x0c"]] = True
 
 
 class SourceError(ValueError):
@@ -86,7 +83,7 @@ class SourceChunk:
     def raw_text(self, line_numbers: np.ndarray) -> list[str]:
         """Return the source text of the given line numbers of this chunk (NUL shown as U+FFFD)."""
         index = np.asarray(line_numbers, dtype=np.int64) - self._first_line
-        return _decode_lines(self._block, self._starts[index], self._ends[index], self.encoding)
+        return decode_lines(self._block, self._starts[index], self._ends[index], self.encoding)
 
 
 @dataclass
@@ -197,30 +194,6 @@ def _long_line(path: Path, line_number: int, limits: Limits) -> str:
     return f"{path.name}: line {line_number:,} is longer than {limits.max_line_bytes:,} bytes (INGEST_MAX_LINE_BYTES)"
 
 
-def _line_bounds(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return each line's start and end (before its newline) as byte offsets into the block."""
-    ends = np.flatnonzero(array == _NEWLINE)
-    if len(array) and array[-1] != _NEWLINE:
-        ends = np.append(ends, len(array))
-    starts = np.concatenate(([0], ends[:-1] + 1)) if len(ends) else ends
-    return starts.astype(np.int64), ends.astype(np.int64)
-
-
-def _per_line(array: np.ndarray, starts: np.ndarray, byte: int) -> np.ndarray:
-    """Return how many times `byte` occurs in each line (the lines cover the block contiguously)."""
-    if len(starts) == 0 or not (array == byte).any():
-        return np.zeros(len(starts), dtype=np.int64)
-    return np.add.reduceat(array == byte, starts, dtype=np.int64)
-
-
-def _blank(array: np.ndarray, starts: np.ndarray, commas: np.ndarray) -> np.ndarray:
-    """Return which lines hold only whitespace; only lines without a comma are looked at."""
-    candidates = commas == 0
-    if not candidates.any():
-        return candidates
-    return candidates & (np.add.reduceat(~_WHITESPACE[array], starts, dtype=np.int64) == 0)
-
-
 def inspect_source(path: Path | str, *, encoding: str = "latin-1", limits: Limits | None = None) -> SourceInfo:
     """Return the file's identity, encoding and count of data lines, reading it once as a stream.
 
@@ -241,11 +214,11 @@ def inspect_source(path: Path | str, *, encoding: str = "latin-1", limits: Limit
         digest.update(block)
         size += len(block)
         array = np.frombuffer(block, dtype=np.uint8)
-        starts, ends = _line_bounds(array)
+        starts, ends = line_bounds(array)
         lengths = ends - starts
         if lengths.max() > limits.max_line_bytes:
             raise SourceError(_long_line(path, first_line + int(np.argmax(lengths > limits.max_line_bytes)), limits))
-        blank = _blank(array, starts, _per_line(array, starts, _COMMA))
+        blank = blank_lines(array, starts, per_line(array, starts, COMMA))
         if header is None:
             header = block[: ends[0]]
             detected = detect_encoding(block, encoding)
@@ -295,133 +268,21 @@ def iter_chunks(path: Path | str, info: SourceInfo, *, limits: Limits | None = N
     digest = hashlib.sha256()
     for block, first_line in _blocks(path, limits):
         digest.update(block)
-        yield _parse_block(block, first_line, info.encoding, limits)
+        parsed = parse_block(
+            block, first_line, columns=EXPECTED_COLUMNS, encoding=info.encoding, max_fields=limits.max_fields
+        )
+        yield SourceChunk(
+            rows=parsed.rows,
+            bad_lines=parsed.bad_lines,
+            lines_read=parsed.lines_read,
+            encoding=info.encoding,
+            _block=block,
+            _first_line=first_line,
+            _starts=parsed.starts,
+            _ends=parsed.ends,
+        )
     if digest.hexdigest() != info.sha256:
         raise SourceError(f"{path.name}: the file changed while it was being read")
-
-
-def _parse_block(block: bytes, first_line: int, encoding: str, limits: Limits) -> SourceChunk:
-    """Return the rows and bad lines of one block of whole lines."""
-    array = np.frombuffer(block, dtype=np.uint8)
-    starts, ends = _line_bounds(array)
-    # A line ending in \r\n is one line; its \r is not part of its text.
-    final_cr = ((ends > starts) & (array[np.maximum(ends - 1, 0)] == _CR)).astype(np.int64)
-    ends = ends - final_cr
-    numbers = first_line + np.arange(len(starts), dtype=np.int64)
-    commas = _per_line(array, starts, _COMMA)
-    quotes = _per_line(array, starts, _QUOTE)
-    nuls = _per_line(array, starts, _NUL)
-    data = ~_blank(array, starts, commas) & (numbers > 1)
-    # pandas ends a record at a lone \r: only the \r of \r\n may be in a line.
-    inner_cr = _per_line(array, starts, _CR) - final_cr
-
-    reasons = np.full(len(starts), None, dtype=object)
-    fields = commas + 1
-    _set_reason(reasons, data & (nuls > 0), "NUL byte in the line")
-    _set_reason(reasons, data & (inner_cr > 0), "carriage return inside the line")
-    _set_reason(reasons, data & (quotes % 2 == 1), "unbalanced quote (a field may span lines)")
-    too_many = f"more than {limits.max_fields} fields (INGEST_MAX_FIELDS)"
-    _set_reason(reasons, data & (fields > limits.max_fields), too_many)
-    plain = data & (quotes == 0) & pd.isna(reasons)
-    wrong_count = plain & (fields != len(EXPECTED_COLUMNS))
-    reasons[wrong_count] = [f"wrong number of fields: expected 8 fields, saw {n}" for n in fields[wrong_count]]
-
-    plain_rows = _parse_plain(array, starts, ends, plain & ~wrong_count, numbers, encoding)
-    quoted = data & (quotes > 0) & pd.isna(reasons)
-    quoted_rows, quoted_reasons = _parse_quoted(block, starts[quoted], ends[quoted], numbers[quoted], encoding)
-    reasons[np.flatnonzero(quoted)[quoted_reasons.notna().to_numpy()]] = quoted_reasons.dropna().to_numpy()
-    rows = pd.concat([plain_rows, quoted_rows], ignore_index=True) if len(quoted_rows) else plain_rows
-    if len(quoted_rows):
-        rows = rows.sort_values("line_number", kind="stable", ignore_index=True)
-
-    bad = np.flatnonzero(data & pd.notna(reasons))
-    bad_lines = pd.DataFrame(
-        {
-            "line_number": numbers[bad],
-            "raw": _decode_lines(block, starts[bad], ends[bad], encoding),
-            "reason": reasons[bad].astype(str),
-        }
-    )
-    return SourceChunk(
-        rows=rows,
-        bad_lines=bad_lines,
-        lines_read=int(data.sum()),
-        encoding=encoding,
-        _block=block,
-        _first_line=first_line,
-        _starts=starts,
-        _ends=ends,
-    )
-
-
-def _set_reason(reasons: np.ndarray, mask: np.ndarray, message: str) -> None:
-    """Set `message` on lines in `mask` that have no reason yet (in place)."""
-    reasons[mask & pd.isna(reasons)] = message
-
-
-def _empty_rows() -> pd.DataFrame:
-    frame = pd.DataFrame({column: pd.Series([], dtype=object) for column in EXPECTED_COLUMNS})
-    frame["line_number"] = np.zeros(0, dtype=np.int64)
-    return frame
-
-
-def _parse_plain(
-    array: np.ndarray, starts: np.ndarray, ends: np.ndarray, keep: np.ndarray, numbers: np.ndarray, encoding: str
-) -> pd.DataFrame:
-    """Return the rows of the lines in `keep`: no quote, no NUL, eight fields each, parsed by pandas."""
-    if not keep.any():
-        return _empty_rows()
-    # Keep only the bytes of the kept lines (their newline included), without a loop over lines.
-    spans = np.diff(np.append(starts, len(array)))
-    text = array[np.repeat(keep, spans)].tobytes()
-    rows = pd.read_csv(
-        io.BytesIO(text),
-        header=None,
-        names=EXPECTED_COLUMNS,
-        index_col=False,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[],
-        quoting=csv.QUOTE_NONE,
-        skip_blank_lines=False,
-        encoding=encoding,
-        encoding_errors="replace",
-        engine="c",
-    )
-    kept = numbers[keep]
-    if len(rows) != len(kept):  # cannot happen for lines checked above; never mislabel a row
-        raise RuntimeError(f"pandas read {len(rows)} rows from {len(kept)} lines starting at line {kept[0]}")
-    rows["line_number"] = kept
-    return rows
-
-
-def _parse_quoted(
-    block: bytes, starts: np.ndarray, ends: np.ndarray, numbers: np.ndarray, encoding: str
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Return the rows of the lines with quotes (about 1% of the Kaggle file), and a reason per line.
-
-    Each line is parsed on its own by the csv module, so a quote cannot join two lines.
-    """
-    reasons = pd.Series([None] * len(numbers), dtype=object)
-    if len(numbers) == 0:
-        return _empty_rows(), reasons
-    parsed = [next(csv.reader([text]), []) for text in _decode_lines(block, starts, ends, encoding)]
-    counts = np.fromiter(map(len, parsed), dtype=np.int64, count=len(parsed))
-    good = counts == len(EXPECTED_COLUMNS)
-    reasons[~good] = [f"wrong number of fields: expected 8 fields, saw {n}" for n in counts[~good]]
-    rows = pd.DataFrame([fields for fields, ok in zip(parsed, good, strict=True) if ok], columns=EXPECTED_COLUMNS)
-    if len(rows) == 0:
-        rows = _empty_rows()
-    rows["line_number"] = numbers[good]
-    return rows, reasons
-
-
-def _decode_lines(block: bytes, starts: np.ndarray, ends: np.ndarray, encoding: str) -> list[str]:
-    """Return the text of the given lines; NUL, which PostgreSQL refuses in text, becomes U+FFFD."""
-    return [
-        block[start:end].decode(encoding, errors="replace").replace("\x00", "\ufffd")
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
-    ]
 
 
 def read_source(path: Path | str, *, encoding: str = "latin-1", limits: Limits | None = None) -> SourceFile:

@@ -243,13 +243,16 @@ def gzip_of(path: Path, header: bytes, payload: bytes, total: int) -> Path:
 
 
 def run_ingest(path: Path, tmp_path: Path) -> tuple[int, str, float, float]:
-    """Return the exit code, stderr, peak RSS in bytes and seconds of `manage.py ingest_csv path`."""
+    """Return the exit code, stderr, peak RSS in bytes and CPU seconds of `manage.py ingest_csv path`.
+
+    CPU rather than wall-clock time, so that a busy machine does not fail the test; Django's own
+    start-up is most of it.
+    """
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bomb.sqlite3'}",
         "DJANGO_SETTINGS_MODULE": "anomaly_site.settings",
     }
-    started = time.perf_counter()
     with open(tmp_path / "stderr", "w+") as stderr:
         child = subprocess.Popen(
             [sys.executable, str(MANAGE), "ingest_csv", str(path)], env=env, stdout=subprocess.DEVNULL, stderr=stderr
@@ -257,7 +260,7 @@ def run_ingest(path: Path, tmp_path: Path) -> tuple[int, str, float, float]:
         _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, unlike RUSAGE_CHILDREN
         child.returncode = os.waitstatus_to_exitcode(status)
         stderr.seek(0)
-        return child.returncode, stderr.read(), usage.ru_maxrss * 1024, time.perf_counter() - started
+        return child.returncode, stderr.read(), usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 BOMBS = {
@@ -278,8 +281,8 @@ def test_a_gzip_bomb_is_refused_quickly_in_bounded_memory(tmp_path: Path, bomb: 
     assert code == 1
     assert len(stderr.strip().splitlines()) == 1 and message in stderr, stderr[-2000:]
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / MiB:.0f} MiB"
-    assert seconds < 60
-    print(f"{bomb}: refused in {seconds:.1f} s, peak RSS {peak / MiB:.0f} MiB")
+    assert seconds < 30, f"{seconds:.0f} CPU seconds"
+    print(f"{bomb}: refused in {seconds:.1f} CPU seconds, peak RSS {peak / MiB:.0f} MiB")
 
 
 def test_a_2mb_line_of_commas_is_refused_quickly_in_bounded_memory(tmp_path: Path) -> None:
@@ -292,4 +295,4 @@ def test_a_2mb_line_of_commas_is_refused_quickly_in_bounded_memory(tmp_path: Pat
         "CommandError: ingest_csv: commas.csv: line 3 is longer than 65,536 bytes (INGEST_MAX_LINE_BYTES)"
     ]
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / MiB:.0f} MiB"
-    assert seconds < 60
+    assert seconds < 30, f"{seconds:.0f} CPU seconds"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-NEWLINE, CR, COMMA, QUOTE, NUL = (ord(c) for c in "\n\r,\"\x00")
+NEWLINE, CR, COMMA, QUOTE, NUL = (ord(c) for c in '\n\r,"\x00')
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[[ord(c) for c in " \t\r\n\x0b\x0c"]] = True
 
@@ -55,9 +55,7 @@ def blank_lines(array: np.ndarray, starts: np.ndarray, commas: np.ndarray) -> np
     return candidates & (np.add.reduceat(~_WHITESPACE[array], starts, dtype=np.int64) == 0)
 
 
-def parse_block(
-    block: bytes, first_line: int, *, columns: list[str], encoding: str, max_fields: int
-) -> ParsedBlock:
+def parse_block(block: bytes, first_line: int, *, columns: list[str], encoding: str, max_fields: int) -> ParsedBlock:
     """Return the rows and bad lines of one block of whole lines; line 1 (the header) is skipped."""
     array = np.frombuffer(block, dtype=np.uint8)
     starts, ends = line_bounds(array)
@@ -85,9 +83,7 @@ def parse_block(
 
     plain_rows = _parse_plain(array, starts, plain & ~wrong_count, numbers, columns, encoding)
     quoted = data & (quotes > 0) & pd.isna(reasons)
-    quoted_rows, quoted_reasons = _parse_quoted(
-        block, starts[quoted], ends[quoted], numbers[quoted], columns, encoding
-    )
+    quoted_rows, quoted_reasons = _parse_quoted(block, starts[quoted], ends[quoted], numbers[quoted], columns, encoding)
     reasons[np.flatnonzero(quoted)[quoted_reasons.notna().to_numpy()]] = quoted_reasons.dropna().to_numpy()
     rows = pd.concat([plain_rows, quoted_rows], ignore_index=True) if len(quoted_rows) else plain_rows
     if len(quoted_rows):

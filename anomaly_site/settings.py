@@ -5,6 +5,8 @@ Environment variables, by topic:
   CSRF_TRUSTED_ORIGINS, CORS_ALLOWED_ORIGINS;
 - data: DATABASE_URL (default SQLite db.sqlite3 here), CONN_MAX_AGE, ARTIFACTS_DIR, UPLOADS_DIR,
   MAX_UPLOAD_BYTES, XDG_DATA_HOME (parent of the two default folders), STATIC_ROOT;
+- ingest limits: INGEST_MAX_DECOMPRESSED_BYTES, INGEST_MAX_LINE_BYTES, INGEST_MAX_FIELDS,
+  INGEST_MAX_COMPRESSION_RATIO;
 - API: API_ALLOW_ANONYMOUS_READ, API_USER_RATE, API_ANON_RATE;
 - worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC, HEARTBEAT_SECONDS, STALE_AFTER_SECONDS;
 - HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS;
@@ -164,6 +166,12 @@ ARTIFACTS_DIR = Path(env.str("ARTIFACTS_DIR", default=str(_DATA_HOME / "ecommerc
 UPLOADS_DIR = Path(env.str("UPLOADS_DIR", default=str(_DATA_HOME / "ecommerce-anomaly" / "uploads")))
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Ingest limits (transactions.source.Limits): a source file over any of them is refused as a whole.
+# Ingest streams the file, so memory stays bounded whatever the size; the size limit bounds the time.
+INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=1024**3)
+INGEST_MAX_LINE_BYTES = env.int("INGEST_MAX_LINE_BYTES", default=64 * 1024)
+INGEST_MAX_FIELDS = env.int("INGEST_MAX_FIELDS", default=64)
+INGEST_MAX_COMPRESSION_RATIO = env.float("INGEST_MAX_COMPRESSION_RATIO", default=100.0)
 
 # django-plotly-dash: embedded in an iframe of the same site, every asset served locally.
 X_FRAME_OPTIONS = "SAMEORIGIN"

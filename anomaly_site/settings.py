@@ -6,12 +6,14 @@ Environment variables, by topic:
 - data: DATABASE_URL (default SQLite db.sqlite3 here), CONN_MAX_AGE, ARTIFACTS_DIR, UPLOADS_DIR,
   MAX_UPLOAD_BYTES, XDG_DATA_HOME (parent of the two default folders), STATIC_ROOT;
 - API: API_ALLOW_ANONYMOUS_READ, API_USER_RATE, API_ANON_RATE;
+- login: TOKEN_TTL_HOURS, API_LOGIN_RATE, LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES, CACHE_URL;
 - worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC;
 - HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS;
 - logs: LOG_LEVEL, LOG_FORMAT (plain or json).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,7 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -177,7 +180,7 @@ API_ALLOW_ANONYMOUS_READ = env.bool("API_ALLOW_ANONYMOUS_READ", default=False)
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated request gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -197,7 +200,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "E-commerce anomaly detection API",
     "DESCRIPTION": (
         "Anomaly scores, flags and explanations for e-commerce transactions, from the active model version.\n\n"
-        "Log in with a session (the admin login) or send `Authorization: Token <key>` (POST /api/auth/token). "
+        "Log in with a session (the admin login) or send `Authorization: Token <key>` (POST /api/auth/token; "
+        "the token expires, see `expiry`). "
         "Every endpoint but /api/health, the schema and these docs needs a login; API_ALLOW_ANONYMOUS_READ=1 "
         "opens /customer_ids and /api/anomalies to anonymous reads. Errors are `{detail, errors?}`: a 400 "
         "names each bad field in `errors` with the values it allows; 503 means no model is active yet."
@@ -262,3 +266,36 @@ LOGGING = {
         "tensorflow": {"level": "ERROR"},
     },
 }
+
+# Login: expiring API tokens, throttled token logins, admin lockout, counters in a shared cache.
+# One cache for every process (the database by default, so several local processes share it; its
+# table comes with `migrate` through core's migration, or `manage.py createcachetable`): throttle
+# counters and the dashboard's cached reads mean the same thing in every worker.
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://django_cache")}
+# Axes first: it refuses a locked-out username+address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Before the database middleware, which stays innermost; axes turns a lockout into a 429 response.
+MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.DatabaseUnavailableMiddleware"), "axes.middleware.AxesMiddleware")
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.float("TOKEN_TTL_HOURS", default=10)),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# Token logins (POST /api/auth/token), counted per client address and per username.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] |= {
+    "login": env.str("API_LOGIN_RATE", default="5/min"),
+    "login_username": env.str("API_LOGIN_RATE", default="5/min"),
+}
+# Failed logins (admin and token) per username and address, kept in axes's tables (shared by every
+# process); a lockout lasts AXES_COOLOFF_TIME, a success resets the count, a superuser deletes the
+# attempt in the admin (Axes -> Access attempts) to lift it early.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+# Axes announces itself at INFO in every process; its failure and lockout lines stay.
+LOGGING["loggers"]["axes.apps"] = {"level": "WARNING"}

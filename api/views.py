@@ -197,6 +197,7 @@ class ModelVersionDetailApi(generics.RetrieveAPIView):
 class HealthApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []  # answers without reading sessions, so it works with the database down
+    throttle_classes: list = []  # nor throttle counters, which live in the (database) cache
 
     @extend_schema(
         summary="Service health",

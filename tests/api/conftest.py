@@ -6,22 +6,21 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from detection.models import TransactionScore
+from tests.conftest import clear_cache
 
 ANALYST_GROUP = "Analyst"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
+def _fresh_throttle_counts(request):
     """Throttle counters live in the cache: start every test from zero."""
-    cache.clear()
+    clear_cache(request)
     yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.db.models import Count, Q
 
 from detection.models import ModelVersion, TransactionScore
+from tests.conftest import clear_cache
 
 
 @pytest.fixture(autouse=True)
@@ -18,11 +18,10 @@ def _static_files_found_per_request(settings):
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
+def _empty_cache(request):
     """The overview reads are cached per model activation: start every test without them."""
-    cache.clear()
+    clear_cache(request)
     yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -64,11 +64,11 @@ def train(marker: str | None) -> dict:
 
 def token() -> dict:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     admin = {"is_staff": True, "is_superuser": True}
     user, _ = get_user_model().objects.get_or_create(username="admin", defaults=admin)
-    return {"token": Token.objects.get_or_create(user=user)[0].key}
+    return {"token": AuthToken.objects.create(user=user)[1]}
 
 
 def state() -> dict:

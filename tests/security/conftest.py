@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from detection.training_jobs import TRAIN_PERMISSIONS
 from tests.api.conftest import source_row, typical_score  # noqa: F401  (typical_score is a fixture)
+from tests.conftest import clear_cache
 from transactions.uploads import UPLOAD_PERMISSIONS
 
 ANALYST_GROUP = "Analyst"
@@ -17,9 +17,9 @@ PASSWORD = "role-pass-123456"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counters():
+def _fresh_counters(request):
     """Throttle counters live in the cache: start every test from zero."""
-    cache.clear()
+    clear_cache(request)
     yield
 
 

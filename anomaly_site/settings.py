@@ -169,8 +169,8 @@ SILENCED_SYSTEM_CHECKS = ["security.W019"]
 PLOTLY_DASH = {
     "serve_locally": True,
     "cache_timeout_initial_arguments": 60,
-    # Every Dash endpoint (layout, callbacks) needs the same login as the dashboard page.
-    "view_decorator": "django_plotly_dash.access.login_required",
+    # Every Dash endpoint (layout, callbacks) needs the same login and permission as the dashboard page.
+    "view_decorator": "dashboard.access.scores_view_required",
 }
 # dash's own dcc/html/dash_table/renderer are built into django-plotly-dash's finder.
 PLOTLY_COMPONENTS = ["dash_ag_grid", "dpd_components", "dpd_static_support"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db.models import Count, Q
 
 from detection.models import ModelVersion, TransactionScore
@@ -27,6 +28,7 @@ def _empty_cache(request):
 @pytest.fixture
 def staff_client(client, django_user_model):
     user = django_user_model.objects.create_user("analyst", password="analyst-pass-123", is_staff=True)
+    user.groups.add(Group.objects.get(name="Analyst"))
     client.force_login(user)
     return client
 

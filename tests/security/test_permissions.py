@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from dashboard.dash_app import APP_NAME
 from jobs.models import BackgroundJob
 
 from .conftest import client_for, make_user, source_row
@@ -134,3 +135,23 @@ def test_staff_with_the_job_permissions_queues_training_and_ingest(operator_api,
     assert (train.status_code, ingest.status_code) == (202, 202)
     assert operator_api.get(train.json()["url"]).json()["kind"] == "train"
     assert sorted(BackgroundJob.objects.values_list("kind", flat=True)) == ["ingest", "train"]
+
+
+DASH_APP = f"/django_plotly_dash/app/{APP_NAME}/"
+# The dashboard shows scored data too: anonymous users go to the login, users without the view
+# permission on scores get 403, on the page and on every Dash endpoint.
+DASHBOARD = {"anonymous": 302, "plain": 403, "staff": 403, "analyst": 200, "operator": 200, "superuser": 200}
+
+
+@pytest.mark.parametrize("role", list(DASHBOARD))
+def test_the_dashboard_needs_the_view_permission_on_scores(role, trained_version, settings) -> None:
+    settings.WHITENOISE_USE_FINDERS = False
+    client = client_for(make_user(role))
+
+    statuses = {
+        "page": client.get("/").status_code,
+        "layout": client.get(DASH_APP + "_dash-layout").status_code,
+        "dependencies": client.get(DASH_APP + "_dash-dependencies").status_code,
+    }
+
+    assert statuses == dict.fromkeys(statuses, DASHBOARD[role])

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_save, pre_save
 from knox.models import AuthToken
 
-# Fields of the user whose change revokes the tokens, and the values that do not (None: any change).
+# User fields whose change revokes the tokens: any new password hash (None), or a flag leaving True.
 TRUST_FIELDS: dict[str, bool | None] = {"password": None, "is_active": True, "is_staff": True, "is_superuser": True}
 
 

@@ -8,6 +8,7 @@ Environment variables, by topic:
 - ingest limits: INGEST_MAX_DECOMPRESSED_BYTES, INGEST_MAX_LINE_BYTES, INGEST_MAX_FIELDS,
   INGEST_MAX_COMPRESSION_RATIO;
 - API: API_ALLOW_ANONYMOUS_READ, API_USER_RATE, API_ANON_RATE;
+- login: TOKEN_TTL_HOURS, API_LOGIN_RATE, LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES, CACHE_URL;
 - worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC, HEARTBEAT_SECONDS, STALE_AFTER_SECONDS;
 - HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS;
 - logs: LOG_LEVEL, LOG_FORMAT (plain or json).
@@ -15,6 +16,7 @@ Environment variables, by topic:
 
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,7 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "corsheaders",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -180,8 +183,8 @@ SILENCED_SYSTEM_CHECKS = ["security.W019"]
 PLOTLY_DASH = {
     "serve_locally": True,
     "cache_timeout_initial_arguments": 60,
-    # Every Dash endpoint (layout, callbacks) needs the same login as the dashboard page.
-    "view_decorator": "django_plotly_dash.access.login_required",
+    # Every Dash endpoint (layout, callbacks) needs the same login and permission as the dashboard page.
+    "view_decorator": "dashboard.access.scores_view_required",
 }
 # dash's own dcc/html/dash_table/renderer are built into django-plotly-dash's finder.
 PLOTLY_COMPONENTS = ["dash_ag_grid", "dpd_components", "dpd_static_support"]
@@ -191,7 +194,7 @@ API_ALLOW_ANONYMOUS_READ = env.bool("API_ALLOW_ANONYMOUS_READ", default=False)
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated request gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -211,7 +214,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "E-commerce anomaly detection API",
     "DESCRIPTION": (
         "Anomaly scores, flags and explanations for e-commerce transactions, from the active model version.\n\n"
-        "Log in with a session (the admin login) or send `Authorization: Token <key>` (POST /api/auth/token). "
+        "Log in with a session (the admin login) or send `Authorization: Token <key>` (POST /api/auth/token; "
+        "the token expires, see `expiry`). "
         "Every endpoint but /api/health, the schema and these docs needs a login; API_ALLOW_ANONYMOUS_READ=1 "
         "opens /customer_ids and /api/anomalies to anonymous reads. Errors are `{detail, errors?}`: a 400 "
         "names each bad field in `errors` with the values it allows; 503 means no model is active yet."
@@ -291,3 +295,36 @@ LOGGING = {
 }
 # Python warnings (scikit-learn's, pandas') go through the same handler, so JSON logs stay JSON.
 logging.captureWarnings(True)
+
+# Login: expiring API tokens, throttled token logins, admin lockout, counters in a shared cache.
+# One cache for every process (the database by default, so several local processes share it; its
+# table comes with `migrate` through core's migration, or `manage.py createcachetable`): throttle
+# counters and the dashboard's cached reads mean the same thing in every worker.
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://django_cache")}
+# Axes first: it refuses a locked-out username+address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Before the database middleware, which stays innermost; axes turns a lockout into a 429 response.
+MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.DatabaseUnavailableMiddleware"), "axes.middleware.AxesMiddleware")
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.float("TOKEN_TTL_HOURS", default=10)),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# Token logins (POST /api/auth/token), counted per client address and per username.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] |= {
+    "login": env.str("API_LOGIN_RATE", default="5/min"),
+    "login_username": env.str("API_LOGIN_RATE", default="5/min"),
+}
+# Failed logins (admin and token) per username and address, kept in axes's tables (shared by every
+# process); a lockout lasts AXES_COOLOFF_TIME, a success resets the count, a superuser deletes the
+# attempt in the admin (Axes -> Access attempts) to lift it early.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+# Axes announces itself at INFO in every process; its failure and lockout lines stay.
+LOGGING["loggers"]["axes.apps"] = {"level": "WARNING"}

@@ -2,9 +2,8 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
-from . import views
+from . import auth, views
 
 app_name = "api"
 
@@ -17,7 +16,9 @@ urlpatterns = [
     path("api/models/<int:pk>", views.ModelVersionDetailApi.as_view(), name="model"),
     path("api/health", views.HealthApi.as_view(), name="health"),
     path("api/jobs/", include("api.job_urls")),
-    path("api/auth/token", obtain_auth_token, name="token"),
+    path("api/auth/token", auth.TokenLoginApi.as_view(), name="token"),
+    path("api/auth/logout", auth.TokenLogoutApi.as_view(), name="logout"),
+    path("api/auth/logoutall", auth.TokenLogoutAllApi.as_view(), name="logout-all"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

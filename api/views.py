@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,7 +25,14 @@ from transactions.selectors import customer_exists, customer_ids
 from . import payloads
 from .filters import DEFAULT_ORDERING, ORDERING_FIELDS, ScoreCursorPagination, StrictOrderingFilter, TransactionFilter
 from .health import health_response, service_health
-from .permissions import SeedRead, may_store_transactions
+from .permissions import (
+    READ_CUSTOMERS,
+    READ_MODEL_VERSIONS,
+    READ_SCORES,
+    may_store_transactions,
+    permission_for,
+    seed_read,
+)
 from .serializers import (
     AnomaliesRequestSerializer,
     AnomaliesSerializer,
@@ -45,7 +52,7 @@ MODEL_VERSION_HEADER = "X-Model-Version"
 
 
 class CustomerIdListApi(APIView):
-    permission_classes = [SeedRead]
+    permission_classes = [seed_read(READ_CUSTOMERS)]
 
     @extend_schema(
         summary="Every CustomerID",
@@ -57,7 +64,7 @@ class CustomerIdListApi(APIView):
 
 
 class AnomalyListApi(APIView):
-    permission_classes = [SeedRead]
+    permission_classes = [seed_read(READ_SCORES)]
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -103,7 +110,7 @@ class AnomalyListApi(APIView):
 
 
 class TransactionScoreApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [permission_for(READ_SCORES)]
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -146,6 +153,7 @@ class TransactionScoreApi(APIView):
     responses={200: TransactionRowSerializer(many=True), 400: BAD_INPUT, 401: NOT_LOGGED_IN, 503: NO_MODEL},
 )
 class TransactionListApi(generics.ListAPIView):
+    permission_classes = [permission_for(READ_SCORES)]
     serializer_class = TransactionRowSerializer
     filterset_class = TransactionFilter
     filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
@@ -167,6 +175,7 @@ class TransactionListApi(generics.ListAPIView):
     summary="Model versions", description="Every model version, newest first; `is_active` marks the one in use."
 )
 class ModelVersionListApi(generics.ListAPIView):
+    permission_classes = [permission_for(READ_MODEL_VERSIONS)]
     serializer_class = ModelVersionSerializer
     pagination_class = None
     filter_backends: list = []
@@ -177,6 +186,7 @@ class ModelVersionListApi(generics.ListAPIView):
 
 @extend_schema(summary="One model version", description="A model version with its parameters, thresholds and metrics.")
 class ModelVersionDetailApi(generics.RetrieveAPIView):
+    permission_classes = [permission_for(READ_MODEL_VERSIONS)]
     serializer_class = ModelVersionSerializer
     filter_backends: list = []
 
@@ -187,6 +197,7 @@ class ModelVersionDetailApi(generics.RetrieveAPIView):
 class HealthApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []  # answers without reading sessions, so it works with the database down
+    throttle_classes: list = []  # nor throttle counters, which live in the (database) cache
 
     @extend_schema(
         summary="Service health",

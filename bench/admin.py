@@ -56,6 +56,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
+    from django.http import HttpRequest
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
@@ -66,7 +67,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     client = Client()
-    if not client.login(username=args.user, password=args.password):
+    # django-axes needs a request to authenticate against.
+    if not client.login(request=HttpRequest(), username=args.user, password=args.password):
         sys.exit(f"cannot log in as {args.user}")
     if args.reviews and not Review.objects.exists():
         user = get_user_model().objects.get(username=args.user)

@@ -56,12 +56,12 @@ def prepare_environment(database: Path, artifacts: Path, folder: Path) -> None:
 
 def api_token() -> str:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     user = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
     if user is None:
         sys.exit("the database has no superuser: run `manage.py ensure_admin` on it first")
-    return Token.objects.get_or_create(user=user)[0].key
+    return AuthToken.objects.create(user=user)[1]
 
 
 def light_customer() -> int:

@@ -57,12 +57,14 @@ class Endpoint:
     """The Dash app's update endpoint, called through Django's test Client as a logged-in user."""
 
     def __init__(self) -> None:
+        from django.http import HttpRequest
         from django.test import Client
 
         from dashboard.dash_app import APP_NAME
 
         self.client = Client()
-        assert self.client.login(username=BENCH_USER, password=BENCH_PASSWORD)
+        # django-axes needs a request to authenticate against.
+        assert self.client.login(request=HttpRequest(), username=BENCH_USER, password=BENCH_PASSWORD)
         app_url = f"/django_plotly_dash/app/{APP_NAME}/"
         self.url = app_url + "_dash-update-component"
         self.outputs = [item["output"] for item in self.client.get(app_url + "_dash-dependencies").json()]

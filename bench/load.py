@@ -59,7 +59,7 @@ def fixtures(env: dict[str, str]) -> tuple[str, list[int], list[dict], list[str]
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from detection.fields import METRICS
     from transactions.models import Transaction
@@ -69,7 +69,7 @@ def fixtures(env: dict[str, str]) -> tuple[str, list[int], list[dict], list[str]
     user = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
     if user is None:
         sys.exit("the database has no superuser: run `manage.py ensure_admin` on it first")
-    token = Token.objects.get_or_create(user=user)[0].key
+    token = AuthToken.objects.create(user=user)[1]
     loaded = Transaction.objects.filter(customer__isnull=False, quantity__gt=0).order_by("?")[:200]
     rows = [{**source_row(txn), "InvoiceNo": f"L{txn.invoice_no}"} for txn in loaded]
     from django.db import connection

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from detection.selectors import active_model_version, headline_figures
 from transactions.selectors import scoreable_transactions
 
+from .access import scores_view_required
 from .dash_app import APP_NAME
 
 
@@ -18,7 +18,7 @@ def preselected_customer(request: HttpRequest) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-@login_required
+@scores_view_required
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     """The dashboard, or a notice saying what to do first when no data or no model exists yet.
 

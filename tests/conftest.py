@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.test import Client
 
 from transactions.demo_data import generate_demo_frame
@@ -22,6 +23,23 @@ def write_csv(path: Path, frame: pd.DataFrame) -> Path:
     """Write `frame` as the Kaggle file is written (latin-1, no index) and return the path."""
     frame.to_csv(path, index=False, encoding="latin-1", lineterminator="\n")
     return path
+
+
+def clear_cache(request: pytest.FixtureRequest) -> None:
+    """Empty Django's cache for a test that may touch it.
+
+    The default cache is a database table, so it is reachable only in tests with database access;
+    there the test's own transaction undoes its writes anyway, but a Redis or local-memory CACHE_URL
+    keeps entries across tests.
+    """
+    names = set(request.fixturenames)
+    if "transactional_db" in names or "live_server" in names:
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("db")
+    else:
+        return
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

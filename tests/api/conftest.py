@@ -5,40 +5,59 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
-from django.core.cache import cache
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Count
 from rest_framework.test import APIClient
 
 from detection.models import TransactionScore
+from tests.conftest import clear_cache
 from transactions.selectors import source_row as source_columns
+
+ANALYST_GROUP = "Analyst"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
+def _fresh_throttle_counts(request):
     """Throttle counters live in the cache: start every test from zero."""
-    cache.clear()
+    clear_cache(request)
     yield
-    cache.clear()
 
 
 @pytest.fixture
 def analyst(django_user_model):
-    return django_user_model.objects.create_user("analyst", password="analyst-pass-123")
+    """A user of the Analyst group (view permissions on data, scores and model versions)."""
+    user = django_user_model.objects.create_user("analyst", password="analyst-pass-123")
+    user.groups.add(Group.objects.get(name=ANALYST_GROUP))
+    return user
+
+
+@pytest.fixture
+def plain_user(django_user_model):
+    """A logged-in user with no staff flag, group or permission."""
+    return django_user_model.objects.create_user("plain", password="plain-pass-123")
 
 
 @pytest.fixture
 def api(analyst) -> APIClient:
-    """A client logged in (session) as a user without special permissions."""
+    """A client logged in (session) as an analyst: it may read, not store or start jobs."""
     client = APIClient()
     client.force_login(analyst)
     return client
 
 
 @pytest.fixture
+def plain_api(plain_user) -> APIClient:
+    """A client logged in (session) as a user without any permission."""
+    client = APIClient()
+    client.force_login(plain_user)
+    return client
+
+
+@pytest.fixture
 def loader_api(django_user_model) -> APIClient:
-    """A client logged in as a user allowed to add transactions (store=true)."""
+    """A client logged in as an analyst also allowed to add transactions (store=true)."""
     user = django_user_model.objects.create_user("loader", password="loader-pass-123")
+    user.groups.add(Group.objects.get(name=ANALYST_GROUP))
     permission = Permission.objects.get(codename="add_transaction", content_type__app_label="transactions")
     user.user_permissions.add(permission)
     client = APIClient()

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
+from django.contrib.auth.models import Group
 from django.db.models import Count, Q
 
 from detection.models import ModelVersion, TransactionScore
+from tests.conftest import clear_cache
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
+def _empty_cache(request):
     """The overview reads are cached per model activation: start every test without them."""
-    cache.clear()
+    clear_cache(request)
     yield
-    cache.clear()
 
 
 @pytest.fixture
 def staff_client(client, django_user_model):
     user = django_user_model.objects.create_user("analyst", password="analyst-pass-123", is_staff=True)
+    user.groups.add(Group.objects.get(name="Analyst"))
     client.force_login(user)
     return client
 

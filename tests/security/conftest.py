@@ -1,0 +1,67 @@
+"""Users in each role, and API clients logged in as them (session, as the admin login gives)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from rest_framework.test import APIClient
+
+from detection.training_jobs import TRAIN_PERMISSIONS
+from tests.api.conftest import source_row, typical_score  # noqa: F401  (typical_score is a fixture)
+from tests.conftest import clear_cache
+from transactions.uploads import UPLOAD_PERMISSIONS
+
+ANALYST_GROUP = "Analyst"
+JOB_PERMISSIONS = {*TRAIN_PERMISSIONS, *UPLOAD_PERMISSIONS, "jobs.view_backgroundjob"}
+PASSWORD = "role-pass-123456"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters(request):
+    """Throttle counters live in the cache: start every test from zero."""
+    clear_cache(request)
+    yield
+
+
+def grant(user: User, *perms: str) -> None:
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+
+def make_user(role: str) -> User | None:
+    """A user in `role`: None for anonymous; the password is PASSWORD."""
+    if role == "anonymous":
+        return None
+    if role == "superuser":
+        return User.objects.create_superuser(role, f"{role}@example.com", PASSWORD)
+    user = User.objects.create_user(role, f"{role}@example.com", PASSWORD, is_staff=role != "plain")
+    if role in ("analyst", "operator"):
+        user.groups.add(Group.objects.get(name=ANALYST_GROUP))
+    if role == "operator":
+        grant(user, *JOB_PERMISSIONS)
+    return user
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def analyst(db) -> User:
+    """Staff and in the Analyst group, as the README tells to set analysts up."""
+    return make_user("analyst")
+
+
+@pytest.fixture
+def analyst_api(analyst) -> APIClient:
+    return client_for(analyst)
+
+
+@pytest.fixture
+def operator_api(db) -> APIClient:
+    """An analyst who may also start ingest and training jobs and read them."""
+    return client_for(make_user("operator"))

@@ -40,6 +40,7 @@ MAD_TO_SIGMA = 1.4826  # MAD x 1.4826 estimates the standard deviation of a norm
 MIN_SCALE_SHARE = 0.25  # a customer's scale is at least 1/4 of the global one (3 equal invoices: MAD 0)
 SPIKE_Z = 3.5  # QuantitySpike: robust z of the line's quantity against the customer's past lines
 HOUR_NEIGHBOURS = 1  # "usual hours": invoices within +-1 hour of this one
+BURST_PRIOR_DAYS = 7.0  # a new customer's invoice rate counts a week at the global rate
 NEUTRAL_GAP_DAYS = 30.0  # days since the previous invoice, for a customer with none
 TIME_SPAN = np.int64(2**34)  # seconds; separates groups in the (group, seconds) sort keys
 
@@ -60,17 +61,21 @@ HISTORY_COLUMNS = [
     "invoices_last_hour",
     "invoices_last_24h",
     "invoices_last_7d",
+    "usual_daily_rate",
+    "burst_surprise",
     "invoice_amount",
     "amount_median",
     "amount_z",
     "quantity_median",
     "quantity_z",
     "quantity_spike",
+    "quantity_index_z",
     "zscore",
     "hour_share",
     "hour_rarity",
     "new_stock_code",
     "item_price_baseline",
+    "item_price_latest",
     "item_price_days",
     "price_ratio",
     "item_quantity_baseline",
@@ -89,6 +94,8 @@ class HistoryPriors:
     quantity_log_mad: float
     spent_log_median: float  # log1p(line total), sale lines
     spent_log_mad: float
+    index_log_mad: float  # quantity_vs_item of sale lines: how far a customer strays from items' usual
+    daily_rate: float  # sale invoices per customer per day of the data
     weight: float = PRIOR_WEIGHT
     extra: dict = field(default_factory=dict)
 
@@ -101,6 +108,8 @@ class HistoryPriors:
             "quantity_log_mad": self.quantity_log_mad,
             "spent_log_median": self.spent_log_median,
             "spent_log_mad": self.spent_log_mad,
+            "index_log_mad": self.index_log_mad,
+            "daily_rate": self.daily_rate,
             "weight": self.weight,
         }
 
@@ -129,6 +138,12 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
     amount = np.log1p(sale_invoices["sale_amount"].clip(lower=0).to_numpy())
     quantity = np.log1p(sales["quantity"].to_numpy(np.float64))
     spent = np.log1p(sales["total_spent"].clip(lower=0).to_numpy())
+    is_sale = (lines["kind"] == SALE).to_numpy()
+    index = _item_baselines(lines, is_sale, float(np.median(quantity)) if len(quantity) else 0.0)["quantity_vs_item"][
+        is_sale
+    ]
+    days = max((lines["seconds"].max() - lines["seconds"].min()) / 86400.0, 1.0) if len(lines) else 1.0
+    customers = max(sale_invoices["customer_id"].nunique(), 1)
     return HistoryPriors(
         hour_share=tuple(float(v) for v in np.minimum(share, 1.0)),
         amount_log_median=float(np.median(amount)) if len(amount) else 0.0,
@@ -137,6 +152,8 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
         quantity_log_mad=_mad(quantity),
         spent_log_median=float(np.median(spent)) if len(spent) else 0.0,
         spent_log_mad=_mad(spent),
+        index_log_mad=_mad(index),
+        daily_rate=float(len(sale_invoices) / customers / days),
     )
 
 
@@ -205,6 +222,14 @@ def _lag_window(sorted_keys: np.ndarray, query_keys: np.ndarray, lower_keys: np.
     return np.where(valid, positions, 0), valid, upper - lower
 
 
+def _poisson_surprise(count: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Return -log P(N >= count) for N ~ Poisson(expected); 0 when count is 0."""
+    from scipy.stats import poisson
+
+    tail = poisson.sf(np.asarray(count) - 1, np.maximum(expected, 1e-9))
+    return np.where(np.asarray(count) > 0, -np.log(np.clip(tail, 1e-300, 1.0)), 0.0)
+
+
 def _masked_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -223,7 +248,11 @@ def _robust(values: np.ndarray, valid: np.ndarray, prior_median: float, prior_ma
 
 
 def history_features(
-    rows: pd.DataFrame, past: pd.DataFrame | None = None, *, priors: HistoryPriors | None = None
+    rows: pd.DataFrame,
+    past: pd.DataFrame | None = None,
+    *,
+    priors: HistoryPriors | None = None,
+    rows_are_history: bool = True,
 ) -> pd.DataFrame:
     """Return the point-in-time features of each line of `rows` (same index, HISTORY_COLUMNS).
 
@@ -231,7 +260,9 @@ def history_features(
     `priors` default to `fit_priors` of that history (pass the training priors when scoring).
     Input columns: invoice_no, stock_code, quantity, unit_price, invoice_date (tz-aware),
     customer_id, country (and optionally kind). Surprises: cancellations and non-product lines get
-    features too, but only sale invoices and sale lines are history.
+    features too, but only sale invoices and sale lines are history. With `rows_are_history=False`
+    each row is judged against `past` alone, as if it were the only new row (used to score planted
+    rows without one plant becoming another's history).
     """
     columns = ["invoice_no", "stock_code", "quantity", "unit_price", "invoice_date", "customer_id", "country"]
     if "kind" in rows and (past is None or "kind" in past):
@@ -241,6 +272,7 @@ def history_features(
     is_new = np.zeros(len(everything), dtype=bool)
     is_new[len(everything) - len(rows) :] = True
     lines = _prepare_lines(everything)
+    lines["history"] = True if rows_are_history else ~is_new
     priors = priors or fit_priors(everything)
     out = _compute(lines, priors)
     result = out[is_new]
@@ -252,18 +284,21 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     weight = priors.weight
     kind = lines["kind"].to_numpy()
     sale = kind == SALE
+    known = sale & lines["history"].to_numpy() if "history" in lines else sale  # sale lines that are history
     customer_code, _ = pd.factorize(lines["customer_id"], sort=True)
     lines = lines.assign(customer_code=customer_code)
 
     # --- invoices: counts, recency, bursts, country, hours, amounts -------------------------------
     invoices = _invoices(lines)
-    invoices["customer_code"] = lines.groupby("invoice_no", sort=False)["customer_code"].first()
+    by_invoice = lines.assign(_known=known).groupby("invoice_no", sort=False)
+    invoices["customer_code"] = by_invoice["customer_code"].first()
+    is_event = by_invoice["_known"].any().to_numpy()
     country_code, country_names = pd.factorize(invoices["country"])
     invoices["country_code"] = country_code
     inv_keys = _keys(invoices["customer_code"].to_numpy(), invoices["seconds"].to_numpy())
     inv_start = _keys(invoices["customer_code"].to_numpy(), np.zeros(len(invoices), dtype=np.int64))
 
-    events = invoices[invoices["sale_lines"] > 0].assign(_key=inv_keys[invoices["sale_lines"].to_numpy() > 0])
+    events = invoices[is_event].assign(_key=inv_keys[is_event])
     events = events.sort_values("_key", kind="stable")
     event_keys = events["_key"].to_numpy()
 
@@ -284,13 +319,22 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     first_seconds = np.where(earlier > 0, event_seconds[np.minimum(first_pos, len(event_seconds) - 1)], np.nan)
     span_weeks = np.maximum((invoices["seconds"].to_numpy() - first_seconds) / (7 * 86400.0), 1.0)
     weekly_rate = np.where(earlier > 0, earlier / span_weeks, 0.0)
+    # Burst: Poisson surprise of the invoices in the last hour / 24 hours, given the customer's rate
+    # before that day (shrunk toward the global rate with BURST_PRIOR_DAYS days of weight).
+    before_day = earlier - last_day
+    days_before = np.where(
+        earlier > last_day, np.maximum((invoices["seconds"].to_numpy() - 86400 - first_seconds) / 86400.0, 0.0), 0.0
+    )
+    daily_rate = (before_day + BURST_PRIOR_DAYS * priors.daily_rate) / (days_before + BURST_PRIOR_DAYS)
+    burst_surprise = np.maximum(
+        _poisson_surprise(last_hour, daily_rate / 24.0), _poisson_surprise(last_day, daily_rate)
+    )
 
     # Earlier invoices in this country: the same count on (customer, country) keys.
     pair_code = invoices["customer_code"].to_numpy(np.int64) * (len(country_names) + 1) + country_code
     pair_keys = _keys(pair_code, invoices["seconds"].to_numpy())
     pair_start = _keys(pair_code, np.zeros(len(invoices), dtype=np.int64))
-    event_mask = invoices["sale_lines"].to_numpy() > 0
-    pair_events = np.sort(pair_keys[event_mask])
+    pair_events = np.sort(pair_keys[is_event])
     earlier_in_country = np.searchsorted(pair_events, pair_keys, "left") - np.searchsorted(
         pair_events, pair_start, "left"
     )
@@ -335,6 +379,8 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
             "invoices_last_hour": last_hour,
             "invoices_last_24h": last_day,
             "invoices_last_7d": last_week,
+            "usual_daily_rate": daily_rate,
+            "burst_surprise": burst_surprise,
             "invoice_amount": invoice_amount,
             "amount_median": np.expm1(center),
             "amount_z": amount_z,
@@ -345,7 +391,9 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     )
 
     # --- lines against the customer's past sale lines (same window for every line of an invoice) --
-    line_events = lines[sale]
+    item = _item_baselines(lines, known, priors.quantity_log_median)
+    lines = lines.assign(quantity_vs_item=item["quantity_vs_item"])
+    line_events = lines[known]
     line_keys_sorted_order = np.argsort(
         _keys(line_events["customer_code"].to_numpy(), line_events["seconds"].to_numpy()), kind="stable"
     )
@@ -366,7 +414,11 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
         priors.spent_log_mad,
         weight,
     )
+    i_center, i_scale = _robust(
+        line_events["quantity_vs_item"].to_numpy()[positions], valid, 0.0, priors.index_log_mad, weight
+    )
     inv_table["_q_center"], inv_table["_q_scale"] = q_center, q_scale
+    inv_table["_i_center"], inv_table["_i_scale"] = i_center, i_scale
     inv_table["_s_center"], inv_table["_s_scale"] = s_center, s_scale
 
     per_line = inv_table.reindex(lines["invoice_no"].to_numpy())
@@ -382,14 +434,12 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
 
     # A StockCode the customer has not bought before (strictly earlier).
     first_bought = (
-        lines[sale].groupby(["customer_code", "stock_code"], sort=False)["seconds"].min().rename("_first_bought")
+        lines[known].groupby(["customer_code", "stock_code"], sort=False)["seconds"].min().rename("_first_bought")
     )
     first = lines[["customer_code", "stock_code"]].join(first_bought, on=["customer_code", "stock_code"])[
         "_first_bought"
     ]
     new_stock_code = ~(first.to_numpy() < lines["seconds"].to_numpy())
-
-    item = _item_baselines(lines, sale)
 
     out = pd.DataFrame(
         {
@@ -410,10 +460,14 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     out["quantity_median"] = np.expm1(per_line["_q_center"].to_numpy())
     out["quantity_z"] = quantity_z
     out["quantity_spike"] = quantity_z > SPIKE_Z
+    out["quantity_index_z"] = (item["quantity_vs_item"] - per_line["_i_center"].to_numpy()) / per_line[
+        "_i_scale"
+    ].to_numpy()
     out["zscore"] = zscore
     out["new_stock_code"] = new_stock_code
     for column in (
         "item_price_baseline",
+        "item_price_latest",
         "item_price_days",
         "price_ratio",
         "item_quantity_baseline",
@@ -423,12 +477,16 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     return out[HISTORY_COLUMNS]
 
 
-def _item_baselines(lines: pd.DataFrame, sale: np.ndarray) -> dict[str, np.ndarray]:
+def _item_baselines(lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: float) -> dict[str, np.ndarray]:
     """Per line: the item's recent median price and quantity from earlier days, and the line's log ratios.
 
     Daily medians per StockCode (sale lines with a positive price); a line's baseline is the median
     of its item's daily medians over the PRICE_WINDOW_DAYS days before its day, else over the item's
-    last PRICE_LAG_DAYS selling days however old; NaN (ratio 0) for an item never sold before.
+    last PRICE_LAG_DAYS selling days however old; NaN (ratio 0) for an item never sold before. The
+    usual quantity (median of daily median log quantities, last PRICE_LAG_DAYS selling days) is shrunk
+    toward `prior_log_quantity`, so a first sale of 500 of a new item still stands out.
+    price_ratio is the log ratio to that median or to the latest selling day's median, whichever is
+    smaller: the week after a price-list change (December 2011) is not an alert storm.
     """
     stock_code, _ = pd.factorize(lines["stock_code"])
     sold = sale & (lines["unit_price"].to_numpy() > 0)
@@ -458,21 +516,30 @@ def _item_baselines(lines: pd.DataFrame, sale: np.ndarray) -> dict[str, np.ndarr
     use = np.where(recent.any(axis=1)[:, None], recent, valid)
     prices = daily["price"].to_numpy()[positions]
     queries["item_price_baseline"] = _masked_median(prices, use)
+    queries["item_price_latest"] = np.where(valid[:, 0], prices[:, 0], np.nan)
     queries["item_price_days"] = use.sum(axis=1)
-    queries["item_quantity_baseline"] = np.expm1(_masked_median(daily["log_quantity"].to_numpy()[positions], valid))
+    # An item's usual quantity is shrunk toward the global one by its selling days (a new item has none).
+    days = valid.sum(axis=1)
+    item_log_quantity = np.nan_to_num(_masked_median(daily["log_quantity"].to_numpy()[positions], valid), nan=0.0)
+    share = days / (days + PRIOR_WEIGHT)
+    queries["item_quantity_baseline"] = np.expm1(share * item_log_quantity + (1 - share) * prior_log_quantity)
     per_line = pd.DataFrame({"stock": stock_code, "day": lines["day"].to_numpy()}).merge(
         queries, on=["stock", "day"], how="left", sort=False
     )
     price = lines["unit_price"].to_numpy()
     baseline = per_line["item_price_baseline"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        price_ratio = np.log(np.clip(price, 1e-3, None) / baseline)
+        against_median = np.log(np.clip(price, 1e-3, None) / baseline)
+        against_latest = np.log(np.clip(price, 1e-3, None) / per_line["item_price_latest"].to_numpy())
+        # A price that matches the item's latest selling day is a price change already seen, not news.
+        price_ratio = np.where(np.abs(against_latest) < np.abs(against_median), against_latest, against_median)
         quantity_vs_item = np.log1p(np.abs(lines["quantity"].to_numpy())) - np.log1p(
             per_line["item_quantity_baseline"].to_numpy()
         )
     return {
         "item_price_baseline": baseline,
         "item_price_days": per_line["item_price_days"].to_numpy(np.int64),
+        "item_price_latest": per_line["item_price_latest"].to_numpy(),
         "price_ratio": np.nan_to_num(price_ratio, nan=0.0, posinf=0.0, neginf=0.0),
         "item_quantity_baseline": per_line["item_quantity_baseline"].to_numpy(),
         "quantity_vs_item": np.nan_to_num(quantity_vs_item, nan=0.0),

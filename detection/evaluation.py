@@ -219,7 +219,8 @@ def plant_varied(rows: pd.DataFrame, features: pd.DataFrame, *, seed: int = 0, i
 
     sources = pick(with_history, invoices_per_kind)
     moved = _copy_invoices(sales, sources, rng, f"PC{seed}-")
-    moved["country"] = per_invoice(moved, _new_countries(rows, invoice_customer[sources].to_numpy(), rng))
+    moved_customers = moved.drop_duplicates("invoice_no")["customer_id"].to_numpy()  # per_invoice's order
+    moved["country"] = per_invoice(moved, _new_countries(rows, moved_customers, rng))
     planted.append(moved.assign(plant_kind="new_country"))
 
     bursts = _bursts(sales, pick(every, max(1, invoices_per_kind // 4)), rng, f"PB{seed}-")

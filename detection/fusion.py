@@ -16,6 +16,15 @@ from .features import signed_log1p
 
 Z_CLIP = 20.0  # robust z-scores beyond +-20 carry no more information and flatten the scaled matrix
 
+# The seed's metric names (API payloads) -> the column that now carries each, point in time.
+SEED_METRICS = {
+    "TotalSpent": "total_spent",  # quantity x unit price of the line
+    "HistFreq": "hist_freq",  # the customer's earlier invoices (0 = first purchase)
+    "UnusualDestination": "unusual_destination",  # first purchase from this country, by a customer with history
+    "QuantitySpike": "quantity_spike",  # robust z of the quantity against the customer's past lines > 3.5
+    "RiskScore": "risk_score",  # the seed's rule, exactly: ZScore > 3 or Autoencoder_Score > 0.85
+}
+
 # The model input built from `history.history_features`, in order.
 HISTORY_MODEL_FEATURES = [
     "log_quantity",
@@ -45,6 +54,13 @@ TAIL_FEATURES = {
     "destination_evidence": "right",
     "burst_surprise": "right",
     "hour_rarity": "right",
+}
+# Joint evidence: a line extreme in all of these at once. Real wholesale orders are large for the
+# item but ordinary for their customer (or the reverse); a huge quantity typed by mistake or by a
+# fraudster is large on every count. Its raw value is the smallest of the members' surprises.
+JOINT_FEATURES = {
+    "quantity_for_item_and_amount": ("quantity_vs_item", "zscore"),
+    "quantity_for_item_and_habit": ("quantity_vs_item", "quantity_index_z"),
 }
 
 
@@ -116,29 +132,52 @@ class TailDetector:
     tie-break of the second smallest (added at 1/10 weight).
     """
 
-    reference: dict[str, np.ndarray]  # feature -> sorted training values, oriented
+    reference: dict[str, np.ndarray]  # feature (or joint name) -> sorted training values, oriented
+    second_weight: float = 0.1
+    joint: dict[str, tuple[str, ...]] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [*TAIL_FEATURES, *(self.joint or {})]
 
     @classmethod
-    def fit(cls, inputs: pd.DataFrame) -> TailDetector:
-        return cls(
+    def fit(cls, inputs: pd.DataFrame, *, second_weight: float = 0.1, joint=None) -> TailDetector:
+        joint = JOINT_FEATURES if joint is None else joint
+        detector = cls(
             reference={
                 name: np.sort(_oriented(inputs[name].to_numpy(np.float64), side))
                 for name, side in TAIL_FEATURES.items()
-            }
+            },
+            second_weight=second_weight,
+            joint=dict(joint),
         )
+        single = detector._single(inputs)
+        for name, members in joint.items():
+            detector.reference[name] = np.sort(_joint_raw(single, members))
+        return detector
+
+    def _single(self, inputs: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {
+            name: -np.log(right_tail(self.reference[name], _oriented(inputs[name].to_numpy(np.float64), side)))
+            for name, side in TAIL_FEATURES.items()
+        }
 
     def surprise(self, inputs: pd.DataFrame) -> np.ndarray:
-        """Return rows x TAIL_FEATURES of -log tail probabilities (0 = ordinary, ~12 = unseen)."""
-        return np.column_stack(
-            [
-                -np.log(right_tail(self.reference[name], _oriented(inputs[name].to_numpy(np.float64), side)))
-                for name, side in TAIL_FEATURES.items()
-            ]
-        )
+        """Return rows x `names` of -log tail probabilities (0 = ordinary, ~12.9 = beyond every training row)."""
+        single = self._single(inputs)
+        joint = [
+            -np.log(right_tail(self.reference[name], _joint_raw(single, members)))
+            for name, members in (self.joint or {}).items()
+        ]
+        return np.column_stack([*single.values(), *joint])
 
     def score(self, inputs: pd.DataFrame) -> np.ndarray:
         surprise = np.sort(self.surprise(inputs), axis=1)
-        return surprise[:, -1] + 0.1 * surprise[:, -2]
+        return surprise[:, -1] + self.second_weight * surprise[:, -2]
+
+
+def _joint_raw(single: dict[str, np.ndarray], members: tuple[str, ...]) -> np.ndarray:
+    return np.min(np.column_stack([single[member] for member in members]), axis=1)
 
 
 @dataclass
@@ -174,3 +213,93 @@ def fuse(tails: dict[str, np.ndarray], *, method: str = "min_tail") -> np.ndarra
     if method == "fisher":
         return -np.log(stacked).sum(axis=1)
     raise ValueError(f"unknown fusion method {method!r}")
+
+
+FUSED_DETECTORS = ("tail", "iso_forest")  # what the fused score reads; the autoencoder is reported beside it
+
+
+@dataclass
+class FusedDetector:
+    """Our detectors fitted on sale lines: the Isolation Forest and autoencoder (estimators.Detector),
+    the tail detector, the calibration of each, and the fused threshold (top `contamination`)."""
+
+    models: object  # estimators.Detector
+    tail: TailDetector
+    calibrators: dict[str, Calibrator]
+    fused_threshold: float
+    contamination: float
+
+    def score(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Return per row (same index as `features`): each detector's score, tail probability and flag,
+        the fused score and flag, RiskScore, and the tail surprises (for explanations)."""
+        from .estimators import risk_score
+
+        scores = self.models.score(history_matrix(features))
+        inputs = tail_inputs(features)
+        surprise = self.tail.surprise(inputs)
+        ordered = np.sort(surprise, axis=1)
+        tail_raw = ordered[:, -1] + self.tail.second_weight * ordered[:, -2]
+        tails = {
+            "tail": self.calibrators["tail"].tail(tail_raw),
+            "iso_forest": self.calibrators["iso_forest"].tail(scores.iso_forest_raw),
+        }
+        fused = fuse({name: tails[name] for name in FUSED_DETECTORS}, method="min_tail")
+        out = pd.DataFrame(
+            {
+                "iso_forest_score": scores.iso_forest_score,
+                "iso_forest_flag": scores.iso_forest_flag,
+                "iso_forest_tail": tails["iso_forest"],
+                "autoencoder_mse": scores.autoencoder_mse,
+                "autoencoder_score": scores.autoencoder_score,
+                "autoencoder_flag": scores.autoencoder_flag,
+                "tail_score": tail_raw,
+                "tail_probability": tails["tail"],
+                "tail_flag": tail_raw > self.calibrators["tail"].threshold(self.contamination),
+                "fused_surprise": fused,
+                "anomaly_score": 1.0 - np.exp(-fused),
+                "is_flagged": fused > self.fused_threshold,
+                "risk_score": risk_score(features["zscore"].to_numpy(np.float64), scores.autoencoder_score),
+            },
+            index=features.index,
+        )
+        surprises = pd.DataFrame(surprise, columns=self.tail.names, index=features.index)
+        return out.join(surprises.add_prefix("surprise_"))
+
+
+def fit_fused(
+    features: pd.DataFrame,
+    *,
+    contamination: float = 0.02,
+    epochs: int = 10,
+    seed: int = 0,
+    fit_rows: int = 150_000,
+) -> FusedDetector:
+    """Fit every detector on `features` (history_features of sale lines); return the fused detector.
+
+    The forest and autoencoder are fitted on a uniform sample of at most `fit_rows` rows (their
+    thresholds and quantiles too); the tail detector and the calibrations use every row.
+    """
+    from .estimators import fit_detector
+
+    matrix = history_matrix(features)
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(len(matrix), size=min(fit_rows, len(matrix)), replace=False))
+    models = fit_detector(
+        matrix[sample], feature_names=HISTORY_MODEL_FEATURES, contamination=contamination, epochs=epochs, seed=seed
+    )
+    inputs = tail_inputs(features)
+    tail = TailDetector.fit(inputs)
+    tail_raw = tail.score(inputs)
+    iso_raw = -models.forest.score_samples(models.scaler.transform(matrix).astype(np.float32))
+    calibrators = {"tail": Calibrator.fit(tail_raw), "iso_forest": Calibrator.fit(iso_raw)}
+    fused = fuse(
+        {"tail": calibrators["tail"].tail(tail_raw), "iso_forest": calibrators["iso_forest"].tail(iso_raw)},
+        method="min_tail",
+    )
+    return FusedDetector(
+        models=models,
+        tail=tail,
+        calibrators=calibrators,
+        fused_threshold=float(np.quantile(fused, 1.0 - contamination)),
+        contamination=contamination,
+    )

@@ -40,12 +40,14 @@ MAD_TO_SIGMA = 1.4826  # MAD x 1.4826 estimates the standard deviation of a norm
 MIN_SCALE_SHARE = 0.25  # a customer's scale is at least 1/4 of the global one (3 equal invoices: MAD 0)
 SPIKE_Z = 3.5  # QuantitySpike: robust z of the line's quantity against the customer's past lines
 HOUR_NEIGHBOURS = 1  # "usual hours": invoices within +-1 hour of this one
-BURST_PRIOR_DAYS = 7.0  # a new customer's invoice rate counts a week at the global rate
+HOUR_GLOBAL_MARGIN = 1.0  # hour_rarity is at most the hour's global rarity + 1 (a factor e)
+BURST_PRIOR_INVOICES = 3.0  # a customer's usual burst size counts 3 invoices at the global mean
 NEUTRAL_GAP_DAYS = 30.0  # days since the previous invoice, for a customer with none
 TIME_SPAN = np.int64(2**34)  # seconds; separates groups in the (group, seconds) sort keys
 
 HISTORY_COLUMNS = [
     "kind",
+    "country",
     "quantity",
     "unit_price",
     "total_spent",
@@ -61,7 +63,8 @@ HISTORY_COLUMNS = [
     "invoices_last_hour",
     "invoices_last_24h",
     "invoices_last_7d",
-    "usual_daily_rate",
+    "usual_last_hour",
+    "usual_last_24h",
     "burst_surprise",
     "invoice_amount",
     "amount_median",
@@ -95,7 +98,8 @@ class HistoryPriors:
     spent_log_median: float  # log1p(line total), sale lines
     spent_log_mad: float
     index_log_mad: float  # quantity_vs_item of sale lines: how far a customer strays from items' usual
-    daily_rate: float  # sale invoices per customer per day of the data
+    hour_mean: float  # mean earlier invoices of the same customer in the hour before a sale invoice
+    day_mean: float  # ... in the 24 hours before
     weight: float = PRIOR_WEIGHT
     extra: dict = field(default_factory=dict)
 
@@ -109,7 +113,8 @@ class HistoryPriors:
             "spent_log_median": self.spent_log_median,
             "spent_log_mad": self.spent_log_mad,
             "index_log_mad": self.index_log_mad,
-            "daily_rate": self.daily_rate,
+            "hour_mean": self.hour_mean,
+            "day_mean": self.day_mean,
             "weight": self.weight,
         }
 
@@ -142,8 +147,16 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
     index = _item_baselines(lines, is_sale, float(np.median(quantity)) if len(quantity) else 0.0)["quantity_vs_item"][
         is_sale
     ]
-    days = max((lines["seconds"].max() - lines["seconds"].min()) / 86400.0, 1.0) if len(lines) else 1.0
-    customers = max(sale_invoices["customer_id"].nunique(), 1)
+    codes, _ = pd.factorize(sale_invoices["customer_id"])
+    keys = np.sort(_keys(codes, sale_invoices["seconds"].to_numpy()))
+    starts = _keys(codes, np.zeros(len(codes), dtype=np.int64))
+    queries = _keys(codes, sale_invoices["seconds"].to_numpy())
+
+    def mean_since(seconds: int) -> float:
+        before = np.searchsorted(keys, queries, "left")
+        counts = before - np.searchsorted(keys, np.maximum(queries - seconds, starts), "left")
+        return float(counts.mean()) if len(counts) else 0.0
+
     return HistoryPriors(
         hour_share=tuple(float(v) for v in np.minimum(share, 1.0)),
         amount_log_median=float(np.median(amount)) if len(amount) else 0.0,
@@ -153,7 +166,8 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
         spent_log_median=float(np.median(spent)) if len(spent) else 0.0,
         spent_log_mad=_mad(spent),
         index_log_mad=_mad(index),
-        daily_rate=float(len(sale_invoices) / customers / days),
+        hour_mean=mean_since(3600),
+        day_mean=mean_since(86400),
     )
 
 
@@ -319,16 +333,23 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     first_seconds = np.where(earlier > 0, event_seconds[np.minimum(first_pos, len(event_seconds) - 1)], np.nan)
     span_weeks = np.maximum((invoices["seconds"].to_numpy() - first_seconds) / (7 * 86400.0), 1.0)
     weekly_rate = np.where(earlier > 0, earlier / span_weeks, 0.0)
-    # Burst: Poisson surprise of the invoices in the last hour / 24 hours, given the customer's rate
-    # before that day (shrunk toward the global rate with BURST_PRIOR_DAYS days of weight).
-    before_day = earlier - last_day
-    days_before = np.where(
-        earlier > last_day, np.maximum((invoices["seconds"].to_numpy() - 86400 - first_seconds) / 86400.0, 0.0), 0.0
-    )
-    daily_rate = (before_day + BURST_PRIOR_DAYS * priors.daily_rate) / (days_before + BURST_PRIOR_DAYS)
-    burst_surprise = np.maximum(
-        _poisson_surprise(last_hour, daily_rate / 24.0), _poisson_surprise(last_day, daily_rate)
-    )
+    # Burst: Poisson surprise of the invoices in the last hour / 24 hours against how many the
+    # customer usually has in such a window when they buy (the mean over their earlier invoices, shrunk
+    # toward the global mean). Invoices cluster in sessions, so a flat daily rate / 24 would make every
+    # second invoice of a new customer's session look like an attack.
+    order = np.argsort(inv_keys[is_event], kind="stable")
+    usual = {}
+    for name, counts, prior in (
+        ("hour", last_hour, priors.hour_mean),
+        ("day", last_day, priors.day_mean),
+    ):
+        running = np.r_[0.0, np.cumsum(counts[is_event][order])]
+        before = (
+            running[np.searchsorted(event_keys, inv_keys, "left")]
+            - running[np.searchsorted(event_keys, inv_start, "left")]
+        )
+        usual[name] = (before + BURST_PRIOR_INVOICES * prior) / (earlier + BURST_PRIOR_INVOICES)
+    burst_surprise = np.maximum(_poisson_surprise(last_hour, usual["hour"]), _poisson_surprise(last_day, usual["day"]))
 
     # Earlier invoices in this country: the same count on (customer, country) keys.
     pair_code = invoices["customer_code"].to_numpy(np.int64) * (len(country_names) + 1) + country_code
@@ -379,13 +400,19 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
             "invoices_last_hour": last_hour,
             "invoices_last_24h": last_day,
             "invoices_last_7d": last_week,
-            "usual_daily_rate": daily_rate,
+            "usual_last_hour": usual["hour"],
+            "usual_last_24h": usual["day"],
             "burst_surprise": burst_surprise,
             "invoice_amount": invoice_amount,
             "amount_median": np.expm1(center),
             "amount_z": amount_z,
             "hour_share": hour_share,
-            "hour_rarity": -np.log(np.clip(hour_share, 1e-6, 1.0)),
+            # Unusual for the customer, but never rarer than the hour is for the whole shop (plus a
+            # margin): 16:00 for a customer who buys at 09:00 is a habit change, 03:00 is not a shop hour.
+            "hour_rarity": np.minimum(
+                -np.log(np.clip(hour_share, 1e-6, 1.0)),
+                -np.log(np.asarray(priors.hour_share)[hours]) + HOUR_GLOBAL_MARGIN,
+            ),
         },
         index=invoices.index,
     )
@@ -444,6 +471,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "kind": pd.Categorical(kind, categories=(SALE, CANCELLATION, NON_PRODUCT)),
+            "country": lines["country"].to_numpy(),
             "quantity": quantity,
             "unit_price": lines["unit_price"].to_numpy(),
             "total_spent": total_spent,

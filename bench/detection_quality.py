@@ -109,6 +109,7 @@ def main() -> None:
     scores = fused.score(features)  # every line, so the sanity check can show the mixed ranking too
     timings["score all lines"] = time.perf_counter() - tick
     timings["train + score total"] = time.perf_counter() - started
+    train_rss = peak_rss_mib()
     print(
         f"kinds: {dict(rows['kind'].value_counts())}; cancellations linked to their sale: "
         f"{int(links['matched'].sum()):,} of {len(links):,}"
@@ -209,7 +210,10 @@ def main() -> None:
         print(f"  {name}: {seconds:.1f}")
     for peer in peers:
         print(f"  fit {peer.label}: {peer.fit_seconds:.1f}")
-    print(f"peak RSS: {peak_rss_mib():,.0f} MiB")
+    print(
+        f"peak RSS: after train + score {train_rss:,.0f} MiB; "
+        f"whole run (with peers and plants) {peak_rss_mib():,.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

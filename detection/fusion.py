@@ -22,6 +22,12 @@ share (0.955): its reconstruction error is noisy from seed to seed and spends th
 rows the others rank low. Within the tail detector, the score is the largest per-feature surprise
 plus 0.1 x the second: a sum of all surprises (ECOD-like) found 0.60, because ordinary lines carry
 about one unit of surprise per feature and a single extreme feature drowns in that noise.
+
+After the burst evidence became session-aware (so that new customers' order sessions stop flooding
+the file's first weeks), the final bench run has the fused score and the tail detector level
+(0.950 and 0.951; README): the forest alone finds 0.99 of planted bursts, but the union of two
+detectors raises each one's bar to about its top 1 %, where bursts with only two earlier invoices
+in the hour sit. A fusion that weights the detectors is the next thing to measure.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .features import signed_log1p
+from .history import NEUTRAL_GAP_DAYS
 
 Z_CLIP = 20.0  # robust z-scores beyond +-20 carry no more information and flatten the scaled matrix
 
@@ -85,7 +92,7 @@ JOINT_FEATURES = {
 
 def history_matrix(features: pd.DataFrame) -> np.ndarray:
     """Return the model input (rows x HISTORY_MODEL_FEATURES) from `history_features` output, float32."""
-    gap = features["days_since_previous"].fillna(30.0).to_numpy(np.float64)
+    gap = features["days_since_previous"].fillna(NEUTRAL_GAP_DAYS).to_numpy(np.float64)
     columns = {
         "log_quantity": signed_log1p(features["quantity"]),
         "log_unit_price": np.log1p(features["unit_price"].clip(lower=0).to_numpy(np.float64)),
@@ -296,7 +303,9 @@ def fit_fused(
     """Fit every detector on `features` (history_features of sale lines); return the fused detector.
 
     The forest and autoencoder are fitted on a uniform sample of at most `fit_rows` rows (their
-    thresholds and quantiles too); the tail detector and the calibrations use every row.
+    thresholds and quantiles too); the tail detector and the calibrations use every row. A forest
+    fitted on 100,000 rows found fewer planted bursts (0.90 against 0.99), so the fused score fell
+    from 0.950 to 0.942 of planted lines in the top 2 %.
     """
     from .estimators import fit_detector
 

@@ -24,7 +24,7 @@ like an ordinary customer, not like outliers.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ HOUR_NEIGHBOURS = 1  # "usual hours": invoices within +-1 hour of this one
 HOUR_GLOBAL_MARGIN = 1.0  # hour_rarity is at most the hour's global rarity + 1 (a factor e)
 BURST_PRIOR_INVOICES = 10.0  # a customer's usual burst size counts 10 invoices at the global mean (3: bursts of new
 # customers hide better, 0.66 vs 0.82 of planted bursts in the top 2 %; 1: worse still)
-NEUTRAL_GAP_DAYS = 30.0  # days since the previous invoice, for a customer with none
+NEUTRAL_GAP_DAYS = 30.0  # days since the previous invoice, in the model matrix, for a customer with none
 TIME_SPAN = np.int64(2**34)  # seconds; separates groups in the (group, seconds) sort keys
 
 HISTORY_COLUMNS = [
@@ -102,7 +102,6 @@ class HistoryPriors:
     hour_mean: float  # mean earlier invoices of the same customer in the hour before a sale invoice
     day_mean: float  # ... in the 24 hours before
     weight: float = PRIOR_WEIGHT
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import pytest
+
 from detection.kinds import NON_PRODUCT_CODES, line_kinds, link_cancellations
 
 from .factories import frame, line
@@ -64,3 +67,18 @@ def test_cancellation_prefers_a_sale_of_exactly_the_cancelled_quantity() -> None
         line(invoice_no="C1", when="2011-03-06 10:00", quantity=-6),
     )
     assert link_cancellations(rows)["original_invoice_no"].tolist() == ["S1"]
+
+
+@pytest.mark.slow
+def test_real_file_kinds_counts(real_data_path) -> None:
+    raw = pd.read_csv(real_data_path, encoding="latin-1", dtype={"InvoiceNo": str, "StockCode": str})
+    raw = raw[raw["CustomerID"].notna()].drop_duplicates()
+    rows = pd.DataFrame(
+        {
+            "invoice_no": raw["InvoiceNo"].str.strip(),
+            "stock_code": raw["StockCode"].str.strip(),
+            "quantity": raw["Quantity"],
+        }
+    )
+    assert len(rows) == 401_604
+    assert line_kinds(rows).value_counts().to_dict() == {"sale": 391_183, "cancellation": 8_506, "non_product": 1_915}

@@ -1,0 +1,333 @@
+"""The history model matrix, a per-feature tail detector, and the fusion of detectors into one
+score. Pure numpy/pandas: fit, score; no ORM, no I/O.
+
+Why this fusion. Measured on the real file's 391,183 sale lines with ~3,000 planted lines of seven
+kinds per seed, three seeds (`bench/detection_quality.py`; share of planted lines above the real
+lines' top-2 % threshold, mean of seeds, in one development run with the same features):
+
+    mean of the forest's and autoencoder's ranks (the seed's)       0.57
+    mean of three ranks (forest, autoencoder, tail)                 0.70
+    Fisher: -sum log tail probability of the three                  0.93
+    min tail probability of the three                               0.955
+    tail detector alone                                             0.956
+    min tail probability of tail detector and forest (chosen)       0.970
+
+Averaging ranks dilutes a single strong signal: a first purchase from a new country is in the top
+0.05 % of one detector and ordinary for the other, and the mean sinks it (0.17 of new-country plants
+found by the seed's mean). Taking the smallest calibrated tail probability (= the largest calibrated
+rank) keeps any one detector's strong evidence; the forest adds what no single feature shows (bursts
+combined with other oddities: 0.96 of bursts alone). The autoencoder is fitted and reported (its
+flag and Autoencoder_Score feed the seed's RiskScore), but adding it to the minimum lowered the
+share (0.955): its reconstruction error is noisy from seed to seed and spends the 2 % budget on
+rows the others rank low. Within the tail detector, the score is the largest per-feature surprise
+plus 0.1 x the second: a sum of all surprises (ECOD-like) found 0.60, because ordinary lines carry
+about one unit of surprise per feature and a single extreme feature drowns in that noise.
+
+After the burst evidence became session-aware (so that new customers' order sessions stop flooding
+the file's first weeks), the final bench run has the fused score and the tail detector level
+(0.950 and 0.951; README): the forest alone finds 0.99 of planted bursts, but the union of two
+detectors raises each one's bar to about its top 1 %, where bursts with only two earlier invoices
+in the hour sit. A fusion that weights the detectors is the next thing to measure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .features import signed_log1p
+from .history import NEUTRAL_GAP_DAYS
+
+Z_CLIP = 20.0  # robust z-scores beyond +-20 carry no more information and flatten the scaled matrix
+
+# The seed's metric names (API payloads) -> the column that now carries each, point in time.
+SEED_METRICS = {
+    "TotalSpent": "total_spent",  # quantity x unit price of the line
+    "HistFreq": "hist_freq",  # the customer's earlier invoices (0 = first purchase)
+    "UnusualDestination": "unusual_destination",  # first purchase from this country, by a customer with history
+    "QuantitySpike": "quantity_spike",  # robust z of the quantity against the customer's past lines > 3.5
+    "RiskScore": "risk_score",  # the seed's rule, exactly: ZScore > 3 or Autoencoder_Score > 0.85
+}
+
+# The model input built from `history.history_features`, in order.
+HISTORY_MODEL_FEATURES = [
+    "log_quantity",
+    "log_unit_price",
+    "log_total_spent",
+    "price_ratio",
+    "quantity_vs_item",
+    "quantity_z",
+    "quantity_index_z",
+    "zscore",
+    "log_hist_freq",
+    "unusual_destination",
+    "log_invoices_last_hour",
+    "burst_surprise",
+    "log_days_since_previous",
+    "hour_rarity",
+    "new_stock_code",
+]
+
+# The tail detector's evidence: feature -> which tail is strange ("right": large; "both": far from 0).
+TAIL_FEATURES = {
+    "price_ratio": "both",
+    "quantity_vs_item": "right",
+    "quantity_z": "right",
+    "quantity_index_z": "right",
+    "zscore": "right",
+    "destination_evidence": "right",
+    "burst_surprise": "right",
+    "hour_rarity": "right",
+}
+# Joint evidence: a line extreme in all of these at once. Real wholesale orders are large for the
+# item but ordinary for their customer (or the reverse); a huge quantity typed by mistake or by a
+# fraudster is large on every count. Its raw value is the smallest of the members' surprises.
+JOINT_FEATURES = {
+    "quantity_for_item_and_amount": ("quantity_vs_item", "zscore"),
+    "quantity_for_item_and_habit": ("quantity_vs_item", "quantity_index_z"),
+}
+
+
+def history_matrix(features: pd.DataFrame) -> np.ndarray:
+    """Return the model input (rows x HISTORY_MODEL_FEATURES) from `history_features` output, float32."""
+    gap = features["days_since_previous"].fillna(NEUTRAL_GAP_DAYS).to_numpy(np.float64)
+    columns = {
+        "log_quantity": signed_log1p(features["quantity"]),
+        "log_unit_price": np.log1p(features["unit_price"].clip(lower=0).to_numpy(np.float64)),
+        "log_total_spent": signed_log1p(features["total_spent"]),
+        "price_ratio": features["price_ratio"].to_numpy(np.float64),
+        "quantity_vs_item": features["quantity_vs_item"].to_numpy(np.float64),
+        "quantity_z": np.clip(features["quantity_z"].to_numpy(np.float64), -Z_CLIP, Z_CLIP),
+        "zscore": np.clip(features["zscore"].to_numpy(np.float64), -Z_CLIP, Z_CLIP),
+        "quantity_index_z": np.clip(features["quantity_index_z"].to_numpy(np.float64), -Z_CLIP, Z_CLIP),
+        "log_hist_freq": np.log1p(features["hist_freq"].to_numpy(np.float64)),
+        "unusual_destination": features["unusual_destination"].to_numpy(np.float64),
+        "log_invoices_last_hour": np.log1p(features["invoices_last_hour"].to_numpy(np.float64)),
+        "burst_surprise": np.clip(features["burst_surprise"].to_numpy(np.float64), 0, 50),
+        "log_days_since_previous": np.log1p(gap),
+        "hour_rarity": features["hour_rarity"].to_numpy(np.float64),
+        "new_stock_code": features["new_stock_code"].to_numpy(np.float64),
+    }
+    return np.column_stack([columns[name] for name in HISTORY_MODEL_FEATURES]).astype(np.float32)
+
+
+def tail_inputs(features: pd.DataFrame) -> pd.DataFrame:
+    """Return the tail detector's input columns (TAIL_FEATURES) from `history_features` output.
+
+    destination_evidence: log(1 + earlier invoices) on a first purchase from a country, else 0, so
+    a customer with a long history in one country is stronger evidence than one with two invoices.
+    """
+    return pd.DataFrame(
+        {
+            "price_ratio": features["price_ratio"].to_numpy(np.float64),
+            "quantity_vs_item": features["quantity_vs_item"].to_numpy(np.float64),
+            "quantity_z": features["quantity_z"].to_numpy(np.float64),
+            "zscore": features["zscore"].to_numpy(np.float64),
+            "quantity_index_z": features["quantity_index_z"].to_numpy(np.float64),
+            "destination_evidence": np.where(
+                features["unusual_destination"].to_numpy(bool),
+                np.log1p(features["hist_freq"].to_numpy(np.float64)),
+                0.0,
+            ),
+            "burst_surprise": features["burst_surprise"].to_numpy(np.float64),
+            "hour_rarity": features["hour_rarity"].to_numpy(np.float64),
+        },
+        index=features.index,
+    )
+
+
+def _oriented(values: np.ndarray, side: str) -> np.ndarray:
+    return np.abs(values) if side == "both" else values
+
+
+def right_tail(sorted_reference: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return P(X >= value) under the sorted reference sample, with +1 smoothing (never 0)."""
+    n = len(sorted_reference)
+    at_least = n - np.searchsorted(sorted_reference, values, side="left")
+    return (at_least + 1.0) / (n + 1.0)
+
+
+@dataclass
+class TailDetector:
+    """Per-feature empirical tail probabilities of the training rows (ECOD-like, sides chosen by domain).
+
+    Its score is -log of the smallest per-feature tail probability: one extreme feature is enough,
+    and a row strange in several features ranks above one strange in a single feature through the
+    tie-break of the second smallest (added at 1/10 weight).
+    """
+
+    reference: dict[str, np.ndarray]  # feature (or joint name) -> sorted training values, oriented
+    second_weight: float = 0.1
+    joint: dict[str, tuple[str, ...]] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [*TAIL_FEATURES, *(self.joint or {})]
+
+    @classmethod
+    def fit(cls, inputs: pd.DataFrame, *, second_weight: float = 0.1, joint=None) -> TailDetector:
+        joint = JOINT_FEATURES if joint is None else joint
+        detector = cls(
+            reference={
+                name: np.sort(_oriented(inputs[name].to_numpy(np.float64), side))
+                for name, side in TAIL_FEATURES.items()
+            },
+            second_weight=second_weight,
+            joint=dict(joint),
+        )
+        single = detector._single(inputs)
+        for name, members in joint.items():
+            detector.reference[name] = np.sort(_joint_raw(single, members))
+        return detector
+
+    def _single(self, inputs: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {
+            name: -np.log(right_tail(self.reference[name], _oriented(inputs[name].to_numpy(np.float64), side)))
+            for name, side in TAIL_FEATURES.items()
+        }
+
+    def surprise(self, inputs: pd.DataFrame) -> np.ndarray:
+        """Return rows x `names` of -log tail probabilities (0 = ordinary, ~12.9 = beyond every training row)."""
+        single = self._single(inputs)
+        joint = [
+            -np.log(right_tail(self.reference[name], _joint_raw(single, members)))
+            for name, members in (self.joint or {}).items()
+        ]
+        return np.column_stack([*single.values(), *joint])
+
+    def score(self, inputs: pd.DataFrame) -> np.ndarray:
+        surprise = np.sort(self.surprise(inputs), axis=1)
+        return surprise[:, -1] + self.second_weight * surprise[:, -2]
+
+
+def _joint_raw(single: dict[str, np.ndarray], members: tuple[str, ...]) -> np.ndarray:
+    return np.min(np.column_stack([single[member] for member in members]), axis=1)
+
+
+@dataclass
+class Calibrator:
+    """Maps a detector's raw score to its right-tail probability among the training rows."""
+
+    sorted_scores: np.ndarray
+
+    @classmethod
+    def fit(cls, training_scores: np.ndarray) -> Calibrator:
+        return cls(sorted_scores=np.sort(np.asarray(training_scores, dtype=np.float64)))
+
+    def tail(self, scores: np.ndarray) -> np.ndarray:
+        return right_tail(self.sorted_scores, np.asarray(scores, dtype=np.float64))
+
+    def threshold(self, share: float) -> float:
+        """The score above which `share` of the training rows lie."""
+        return float(np.quantile(self.sorted_scores, 1.0 - share))
+
+
+def fuse(tails: dict[str, np.ndarray], *, method: str = "min_tail") -> np.ndarray:
+    """Return one score per row (higher = stranger) from each detector's tail probability.
+
+    mean_rank: mean of (1 - tail), the seed's averaging; min_tail: -log of the smallest tail
+    probability (= max of calibrated ranks), Bonferroni-style; fisher: -sum log tail.
+    """
+    stacked = np.column_stack(list(tails.values()))
+    if method == "mean_rank":
+        return (1.0 - stacked).mean(axis=1)
+    if method == "min_tail":
+        ordered = np.sort(-np.log(stacked), axis=1)
+        return ordered[:, -1] + 0.01 * ordered[:, :-1].sum(axis=1)
+    if method == "fisher":
+        return -np.log(stacked).sum(axis=1)
+    raise ValueError(f"unknown fusion method {method!r}")
+
+
+FUSED_DETECTORS = ("tail", "iso_forest")  # what the fused score reads; the autoencoder is reported beside it
+
+
+@dataclass
+class FusedDetector:
+    """Our detectors fitted on sale lines: the Isolation Forest and autoencoder (estimators.Detector),
+    the tail detector, the calibration of each, and the fused threshold (top `contamination`)."""
+
+    models: object  # estimators.Detector
+    tail: TailDetector
+    calibrators: dict[str, Calibrator]
+    fused_threshold: float
+    contamination: float
+
+    def score(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Return per row (same index as `features`): each detector's score, tail probability and flag,
+        the fused score and flag, RiskScore, and the tail surprises (for explanations)."""
+        from .estimators import risk_score
+
+        scores = self.models.score(history_matrix(features))
+        inputs = tail_inputs(features)
+        surprise = self.tail.surprise(inputs)
+        ordered = np.sort(surprise, axis=1)
+        tail_raw = ordered[:, -1] + self.tail.second_weight * ordered[:, -2]
+        tails = {
+            "tail": self.calibrators["tail"].tail(tail_raw),
+            "iso_forest": self.calibrators["iso_forest"].tail(scores.iso_forest_raw),
+        }
+        fused = fuse({name: tails[name] for name in FUSED_DETECTORS}, method="min_tail")
+        out = pd.DataFrame(
+            {
+                "iso_forest_score": scores.iso_forest_score,
+                "iso_forest_flag": scores.iso_forest_flag,
+                "iso_forest_tail": tails["iso_forest"],
+                "autoencoder_mse": scores.autoencoder_mse,
+                "autoencoder_score": scores.autoencoder_score,
+                "autoencoder_flag": scores.autoencoder_flag,
+                "tail_score": tail_raw,
+                "tail_probability": tails["tail"],
+                "tail_flag": tail_raw > self.calibrators["tail"].threshold(self.contamination),
+                "fused_surprise": fused,
+                "anomaly_score": 1.0 - np.exp(-fused),
+                "is_flagged": fused > self.fused_threshold,
+                "risk_score": risk_score(features["zscore"].to_numpy(np.float64), scores.autoencoder_score),
+            },
+            index=features.index,
+        )
+        surprises = pd.DataFrame(surprise, columns=self.tail.names, index=features.index)
+        return out.join(surprises.add_prefix("surprise_"))
+
+
+def fit_fused(
+    features: pd.DataFrame,
+    *,
+    contamination: float = 0.02,
+    epochs: int = 10,
+    seed: int = 0,
+    fit_rows: int = 150_000,
+) -> FusedDetector:
+    """Fit every detector on `features` (history_features of sale lines); return the fused detector.
+
+    The forest and autoencoder are fitted on a uniform sample of at most `fit_rows` rows (their
+    thresholds and quantiles too); the tail detector and the calibrations use every row. A forest
+    fitted on 100,000 rows found fewer planted bursts (0.90 against 0.99), so the fused score fell
+    from 0.950 to 0.942 of planted lines in the top 2 %.
+    """
+    from .estimators import fit_detector
+
+    matrix = history_matrix(features)
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(len(matrix), size=min(fit_rows, len(matrix)), replace=False))
+    models = fit_detector(
+        matrix[sample], feature_names=HISTORY_MODEL_FEATURES, contamination=contamination, epochs=epochs, seed=seed
+    )
+    inputs = tail_inputs(features)
+    tail = TailDetector.fit(inputs)
+    tail_raw = tail.score(inputs)
+    iso_raw = -models.forest.score_samples(models.scaler.transform(matrix).astype(np.float32))
+    calibrators = {"tail": Calibrator.fit(tail_raw), "iso_forest": Calibrator.fit(iso_raw)}
+    fused = fuse(
+        {"tail": calibrators["tail"].tail(tail_raw), "iso_forest": calibrators["iso_forest"].tail(iso_raw)},
+        method="min_tail",
+    )
+    return FusedDetector(
+        models=models,
+        tail=tail,
+        calibrators=calibrators,
+        fused_threshold=float(np.quantile(fused, 1.0 - contamination)),
+        contamination=contamination,
+    )

@@ -1,0 +1,122 @@
+"""Point-in-time history features: nothing explains itself, batch equals incremental. No database."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detection.history import HISTORY_COLUMNS, fit_priors, history_features
+
+from .factories import frame, line, weekly_invoices
+
+
+def test_first_invoice_in_a_country_has_no_earlier_invoice_there_though_it_is_in_the_frame() -> None:
+    rows = frame(
+        *weekly_invoices(1, 6),
+        line(invoice_no="BR1", when="2011-03-01 10:00", country="Brazil"),
+        line(invoice_no="BR2", when="2011-03-08 10:00", country="Brazil"),
+    )
+    features = history_features(rows)
+    brazil = features[rows["country"] == "Brazil"]
+    assert brazil["earlier_in_country"].tolist() == [0, 1]
+    assert brazil["hist_freq"].tolist() == [6, 7]
+    assert brazil["unusual_destination"].tolist() == [True, False]
+    assert brazil["previous_country"].tolist() == ["United Kingdom", "Brazil"]
+    assert brazil["previous_country_invoices"].iloc[0] == 6
+    # The very first invoice of a customer is not "unusual": there is nothing to differ from.
+    assert features["unusual_destination"].iloc[0] == np.False_
+    assert features["hist_freq"].iloc[0] == 0
+
+
+def test_lines_of_one_invoice_share_one_history_and_do_not_count_each_other() -> None:
+    rows = frame(
+        *weekly_invoices(1, 3),
+        line(invoice_no="X", when="2011-02-01 10:00", quantity=1),
+        line(invoice_no="X", when="2011-02-01 10:00", quantity=2, stock_code="22423"),
+        line(invoice_no="X", when="2011-02-01 10:00", quantity=3, stock_code="47566"),
+    )
+    features = history_features(rows)
+    invoice = features[rows["invoice_no"] == "X"]
+    shared = ["hist_freq", "earlier_in_country", "days_since_previous", "invoices_last_hour", "amount_z", "hour_share"]
+    assert (invoice[shared].nunique() == 1).all()
+    assert invoice["hist_freq"].iloc[0] == 3
+    assert invoice["invoices_last_hour"].iloc[0] == 0
+    assert invoice["days_since_previous"].iloc[0] == pytest.approx(15.0)  # Monday 17 January 10:00 to 1 February 10:00
+    assert invoice["quantity_median"].nunique() == 1
+
+
+def test_new_stock_code_is_true_only_before_the_customer_first_bought_it() -> None:
+    rows = frame(
+        line(invoice_no="A", when="2011-02-01 10:00", stock_code="X"),
+        line(invoice_no="B", when="2011-02-02 10:00", stock_code="X"),
+        line(invoice_no="B", when="2011-02-02 10:00", stock_code="Y"),
+        line(invoice_no="C", when="2011-02-02 10:00", stock_code="X", customer_id=2),
+    )
+    assert history_features(rows)["new_stock_code"].tolist() == [True, False, True, True]
+
+
+def test_burst_counts_earlier_invoices_in_the_last_hour_day_and_week() -> None:
+    rows = frame(
+        *weekly_invoices(1, 4),
+        *[line(invoice_no=f"B{n}", when=f"2011-02-10 14:{10 * n:02d}") for n in range(5)],
+    )
+    burst = history_features(rows)[rows["invoice_no"].str.startswith("B")]
+    assert burst["invoices_last_hour"].tolist() == [0, 1, 2, 3, 4]
+    assert burst["invoices_last_7d"].tolist() == [0, 1, 2, 3, 4]
+    assert burst["weekly_rate"].iloc[0] == pytest.approx(4 / ((38 + 4 / 24) / 7))  # 4 invoices since 3 January 10:00
+
+
+def test_cold_start_first_invoices_look_ordinary() -> None:
+    # Many customers with ordinary invoices, one new customer whose first invoice is ordinary too.
+    rows = frame(*[item for customer in range(1, 21) for item in weekly_invoices(customer, 5)])
+    features = history_features(rows)
+    first = features[features["hist_freq"] == 0]
+    assert len(first) == 40
+    assert first["amount_z"].abs().max() < 1.0
+    assert first["zscore"].abs().max() < 2.0
+    assert first["quantity_spike"].sum() == 0
+    assert first["hour_rarity"].max() < 1.5
+    assert not first["unusual_destination"].any()
+
+
+def test_price_baseline_uses_the_last_30_days_and_falls_back_to_longer_history() -> None:
+    rows = frame(
+        line(invoice_no="J", when="2011-01-05 10:00", unit_price=1.0),
+        line(invoice_no="N1", when="2011-11-01 10:00", unit_price=3.0, customer_id=2),
+        line(invoice_no="N2", when="2011-11-20 10:00", unit_price=3.0, customer_id=3),
+        line(
+            invoice_no="D", when="2011-12-05 10:00", unit_price=3.0, customer_id=4
+        ),  # new price is the usual one by now
+        line(invoice_no="O", when="2011-06-01 10:00", unit_price=2.0, stock_code="Z"),
+        line(invoice_no="P", when="2011-12-01 10:00", unit_price=2.0, stock_code="Z", customer_id=2),
+        line(invoice_no="Q", when="2011-12-01 10:00", unit_price=9.0, stock_code="NEW", customer_id=3),
+    )
+    features = history_features(rows)
+    assert np.isnan(features["item_price_baseline"].iloc[0])
+    assert features["item_price_baseline"].iloc[1] == pytest.approx(1.0)  # only January: longer history
+    assert features["item_price_baseline"].iloc[3] == pytest.approx(3.0)  # November, within 30 days
+    assert features["price_ratio"].iloc[3] == pytest.approx(0.0)
+    assert features["item_price_baseline"].iloc[5] == pytest.approx(2.0)  # June: longer history
+    assert features["price_ratio"].iloc[6] == 0.0  # never sold before: no evidence either way
+
+
+def test_scoring_new_rows_against_stored_history_equals_the_batch_computation() -> None:
+    rng = np.random.default_rng(3)
+    lines = []
+    for customer in range(1, 9):
+        lines += weekly_invoices(customer, 6, start=f"2011-01-0{1 + customer % 7} 0{8 + customer % 2}:00")
+    lines += [
+        line(invoice_no="L1", when="2011-03-01 10:00", customer_id=3, country="France", quantity=400),
+        line(invoice_no="L2", when="2011-03-01 10:20", customer_id=3, unit_price=30.0),
+        line(invoice_no="L2", when="2011-03-01 10:20", customer_id=3, stock_code="22423", quantity=1),
+        line(invoice_no="L3", when="2011-03-01 03:00", customer_id=5),
+        line(invoice_no="C9", when="2011-03-02 09:00", customer_id=5, quantity=-2),
+    ]
+    rows = frame(*lines).sample(frac=1.0, random_state=int(rng.integers(100)))  # order must not matter
+    priors = fit_priors(rows)
+    batch = history_features(rows, priors=priors)
+    is_new = rows["invoice_no"].isin(["L1", "L2", "L3", "C9"])
+    incremental = history_features(rows[is_new], past=rows[~is_new], priors=priors)
+    pd.testing.assert_frame_equal(incremental, batch[is_new])
+    assert list(batch.columns) == HISTORY_COLUMNS

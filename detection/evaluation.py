@@ -14,6 +14,7 @@ from sklearn.metrics import roc_auc_score
 
 from .estimators import Detector
 from .features import FeatureReference
+from .fields import HIST_FREQ
 from .scoring import score_frame
 
 PLANT_KINDS = ("scaled_quantity", "extreme_price", "odd_hour", "new_country")
@@ -181,7 +182,7 @@ def plant_varied(rows: pd.DataFrame, features: pd.DataFrame, *, seed: int = 0, i
     rng = np.random.default_rng(seed)
     sale = (features["kind"] == "sale").to_numpy()
     sales = rows[sale]
-    invoice_history = features.loc[sale].groupby(sales["invoice_no"].to_numpy())["hist_freq"].first()
+    invoice_history = features.loc[sale].groupby(sales["invoice_no"].to_numpy())[HIST_FREQ].first()
     hours = features.loc[sale, "transaction_hour"]
     office = hours.between(*OFFICE_HOURS).groupby(sales["customer_id"].to_numpy()).all()
     office_customers = office[office].index

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .fields import HIST_FREQ
+
 # Customers with fewer lines than this use the global mean/std for QuantitySpike and ZScore.
 MIN_CUSTOMER_LINES = 5
 SPIKE_STDS = 3.0
@@ -24,7 +26,7 @@ MODEL_FEATURES = [
     "log_unit_price",
     "transaction_hour",
     "transaction_day",
-    "log_hist_freq",
+    "log_" + HIST_FREQ,
     "unusual_destination",
     "quantity_spike",
     "zscore",
@@ -36,7 +38,7 @@ DISPLAY_NAMES = {
     "log_unit_price": "UnitPrice",
     "transaction_hour": "TransactionHour",
     "transaction_day": "TransactionDay",
-    "log_hist_freq": "HistFreq",
+    "log_" + HIST_FREQ: "HistFreq",
     "unusual_destination": "UnusualDestination",
     "quantity_spike": "QuantitySpike",
     "zscore": "ZScore",
@@ -49,7 +51,7 @@ DISPLAY_SOURCE = {
     "log_unit_price": "unit_price",
     "transaction_hour": "transaction_hour",
     "transaction_day": "transaction_day",
-    "log_hist_freq": "hist_freq",
+    "log_" + HIST_FREQ: HIST_FREQ,
     "unusual_destination": "unusual_destination",
     "quantity_spike": "quantity_spike",
     "zscore": "zscore",
@@ -177,7 +179,7 @@ def build_features(frame: pd.DataFrame, reference: FeatureReference) -> pd.DataF
             "total_spent": total_spent,
             "transaction_hour": local_time.dt.hour.astype(np.int64),
             "transaction_day": local_time.dt.day_of_week.astype(np.int64),
-            "hist_freq": hist_freq,
+            HIST_FREQ: hist_freq,
             "unusual_destination": unusual_destination,
             "quantity_spike": quantity_spike.to_numpy(),
             "zscore": zscore,
@@ -195,7 +197,7 @@ def model_matrix(features: pd.DataFrame) -> np.ndarray:
         "log_unit_price": np.log1p(features["unit_price"].clip(lower=0).to_numpy()),
         "transaction_hour": features["transaction_hour"].to_numpy(np.float64),
         "transaction_day": features["transaction_day"].to_numpy(np.float64),
-        "log_hist_freq": np.log1p(features["hist_freq"].to_numpy(np.float64)),
+        "log_" + HIST_FREQ: np.log1p(features[HIST_FREQ].to_numpy(np.float64)),
         "unusual_destination": features["unusual_destination"].to_numpy(np.float64),
         "quantity_spike": features["quantity_spike"].to_numpy(np.float64),
         "zscore": features["zscore"].to_numpy(np.float64),

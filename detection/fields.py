@@ -23,6 +23,8 @@ from typing import Any
 from django.db import models
 
 STORED, FEATURE, METRIC, DRILL_DOWN, LISTED = "stored", "feature", "metric", "drill_down", "listed"
+# The seed's HistFreq column: the customer's invoices (pure feature code names it through this).
+HIST_FREQ = "hist_freq"
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ FIELDS: tuple[ScoreField, ...] = (
     _field("unit_price", "UnitPrice", LISTED, DRILL_DOWN, path="transaction__unit_price", decimals=2),
     _field("country", "Country", LISTED, DRILL_DOWN),
     _field("total_spent", "TotalSpent", STORED, FEATURE, METRIC, LISTED, DRILL_DOWN, json="money", decimals=2),
-    _field("hist_freq", "HistFreq", STORED, FEATURE, METRIC, LISTED, DRILL_DOWN),
+    _field(HIST_FREQ, "HistFreq", STORED, FEATURE, METRIC, LISTED, DRILL_DOWN),
     _field("unusual_destination", "UnusualDestination", STORED, FEATURE, METRIC, LISTED, DRILL_DOWN, json="flag01"),
     _field("quantity_spike", "QuantitySpike", STORED, FEATURE, METRIC, LISTED, DRILL_DOWN, json="flag01"),
     _field("zscore", "ZScore", STORED, FEATURE, LISTED, decimals=3),

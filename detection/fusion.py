@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .features import signed_log1p
+from .fields import HIST_FREQ
 from .history import NEUTRAL_GAP_DAYS
 
 Z_CLIP = 20.0  # robust z-scores beyond +-20 carry no more information and flatten the scaled matrix
@@ -45,7 +46,7 @@ Z_CLIP = 20.0  # robust z-scores beyond +-20 carry no more information and flatt
 # The seed's metric names (API payloads) -> the column that now carries each, point in time.
 SEED_METRICS = {
     "TotalSpent": "total_spent",  # quantity x unit price of the line
-    "HistFreq": "hist_freq",  # the customer's earlier invoices (0 = first purchase)
+    "HistFreq": HIST_FREQ,  # the customer's earlier invoices (0 = first purchase)
     "UnusualDestination": "unusual_destination",  # first purchase from this country, by a customer with history
     "QuantitySpike": "quantity_spike",  # robust z of the quantity against the customer's past lines > 3.5
     "RiskScore": "risk_score",  # the seed's rule, exactly: ZScore > 3 or Autoencoder_Score > 0.85
@@ -61,7 +62,7 @@ HISTORY_MODEL_FEATURES = [
     "quantity_z",
     "quantity_index_z",
     "zscore",
-    "log_hist_freq",
+    "log_" + HIST_FREQ,
     "unusual_destination",
     "log_invoices_last_hour",
     "burst_surprise",
@@ -102,7 +103,7 @@ def history_matrix(features: pd.DataFrame) -> np.ndarray:
         "quantity_z": np.clip(features["quantity_z"].to_numpy(np.float64), -Z_CLIP, Z_CLIP),
         "zscore": np.clip(features["zscore"].to_numpy(np.float64), -Z_CLIP, Z_CLIP),
         "quantity_index_z": np.clip(features["quantity_index_z"].to_numpy(np.float64), -Z_CLIP, Z_CLIP),
-        "log_hist_freq": np.log1p(features["hist_freq"].to_numpy(np.float64)),
+        "log_" + HIST_FREQ: np.log1p(features[HIST_FREQ].to_numpy(np.float64)),
         "unusual_destination": features["unusual_destination"].to_numpy(np.float64),
         "log_invoices_last_hour": np.log1p(features["invoices_last_hour"].to_numpy(np.float64)),
         "burst_surprise": np.clip(features["burst_surprise"].to_numpy(np.float64), 0, 50),
@@ -128,7 +129,7 @@ def tail_inputs(features: pd.DataFrame) -> pd.DataFrame:
             "quantity_index_z": features["quantity_index_z"].to_numpy(np.float64),
             "destination_evidence": np.where(
                 features["unusual_destination"].to_numpy(bool),
-                np.log1p(features["hist_freq"].to_numpy(np.float64)),
+                np.log1p(features[HIST_FREQ].to_numpy(np.float64)),
                 0.0,
             ),
             "burst_surprise": features["burst_surprise"].to_numpy(np.float64),

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .fields import HIST_FREQ
 from .kinds import CANCELLATION, NON_PRODUCT, SALE, line_kinds
 
 LOCAL_TIME_ZONE = "Europe/London"
@@ -54,7 +55,7 @@ HISTORY_COLUMNS = [
     "total_spent",
     "transaction_hour",
     "transaction_day",
-    "hist_freq",
+    HIST_FREQ,
     "earlier_in_country",
     "unusual_destination",
     "previous_country",
@@ -390,7 +391,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
 
     inv_table = pd.DataFrame(
         {
-            "hist_freq": earlier,
+            HIST_FREQ: earlier,
             "earlier_in_country": earlier_in_country,
             "unusual_destination": (earlier_in_country == 0) & (earlier > 0),
             "previous_country": previous_country,
@@ -483,7 +484,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     for column in inv_table.columns:
         if not column.startswith("_"):
             out[column] = per_line[column].to_numpy()
-    out["hist_freq"] = out["hist_freq"].astype(np.int64)
+    out[HIST_FREQ] = out[HIST_FREQ].astype(np.int64)
     out["unusual_destination"] = out["unusual_destination"].astype(bool)
     out["quantity_median"] = np.expm1(per_line["_q_center"].to_numpy())
     out["quantity_z"] = quantity_z

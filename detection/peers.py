@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .features import signed_log1p
+from .fields import HIST_FREQ
 from .fusion import history_matrix
 
 PEER_NAMES = ("ECOD", "COPOD", "IForest")
@@ -24,7 +25,7 @@ PLAIN_FEATURES = [
     "log_total_spent",
     "transaction_hour",
     "transaction_day",
-    "log_hist_freq",
+    "log_" + HIST_FREQ,
 ]
 
 
@@ -38,7 +39,7 @@ def plain_matrix(features: pd.DataFrame) -> np.ndarray:
             signed_log1p(features["total_spent"]),
             features["transaction_hour"].to_numpy(np.float64),
             features["transaction_day"].to_numpy(np.float64),
-            np.log1p(features["hist_freq"].to_numpy(np.float64)),
+            np.log1p(features[HIST_FREQ].to_numpy(np.float64)),
         ]
     ).astype(np.float32)
 

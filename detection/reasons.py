@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .fields import HIST_FREQ
+
 REASON_SURPRISE = 4.0  # exp(-4) ~ 1.8 %: a feature rarer than this among training lines is a reason
 MAX_REASONS = 3
 
@@ -49,7 +51,7 @@ def _quantity_customer(row) -> tuple[dict, str]:
     values = {"quantity": row["quantity"], "customer_usual_quantity": round(usual, 1), "z": round(row["quantity_z"], 1)}
     return values, (
         f"quantity {row['quantity']:,.0f}; this customer usually buys about {usual:.0f} per line "
-        f"({int(row['hist_freq'])} earlier invoices)"
+        f"({int(row[HIST_FREQ])} earlier invoices)"
     )
 
 
@@ -63,7 +65,7 @@ def _amount(row) -> tuple[dict, str]:
 
 def _destination(row) -> tuple[dict, str]:
     earlier, previous, in_previous = (
-        int(row["hist_freq"]),
+        int(row[HIST_FREQ]),
         row["previous_country"],
         int(row["previous_country_invoices"]),
     )
@@ -85,7 +87,7 @@ def _burst(row) -> tuple[dict, str]:
 def _hour(row) -> tuple[dict, str]:
     hour = int(row["transaction_hour"])
     share = row["hour_share"]
-    values = {"hour": hour, "share_near_this_hour": round(share, 4), "earlier_invoices": int(row["hist_freq"])}
+    values = {"hour": hour, "share_near_this_hour": round(share, 4), "earlier_invoices": int(row[HIST_FREQ])}
     return values, (
         f"ordered at {hour:02d}:xx (UK time); about {share:.1%} of this customer's invoices, "
         "and few of the shop's, fall within an hour of it"

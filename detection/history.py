@@ -23,29 +23,30 @@ like an ordinary customer, not like outliers.
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from .fields import HIST_FREQ
-from .kinds import CANCELLATION, NON_PRODUCT, SALE, line_kinds
+from .history_stats import (
+    HistoryPriors,
+    _invoices,
+    _item_baselines,
+    _keys,
+    _lag_window,
+    _mad,
+    _poisson_surprise,
+    _prepare_lines,
+    _robust,
+)
+from .kinds import CANCELLATION, NON_PRODUCT, SALE
 
-LOCAL_TIME_ZONE = "Europe/London"
 LAG_WINDOW = 50  # a customer's robust statistics use their last 50 earlier invoices / sale lines
-PRICE_WINDOW_DAYS = 30  # an item's recent price: its sales in the 30 days before this day
-PRICE_LAG_DAYS = 30  # ... else its last 30 selling days, however old (the longer history)
-PRIOR_WEIGHT = 3.0  # pseudo-invoices of the global prior blended into each customer's figures
-MAD_TO_SIGMA = 1.4826  # MAD x 1.4826 estimates the standard deviation of a normal distribution
-MIN_SCALE_SHARE = 0.25  # a customer's scale is at least 1/4 of the global one (3 equal invoices: MAD 0)
 SPIKE_Z = 3.5  # QuantitySpike: robust z of the line's quantity against the customer's past lines
 HOUR_NEIGHBOURS = 1  # "usual hours": invoices within +-1 hour of this one
 HOUR_GLOBAL_MARGIN = 1.0  # hour_rarity is at most the hour's global rarity + 1 (a factor e)
 BURST_PRIOR_INVOICES = 10.0  # a customer's usual burst size counts 10 invoices at the global mean (3: bursts of new
 # customers hide better, 0.66 vs 0.82 of planted bursts in the top 2 %; 1: worse still)
 NEUTRAL_GAP_DAYS = 30.0  # days since the previous invoice, in the model matrix, for a customer with none
-TIME_SPAN = np.int64(2**34)  # seconds; separates groups in the (group, seconds) sort keys
 
 HISTORY_COLUMNS = [
     "kind",
@@ -88,49 +89,6 @@ HISTORY_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class HistoryPriors:
-    """Global figures a customer with little history is shrunk toward (fitted on training rows)."""
-
-    hour_share: tuple[float, ...]  # 24 local hours: share of sale invoices within +-1 hour
-    amount_log_median: float  # log1p(invoice sale amount)
-    amount_log_mad: float
-    quantity_log_median: float  # log1p(line quantity), sale lines
-    quantity_log_mad: float
-    spent_log_median: float  # log1p(line total), sale lines
-    spent_log_mad: float
-    index_log_mad: float  # quantity_vs_item of sale lines: how far a customer strays from items' usual
-    hour_mean: float  # mean earlier invoices of the same customer in the hour before a sale invoice
-    day_mean: float  # ... in the 24 hours before
-    weight: float = PRIOR_WEIGHT
-
-    def to_dict(self) -> dict:
-        return {
-            "hour_share": list(self.hour_share),
-            "amount_log_median": self.amount_log_median,
-            "amount_log_mad": self.amount_log_mad,
-            "quantity_log_median": self.quantity_log_median,
-            "quantity_log_mad": self.quantity_log_mad,
-            "spent_log_median": self.spent_log_median,
-            "spent_log_mad": self.spent_log_mad,
-            "index_log_mad": self.index_log_mad,
-            "hour_mean": self.hour_mean,
-            "day_mean": self.day_mean,
-            "weight": self.weight,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> HistoryPriors:
-        return cls(**{**data, "hour_share": tuple(data["hour_share"])})
-
-
-def _mad(values: np.ndarray) -> float:
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return 1.0
-    return float(np.median(np.abs(values - np.median(values)))) or 1.0
-
-
 def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
     """Return the global priors of `rows` (their sale lines and sale invoices)."""
     lines = _prepare_lines(rows)
@@ -170,96 +128,6 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
         hour_mean=mean_since(3600),
         day_mean=mean_since(86400),
     )
-
-
-def _prepare_lines(rows: pd.DataFrame) -> pd.DataFrame:
-    local = rows["invoice_date"].dt.tz_convert(LOCAL_TIME_ZONE)
-    quantity = rows["quantity"].to_numpy(np.float64)
-    unit_price = rows["unit_price"].to_numpy(np.float64)
-    kind = rows["kind"] if "kind" in rows else line_kinds(rows)
-    return pd.DataFrame(
-        {
-            "invoice_no": rows["invoice_no"].astype(str).to_numpy(),
-            "stock_code": rows["stock_code"].astype(str).to_numpy(),
-            "customer_id": rows["customer_id"].to_numpy(np.int64),
-            "country": rows["country"].astype(str).to_numpy(),
-            "kind": np.asarray(kind, dtype=object),
-            "quantity": quantity,
-            "unit_price": unit_price,
-            "total_spent": quantity * unit_price,
-            "seconds": _epoch_seconds(rows["invoice_date"]),
-            "hour": local.dt.hour.to_numpy(np.int64),
-            "weekday": local.dt.day_of_week.to_numpy(np.int64),
-            "day": _local_day(local),
-        },
-        index=rows.index,
-    )
-
-
-def _epoch_seconds(dates: pd.Series) -> np.ndarray:
-    return ((dates.dt.tz_convert("UTC") - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
-
-
-def _local_day(local: pd.Series) -> np.ndarray:
-    """Days since 1970-01-01 of the local calendar date."""
-    naive = local.dt.tz_localize(None).dt.normalize()
-    return ((naive - pd.Timestamp(0)) // pd.Timedelta(days=1)).to_numpy(np.int64)
-
-
-def _invoices(lines: pd.DataFrame) -> pd.DataFrame:
-    """One row per invoice: customer, time, country, hour, sale lines and sale amount."""
-    sale = (lines["kind"] == SALE).to_numpy()
-    grouped = lines.assign(sale_line=sale, sale_spent=np.where(sale, lines["total_spent"], 0.0)).groupby(
-        "invoice_no", sort=False
-    )
-    return pd.DataFrame(
-        {
-            "customer_id": grouped["customer_id"].first(),
-            "seconds": grouped["seconds"].min(),
-            "country": grouped["country"].first(),
-            "hour": grouped["hour"].first(),
-            "sale_lines": grouped["sale_line"].sum(),
-            "sale_amount": grouped["sale_spent"].sum(),
-        }
-    )
-
-
-def _keys(groups: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    return groups.astype(np.int64) * TIME_SPAN + seconds.astype(np.int64)
-
-
-def _lag_window(sorted_keys: np.ndarray, query_keys: np.ndarray, lower_keys: np.ndarray, width: int):
-    """Return (positions, valid, count): the last `width` events with lower <= key < query."""
-    upper = np.searchsorted(sorted_keys, query_keys, side="left")
-    lower = np.searchsorted(sorted_keys, lower_keys, side="left")
-    positions = upper[:, None] - np.arange(1, width + 1, dtype=np.int64)[None, :]
-    valid = positions >= lower[:, None]
-    return np.where(valid, positions, 0), valid, upper - lower
-
-
-def _poisson_surprise(count: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """Return -log P(N >= count) for N ~ Poisson(expected); 0 when count is 0."""
-    from scipy.stats import poisson
-
-    tail = poisson.sf(np.asarray(count) - 1, np.maximum(expected, 1e-9))
-    return np.where(np.asarray(count) > 0, -np.log(np.clip(tail, 1e-300, 1.0)), 0.0)
-
-
-def _masked_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(np.where(valid, values, np.nan), axis=1)
-
-
-def _robust(values: np.ndarray, valid: np.ndarray, prior_median: float, prior_mad: float, weight: float):
-    """Return (center, scale): the window's median and MAD shrunk toward the priors."""
-    median = _masked_median(values, valid)
-    mad = _masked_median(np.abs(values - median[:, None]), valid)
-    n = valid.sum(axis=1).astype(np.float64)
-    share = n / (n + weight)
-    center = share * np.nan_to_num(median, nan=prior_median) + (1 - share) * prior_median
-    scale = share * np.nan_to_num(mad, nan=prior_mad) + (1 - share) * prior_mad
-    return center, np.maximum(scale, MIN_SCALE_SHARE * prior_mad) * MAD_TO_SIGMA
 
 
 def history_features(
@@ -504,72 +372,3 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     ):
         out[column] = item[column]
     return out[HISTORY_COLUMNS]
-
-
-def _item_baselines(lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: float) -> dict[str, np.ndarray]:
-    """Per line: the item's recent median price and quantity from earlier days, and the line's log ratios.
-
-    Daily medians per StockCode (sale lines with a positive price); a line's baseline is the median
-    of its item's daily medians over the PRICE_WINDOW_DAYS days before its day, else over the item's
-    last PRICE_LAG_DAYS selling days however old; NaN (ratio 0) for an item never sold before. The
-    usual quantity (median of daily median log quantities, last PRICE_LAG_DAYS selling days) is shrunk
-    toward `prior_log_quantity`, so a first sale of 500 of a new item still stands out.
-    price_ratio is the log ratio to that median or to the latest selling day's median, whichever is
-    smaller: the week after a price-list change (December 2011) is not an alert storm.
-    """
-    stock_code, _ = pd.factorize(lines["stock_code"])
-    sold = sale & (lines["unit_price"].to_numpy() > 0)
-    daily = (
-        pd.DataFrame(
-            {
-                "stock": stock_code[sold],
-                "day": lines["day"].to_numpy()[sold],
-                "price": lines["unit_price"].to_numpy()[sold],
-                "log_quantity": np.log1p(lines["quantity"].to_numpy()[sold]),
-            }
-        )
-        .groupby(["stock", "day"], sort=True)
-        .median()
-        .reset_index()
-    )
-    daily_keys = _keys(daily["stock"].to_numpy(), daily["day"].to_numpy())
-    queries = pd.DataFrame({"stock": stock_code, "day": lines["day"].to_numpy()}).drop_duplicates()
-    query_keys = _keys(queries["stock"].to_numpy(), queries["day"].to_numpy())
-    positions, valid, _ = _lag_window(
-        daily_keys,
-        query_keys,
-        _keys(queries["stock"].to_numpy(), np.zeros(len(queries), dtype=np.int64)),
-        PRICE_LAG_DAYS,
-    )
-    recent = valid & (daily["day"].to_numpy()[positions] >= queries["day"].to_numpy()[:, None] - PRICE_WINDOW_DAYS)
-    use = np.where(recent.any(axis=1)[:, None], recent, valid)
-    prices = daily["price"].to_numpy()[positions]
-    queries["item_price_baseline"] = _masked_median(prices, use)
-    queries["item_price_latest"] = np.where(valid[:, 0], prices[:, 0], np.nan)
-    queries["item_price_days"] = use.sum(axis=1)
-    # An item's usual quantity is shrunk toward the global one by its selling days (a new item has none).
-    days = valid.sum(axis=1)
-    item_log_quantity = np.nan_to_num(_masked_median(daily["log_quantity"].to_numpy()[positions], valid), nan=0.0)
-    share = days / (days + PRIOR_WEIGHT)
-    queries["item_quantity_baseline"] = np.expm1(share * item_log_quantity + (1 - share) * prior_log_quantity)
-    per_line = pd.DataFrame({"stock": stock_code, "day": lines["day"].to_numpy()}).merge(
-        queries, on=["stock", "day"], how="left", sort=False
-    )
-    price = lines["unit_price"].to_numpy()
-    baseline = per_line["item_price_baseline"].to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        against_median = np.log(np.clip(price, 1e-3, None) / baseline)
-        against_latest = np.log(np.clip(price, 1e-3, None) / per_line["item_price_latest"].to_numpy())
-        # A price that matches the item's latest selling day is a price change already seen, not news.
-        price_ratio = np.where(np.abs(against_latest) < np.abs(against_median), against_latest, against_median)
-        quantity_vs_item = np.log1p(np.abs(lines["quantity"].to_numpy())) - np.log1p(
-            per_line["item_quantity_baseline"].to_numpy()
-        )
-    return {
-        "item_price_baseline": baseline,
-        "item_price_days": per_line["item_price_days"].to_numpy(np.int64),
-        "item_price_latest": per_line["item_price_latest"].to_numpy(),
-        "price_ratio": np.nan_to_num(price_ratio, nan=0.0, posinf=0.0, neginf=0.0),
-        "item_quantity_baseline": per_line["item_quantity_baseline"].to_numpy(),
-        "quantity_vs_item": np.nan_to_num(quantity_vs_item, nan=0.0),
-    }

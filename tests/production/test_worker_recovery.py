@@ -59,6 +59,22 @@ def wait_for_status(env: dict[str, str], pk: int, statuses: set[str], *, timeout
     raise AssertionError(f"job #{pk} did not reach {statuses} within {timeout} s: {row}")
 
 
+def kill_mid_run_and_restart(env: dict[str, str], queue_code: str, log: Path) -> tuple[dict, float]:
+    """Queue a job (`queue_code` prints {"pk"}), SIGKILL the worker's tree once it runs, start a new
+    worker; return the job's row once settled and the seconds that took after the kill."""
+    worker = start_worker(env, log)
+    try:
+        job = shell(queue_code, env)["pk"]
+        assert wait_for_status(env, job, {"running", "failed", "succeeded"}, timeout=300)["status"] == "running"
+        kill_tree(worker)
+        killed_at = time.monotonic()
+        worker = start_worker(env, log)
+        state = wait_for_status(env, job, {"failed", "succeeded"}, timeout=90)
+        return state, time.monotonic() - killed_at
+    finally:
+        kill_tree(worker)
+
+
 @pytest.fixture
 def trained_site(tmp_path: Path) -> dict[str, str]:
     """A SQLite site with generated data loaded and a model trained, in fresh processes."""
@@ -86,22 +102,12 @@ def test_a_training_killed_with_its_worker_is_failed_and_a_new_one_is_accepted(t
         "print(json.dumps({'id': v.pk, 'files': [a['path'] for a in v.artifacts.values()]}))",
         env,
     )
-    worker = start_worker(env, tmp_path / "worker.log")
-    try:
-        job = shell(
-            "import json; from detection.training_jobs import queue_training; "
-            "from detection.training_parameters import TrainingParameters as P; "
-            "print(json.dumps({'pk': queue_training(parameters=P(epochs=500)).pk}))",
-            env,
-        )["pk"]
-        assert wait_for_status(env, job, {"running", "failed", "succeeded"}, timeout=300)["status"] == "running"
-        kill_tree(worker)
-        killed_at = time.monotonic()
-        worker = start_worker(env, tmp_path / "worker.log")
-        state = wait_for_status(env, job, {"failed", "succeeded"}, timeout=90)
-        settled_after = time.monotonic() - killed_at
-    finally:
-        kill_tree(worker)
+    queue = (
+        "import json; from detection.training_jobs import queue_training; "
+        "from detection.training_parameters import TrainingParameters as P; "
+        "print(json.dumps({'pk': queue_training(parameters=P(epochs=500)).pk}))"
+    )
+    state, settled_after = kill_mid_run_and_restart(env, queue, tmp_path / "worker.log")
 
     assert state["status"] == "failed" and "interrupted" in state["error"] and settled_after < 60
     after = shell(
@@ -118,25 +124,15 @@ def test_an_ingest_killed_with_its_worker_is_failed_and_loses_nothing(trained_si
     env = trained_site
     frame, _ = generate_demo_frame(150_000, seed=12)
     big = write_csv(tmp_path / "big.csv", frame)
-    worker = start_worker(env, tmp_path / "worker.log")
-    try:
-        job = shell(
-            "import json, shutil, pathlib, uuid; from django.conf import settings; "
-            "from jobs.services import create_job, enqueue; "
-            "folder = pathlib.Path(settings.UPLOADS_DIR) / uuid.uuid4().hex; folder.mkdir(parents=True); "
-            f"path = folder / 'big.csv'; shutil.copy('{big}', path); "
-            "job = create_job(kind='ingest', upload_path=str(path)); "
-            "print(json.dumps({'pk': enqueue(job, 'transactions.tasks.ingest_upload', job.pk).pk}))",
-            env,
-        )["pk"]
-        assert wait_for_status(env, job, {"running", "failed", "succeeded"}, timeout=300)["status"] == "running"
-        kill_tree(worker)
-        killed_at = time.monotonic()
-        worker = start_worker(env, tmp_path / "worker.log")
-        state = wait_for_status(env, job, {"failed", "succeeded"}, timeout=90)
-        settled_after = time.monotonic() - killed_at
-    finally:
-        kill_tree(worker)
+    queue = (
+        "import json, shutil, pathlib, uuid; from django.conf import settings; "
+        "from jobs.services import create_job, enqueue; "
+        "folder = pathlib.Path(settings.UPLOADS_DIR) / uuid.uuid4().hex; folder.mkdir(parents=True); "
+        f"path = folder / 'big.csv'; shutil.copy('{big}', path); "
+        "job = create_job(kind='ingest', upload_path=str(path)); "
+        "print(json.dumps({'pk': enqueue(job, 'transactions.tasks.ingest_upload', job.pk).pk}))"
+    )
+    state, settled_after = kill_mid_run_and_restart(env, queue, tmp_path / "worker.log")
 
     assert state["status"] == "failed" and "interrupted" in state["error"] and settled_after < 60
     batches = shell(

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "jobs",
     "transactions",
     "detection",
+    "decisions",
     "reviews",
     "dashboard",
     "api",

@@ -135,16 +135,16 @@ def backtest(policy: Policy, *, version: ModelVersion | None = None) -> dict[str
         aggregates[f"r{index}"] = Count("id", filter=q)
         aggregates.update(_verdicts(f"r{index}", q))
     totals = scores.aggregate(**aggregates)
-    decided = scores.annotate(decision=decision_case(compiled))
+    decided = scores.annotate(would_decide=decision_case(compiled))
     counts = {APPROVE: 0, REVIEW: 0, BLOCK: 0}
-    counts.update(dict(decided.values("decision").annotate(n=Count("id")).values_list("decision", "n")))
-    alerted = decided.exclude(decision=APPROVE)
+    counts.update(dict(decided.values("would_decide").annotate(n=Count("id")).values_list("would_decide", "n")))
+    alerted = decided.exclude(would_decide=APPROVE)
     per_day = list(
         alerted.annotate(day=TruncDate("invoice_date"))
         .values("day")
         .annotate(
             alerts=Count("id"),
-            blocks=Count("id", filter=Q(decision=BLOCK)),
+            blocks=Count("id", filter=Q(would_decide=BLOCK)),
             **_verdicts("alerts", Q()),
         )
         .order_by("day")

@@ -219,6 +219,7 @@ def publish_policy(*, policy: Policy, user, redecide: bool = True) -> Policy:
         raise InvalidInput("The draft has invalid rules.", errors=errors)
     with transaction.atomic():
         previous = Policy.objects.select_for_update().filter(status=Policy.Status.PUBLISHED).first()
+        before = policy_snapshot(previous) if previous else None
         if previous is not None:
             previous.status = Policy.Status.ARCHIVED
             previous.save(update_fields=["status"])
@@ -231,7 +232,7 @@ def publish_policy(*, policy: Policy, user, redecide: bool = True) -> Policy:
             action="publish",
             obj=policy,
             summary=f"published v{policy.pk}" + (f", archived v{previous.pk}" if previous else ""),
-            before=policy_snapshot(previous) if previous else None,
+            before=before,
             after=policy_snapshot(policy),
         )
         if redecide:

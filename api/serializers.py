@@ -230,6 +230,15 @@ ScoredRowSerializer = payload_serializer(
     LISTED_KEYS,
     row=serializers.IntegerField(help_text="Position of the row in the request, from 0."),
     stored=serializers.BooleanField(help_text="Saved by this request (false when not asked, or already loaded)."),
+    decision=serializers.ChoiceField(
+        choices=["approve", "review", "block"],
+        help_text="The published policy's decision: allow rules, then block, then review rules, then the thresholds.",
+    ),
+    reasons=serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Every rule matched, list hit and threshold crossed, e.g. \"rule 'Big spend' (block): ...\", "
+        '"list \'trusted wholesalers\' has customer_id", "risk >= review_at 65"; [] when none.',
+    ),
 )
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/models/<int:pk>", views.ModelVersionDetailApi.as_view(), name="model"),
     path("api/health", views.HealthApi.as_view(), name="health"),
     path("api/jobs/", include("api.job_urls")),
+    path("api/", include("api.decision_urls")),
     path("api/auth/token", obtain_auth_token, name="token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -274,8 +274,8 @@ def _column(frame: pd.DataFrame, key: str) -> Any:
     if FIELD_KINDS[key] == "datetime":
         return frame[key]  # keep pandas' tz-aware comparisons
     values = frame[key].to_numpy()
-    if key == "customer_id" and values.dtype == object:
-        values = values.astype("int64")
+    if values.dtype == object and FIELD_KINDS[key] in ("int", "float"):  # Decimal prices, None ids
+        values = pd.to_numeric(frame[key]).to_numpy()
     return values
 
 

@@ -18,7 +18,18 @@ from detection.models import ModelVersion, TransactionScore
 from detection.selectors import require_active_model_version, scores_for
 
 from . import conditions
-from .engine import APPROVE, BLOCK, REVIEW, CompiledPolicy, CompiledRule, decision_case, order_rules, risk_cutoff
+from .engine import (
+    APPROVE,
+    BLOCK,
+    REVIEW,
+    CompiledPolicy,
+    CompiledRule,
+    Decisions,
+    decide_frame,
+    decision_case,
+    order_rules,
+    risk_cutoff,
+)
 from .models import ListEntry, Policy, Rule, ValueList
 
 CONFIRMED_FRAUD, FALSE_POSITIVE = "confirmed_fraud", "false_positive"  # reviews.Review.Status values
@@ -73,6 +84,11 @@ def compiled_policy(policy: Policy | None = None) -> CompiledPolicy:
     """`policy` (default: the published one) ready to decide. Two or three queries."""
     policy = policy or published_policy()
     return compile_rules(policy.rules.all(), review_at=policy.review_at, block_at=policy.block_at, policy_id=policy.pk)
+
+
+def decide_rows(frame: pd.DataFrame) -> Decisions:
+    """Decide the rows of `frame` (scored now, e.g. by POST /api/score) under the published policy."""
+    return decide_frame(frame, compiled_policy())
 
 
 def needed_keys(rules: Iterable[Rule]) -> list[str]:

@@ -416,3 +416,12 @@ def remove_list_entry(*, entry: ListEntry, user) -> None:
             before={"value": entry.value, "expires_at": entry.expires_at.isoformat() if entry.expires_at else None},
         )
         entry.delete()
+
+
+def decide_stored_transactions(transaction_ids: Iterable[int], version: ModelVersion) -> int:
+    """Decide the score rows of `version` for the given (just stored) transactions."""
+    ids = [int(pk) for pk in transaction_ids]
+    score_ids = list(
+        TransactionScore.objects.filter(model_version=version, transaction_id__in=ids).values_list("id", flat=True)
+    )
+    return decide_scores(score_ids)

@@ -77,7 +77,7 @@ class TransactionFilter(filters.FilterSet):
     )
     country = filters.CharFilter(field_name="country", help_text="Exact country name, e.g. United Kingdom.")
     decision = filters.ChoiceFilter(
-        choices=[(value, value) for value in DECISIONS],
+        choices=Action.choices,
         field_name="decision__decision",
         help_text="approve, review or block: the stored decision of the published policy.",
         error_messages={"invalid_choice": f"must be one of {', '.join(DECISIONS)}, not '%(value)s'."},

@@ -14,6 +14,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from decisions.models import Action
 from detection import fields as score_fields
 from detection.fields import DRILL_DOWN_KEYS, LISTED_KEYS, METRICS, PAYLOAD_NAMES
 from detection.models import ModelVersion
@@ -231,7 +232,7 @@ ScoredRowSerializer = payload_serializer(
     row=serializers.IntegerField(help_text="Position of the row in the request, from 0."),
     stored=serializers.BooleanField(help_text="Saved by this request (false when not asked, or already loaded)."),
     decision=serializers.ChoiceField(
-        choices=["approve", "review", "block"],
+        choices=Action.choices,
         help_text="The published policy's decision: allow rules, then block, then review rules, then the thresholds.",
     ),
     reasons=serializers.ListField(

@@ -190,3 +190,11 @@ def test_publishing_redecides_stored_rows_in_the_background(
     with django_capture_on_commit_callbacks(execute=True):
         services.publish_policy(policy=draft, user=ana)
     assert TransactionDecision.objects.filter(policy=draft).count() == len(scores)
+
+
+def test_the_command_redecides_the_active_model(version, scores, capsys):
+    from django.core.management import call_command
+
+    call_command("decide_transactions", chunk_size=50)
+    assert TransactionDecision.objects.count() == len(scores)
+    assert f"{len(scores):,} rows decided under policy v" in capsys.readouterr().out

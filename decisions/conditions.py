@@ -23,6 +23,7 @@ checks they select the same rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -246,7 +247,28 @@ def fields_used(condition: dict) -> set[str]:
 
 # --- Compilation -----------------------------------------------------------------------------------
 
-Mask = Callable[[pd.DataFrame], np.ndarray]
+
+class Columns:
+    """A frame's columns as the masks compare them, each converted once however many leaves read it.
+
+    Masks accept a DataFrame or a Columns; deciding with many rules passes one Columns to all.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._converted: dict[str, Any] = {}
+        self.leaf_masks: dict[str, np.ndarray] = {}  # rules often share leaves (a list, a score cut)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._converted:
+            self._converted[key] = _converted(self.frame, key)
+        return self._converted[key]
+
+
+Mask = Callable[[pd.DataFrame | Columns], np.ndarray]
 NEVER = Q(pk__isnull=True)  # a Q no row matches (an empty IN list would make the whole query empty)
 ALWAYS = Q(pk__isnull=False)
 
@@ -270,7 +292,11 @@ def _isin(values: np.ndarray, members: frozenset | list) -> np.ndarray:
     return pd.Series(values, dtype=object).isin(members).to_numpy()
 
 
-def _column(frame: pd.DataFrame, key: str) -> Any:
+def _column(frame: pd.DataFrame | Columns, key: str) -> Any:
+    return frame[key] if isinstance(frame, Columns) else _converted(frame, key)
+
+
+def _converted(frame: pd.DataFrame, key: str) -> Any:
     if FIELD_KINDS[key] == "datetime":
         return frame[key]  # keep pandas' tz-aware comparisons
     values = frame[key].to_numpy()
@@ -280,6 +306,20 @@ def _column(frame: pd.DataFrame, key: str) -> Any:
 
 
 def _leaf(leaf: dict, lists: Mapping[str, frozenset]) -> tuple[Q, Mask]:
+    q, mask = _leaf_forms(leaf, lists)
+    identity = json.dumps(leaf, sort_keys=True)
+
+    def shared(frame: pd.DataFrame | Columns) -> np.ndarray:
+        if not isinstance(frame, Columns):
+            return mask(frame)
+        if identity not in frame.leaf_masks:
+            frame.leaf_masks[identity] = mask(frame)
+        return frame.leaf_masks[identity]
+
+    return q, shared
+
+
+def _leaf_forms(leaf: dict, lists: Mapping[str, frozenset]) -> tuple[Q, Mask]:
     key, op, value = leaf["field"], leaf["op"], leaf["value"]
     path = PATHS[key]
     if FIELD_KINDS[key] == "datetime":
@@ -312,6 +352,30 @@ def _leaf(leaf: dict, lists: Mapping[str, frozenset]) -> tuple[Q, Mask]:
     return Q(**{f"{path}__{op}": value}), lambda frame: np.asarray(compare(_column(frame, key), value))
 
 
+def _all(masks: list[Mask]) -> Mask:
+    def mask(frame: pd.DataFrame | Columns) -> np.ndarray:
+        result = np.asarray(masks[0](frame), dtype=bool)
+        for other in masks[1:]:
+            if not result.any():  # nothing left to narrow: the rest cannot change the answer
+                break
+            result = result & other(frame)
+        return result
+
+    return mask
+
+
+def _any(masks: list[Mask]) -> Mask:
+    def mask(frame: pd.DataFrame | Columns) -> np.ndarray:
+        result = np.asarray(masks[0](frame), dtype=bool)
+        for other in masks[1:]:
+            if result.all():
+                break
+            result = result | other(frame)
+        return result
+
+    return mask
+
+
 def compile_condition(condition: dict, *, lists: Mapping[str, frozenset]) -> CompiledCondition:
     """Compile a valid condition; `lists` maps list names to their active values (`list_value` typed)."""
     hits: list[tuple[str, str, Mask]] = []
@@ -328,10 +392,9 @@ def compile_condition(condition: dict, *, lists: Mapping[str, frozenset]) -> Com
         for child_q, _ in built[1:]:
             q = (q & child_q) if combinator == "all" else (q | child_q)
         masks = [mask for _, mask in built]
-        reduce = np.logical_and.reduce if combinator == "all" else np.logical_or.reduce
         if len(masks) == 1:
             return q, masks[0]
-        return q, lambda frame: reduce([mask(frame) for mask in masks])
+        return q, (_all if combinator == "all" else _any)(masks)
 
     q, mask = build(condition)
     return CompiledCondition(q=q, mask=mask, list_hits=tuple(hits))

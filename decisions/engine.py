@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Case, CharField, Q, Value, When
 
-from .conditions import CompiledCondition
+from .conditions import Columns, CompiledCondition
 
 APPROVE, REVIEW, BLOCK = "approve", "review", "block"
 ACTION_ORDER = (APPROVE, BLOCK, REVIEW)  # rules are processed in this order of their actions
@@ -90,17 +90,18 @@ def decide_frame(frame: pd.DataFrame, policy: CompiledPolicy) -> Decisions:
     """
     n = len(frame)
     anomaly = frame["anomaly_score"].to_numpy(dtype=float)
+    columns_of = Columns(frame)
     labels: list[str] = []
     columns: list[np.ndarray] = []
     matched: dict[str, np.ndarray] = {action: np.zeros(n, dtype=bool) for action in ACTION_ORDER}
     for rule in policy.rules:
-        mask = np.asarray(rule.condition.mask(frame), dtype=bool)
+        mask = np.asarray(rule.condition.mask(columns_of), dtype=bool)
         matched[rule.action] |= mask
         labels.append(rule.label)
         columns.append(mask)
         for list_name, key, hit in rule.condition.list_hits:
             labels.append(f"list '{list_name}' has {key}")
-            columns.append(mask & np.asarray(hit(frame), dtype=bool))
+            columns.append(mask & np.asarray(hit(columns_of), dtype=bool))
     over_block = anomaly >= risk_cutoff(policy.block_at)
     over_review = anomaly >= risk_cutoff(policy.review_at)
     labels += [f"risk >= block_at {policy.block_at}", f"risk >= review_at {policy.review_at}"]
@@ -118,6 +119,9 @@ def _reason_lists(hits: np.ndarray, labels: list[str]) -> tuple[list[list[str]],
     """Each row's labels where its hit is true, built once per distinct row of `hits`."""
     if len(hits) == 0:
         return [], []
+    if len(hits) <= 8:  # /api/score: building lists directly beats finding distinct rows
+        lists = [[label for label, hit in zip(labels, row, strict=True) if hit] for row in hits.tolist()]
+        return lists, [json.dumps(items, separators=(",", ":")) for items in lists]
     packed = np.packbits(hits, axis=1)
     distinct, inverse = np.unique(packed, axis=0, return_inverse=True)
     unpacked = np.unpackbits(distinct, axis=1, count=len(labels)).astype(bool)

@@ -30,7 +30,7 @@ from .engine import (
     order_rules,
     risk_cutoff,
 )
-from .models import ListEntry, Policy, Rule, ValueList
+from .models import AuditEvent, ListEntry, Policy, Rule, ValueList
 
 CONFIRMED_FRAUD, FALSE_POSITIVE = "confirmed_fraud", "false_positive"  # reviews.Review.Status values
 VERDICT = "transaction__review__status"
@@ -86,9 +86,31 @@ def compiled_policy(policy: Policy | None = None) -> CompiledPolicy:
     return compile_rules(policy.rules.all(), review_at=policy.review_at, block_at=policy.block_at, policy_id=policy.pk)
 
 
+# The published policy compiled, per process: (latest audit event, compiled, valid until).
+_published_cache: dict[str, tuple[Any, CompiledPolicy, Any]] = {}
+
+
+def published_compiled() -> CompiledPolicy:
+    """The published policy compiled, reused while nothing changed. One query when reused.
+
+    Every change of rules, thresholds, lists, entries and publishing leaves an AuditEvent, so the
+    latest event (id and time, which differ across processes and test rollbacks alike) tells whether
+    the compiled copy is stale; it also expires when the next list entry does.
+    """
+    marker = AuditEvent.objects.order_by("-id").values_list("id", "at").first()
+    now = timezone.now()
+    cached = _published_cache.get("published")
+    if cached and cached[0] == marker and (cached[2] is None or now < cached[2]):
+        return cached[1]
+    compiled = compiled_policy(published_policy())
+    next_expiry = ListEntry.objects.filter(expires_at__gt=now).aggregate(first=Min("expires_at"))["first"]
+    _published_cache["published"] = (marker, compiled, next_expiry)
+    return compiled
+
+
 def decide_rows(frame: pd.DataFrame) -> Decisions:
     """Decide the rows of `frame` (scored now, e.g. by POST /api/score) under the published policy."""
-    return decide_frame(frame, compiled_policy())
+    return decide_frame(frame, published_compiled())
 
 
 def needed_keys(rules: Iterable[Rule]) -> list[str]:

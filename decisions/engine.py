@@ -122,13 +122,29 @@ def _reason_lists(hits: np.ndarray, labels: list[str]) -> tuple[list[list[str]],
     if len(hits) <= 8:  # /api/score: building lists directly beats finding distinct rows
         lists = [[label for label, hit in zip(labels, row, strict=True) if hit] for row in hits.tolist()]
         return lists, [json.dumps(items, separators=(",", ":")) for items in lists]
-    packed = np.packbits(hits, axis=1)
-    distinct, inverse = np.unique(packed, axis=0, return_inverse=True)
-    unpacked = np.unpackbits(distinct, axis=1, count=len(labels)).astype(bool)
-    lists = [[label for label, hit in zip(labels, row, strict=True) if hit] for row in unpacked]
+    codes, first_rows = _distinct_rows(hits)
+    lists = [[label for label, hit in zip(labels, row, strict=True) if hit] for row in hits[first_rows].tolist()]
     texts = [json.dumps(items, separators=(",", ":")) for items in lists]
-    inverse = inverse.ravel()
-    return [lists[i] for i in inverse], [texts[i] for i in inverse]
+    return [lists[i] for i in codes], [texts[i] for i in codes]
+
+
+def _distinct_rows(hits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(per row the number of its distinct pattern, the first row of each pattern) of a boolean matrix.
+
+    Packs each row into 64-bit words and factorizes them with pandas' hash table, word by word:
+    O(rows), where np.unique(axis=0) sorts.
+    """
+    packed = np.packbits(hits, axis=1)
+    width = -(-packed.shape[1] // 8) * 8
+    words = np.zeros((len(hits), width), dtype=np.uint8)
+    words[:, : packed.shape[1]] = packed
+    words = words.view(np.uint64)
+    codes = np.zeros(len(hits), dtype=np.int64)
+    for column in words.T:
+        word_codes, uniques = pd.factorize(column)
+        codes, _ = pd.factorize(codes * len(uniques) + word_codes)
+    _, first_rows = np.unique(codes, return_index=True)
+    return codes, first_rows
 
 
 def decision_case(policy: CompiledPolicy) -> Case:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from decisions.conditions import compile_condition, validate_condition
@@ -103,3 +105,17 @@ def test_the_sql_case_follows_the_same_order():
     case = decision_case(policy(RISKY, BIG, TRUSTED))
     whens = [str(when.result.value) for when in case.cases]
     assert whens == ["approve", "block", "review", "block", "review"]
+
+
+def test_reason_lists_built_per_distinct_row_match_row_by_row():
+    import numpy as np
+
+    from decisions.engine import _reason_lists
+
+    rng = np.random.default_rng(1)
+    hits = rng.random((2_000, 130)) < 0.02
+    hits[:, 5] = True
+    labels = [f"label {i}" for i in range(130)]
+    lists, texts = _reason_lists(hits, labels)
+    assert lists == [[label for label, hit in zip(labels, row, strict=True) if hit] for row in hits.tolist()]
+    assert texts[0] == json.dumps(lists[0], separators=(",", ":"))

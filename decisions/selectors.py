@@ -1,6 +1,6 @@
 """Read paths for decisions: the published policy compiled, backtests, the threshold view. Return plain data.
 
-Review verdicts are read through the ORM path `transaction__review__status` (decisions sits below
+Review verdicts are read through the ORM path `Transaction.review__status` (decisions sits below
 reviews and never imports it).
 """
 
@@ -10,12 +10,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pandas as pd
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from detection.models import ModelVersion, TransactionScore
 from detection.selectors import require_active_model_version, scores_for
+from transactions.models import Transaction
 
 from . import conditions
 from .engine import (
@@ -33,7 +34,22 @@ from .engine import (
 from .models import AuditEvent, ListEntry, Policy, Rule, ValueList
 
 CONFIRMED_FRAUD, FALSE_POSITIVE = "confirmed_fraud", "false_positive"  # reviews.Review.Status values
-VERDICT = "transaction__review__status"
+
+
+def _reviewed(*statuses: str) -> QuerySet[Transaction]:
+    """Ids of the transactions whose review has one of `statuses` (the small review table drives the query)."""
+    return Transaction.objects.filter(review__status__in=statuses).values("id")
+
+
+def _verdict(status: str) -> Q:
+    return Q(transaction_id__in=_reviewed(status))
+
+
+def _days(scores: QuerySet[TransactionScore]) -> int:
+    """Calendar days from the first to the last invoice of `scores` (two index seeks; MIN and MAX together scan)."""
+    first = scores.order_by("invoice_date").values_list("invoice_date", flat=True).first()
+    last = scores.order_by("-invoice_date").values_list("invoice_date", flat=True).first()
+    return (last.date() - first.date()).days + 1 if first else 0
 
 
 def published_policy() -> Policy:
@@ -150,8 +166,8 @@ def score_frames(
 
 def _verdicts(prefix: str, q: Q) -> dict[str, Count]:
     return {
-        f"{prefix}_confirmed_fraud": Count("id", filter=q & Q(**{VERDICT: CONFIRMED_FRAUD})),
-        f"{prefix}_false_positive": Count("id", filter=q & Q(**{VERDICT: FALSE_POSITIVE})),
+        f"{prefix}_confirmed_fraud": Count("id", filter=q & _verdict(CONFIRMED_FRAUD)),
+        f"{prefix}_false_positive": Count("id", filter=q & _verdict(FALSE_POSITIVE)),
     }
 
 
@@ -187,8 +203,7 @@ def backtest(policy: Policy, *, version: ModelVersion | None = None) -> dict[str
         )
         .order_by("day")
     )
-    span = scores.aggregate(first=Min("invoice_date"), last=Max("invoice_date"))
-    days = (span["last"].date() - span["first"].date()).days + 1 if span["first"] else 0
+    days = _days(scores)
     alerts = counts[REVIEW] + counts[BLOCK]
     return {
         "policy": policy.pk,
@@ -233,8 +248,8 @@ def rule_matches(condition: dict, *, version: ModelVersion | None = None) -> int
 def threshold_view(*, review_at: int, block_at: int, version: ModelVersion | None = None) -> dict[str, Any]:
     """For thresholds alone (no rules): alerts per day, labelled fraud caught, false positives.
 
-    Two aggregate queries over the version's indexed anomaly_score (rows under the review cut are
-    never read) plus one over the reviewed rows only.
+    One aggregate over the version's indexed anomaly_score (rows under the review cut are never
+    read), two index seeks for the date span, one aggregate over the reviewed rows only.
     """
     version = version or require_active_model_version()
     scores = scores_for(version)
@@ -242,12 +257,11 @@ def threshold_view(*, review_at: int, block_at: int, version: ModelVersion | Non
     alerts = scores.filter(anomaly_score__gte=review_cut).aggregate(
         alerts=Count("id"), blocks=Count("id", filter=Q(anomaly_score__gte=block_cut))
     )
-    span = scores.aggregate(first=Min("invoice_date"), last=Max("invoice_date"))
-    days = (span["last"].date() - span["first"].date()).days + 1 if span["first"] else 0
-    labelled = scores.filter(**{f"{VERDICT}__in": [CONFIRMED_FRAUD, FALSE_POSITIVE]}).aggregate(
-        fraud=Count("id", filter=Q(**{VERDICT: CONFIRMED_FRAUD})),
-        fraud_caught=Count("id", filter=Q(**{VERDICT: CONFIRMED_FRAUD}, anomaly_score__gte=review_cut)),
-        false_positive=Count("id", filter=Q(**{VERDICT: FALSE_POSITIVE}, anomaly_score__gte=review_cut)),
+    days = _days(scores)
+    labelled = scores.filter(transaction_id__in=_reviewed(CONFIRMED_FRAUD, FALSE_POSITIVE)).aggregate(
+        fraud=Count("id", filter=_verdict(CONFIRMED_FRAUD)),
+        fraud_caught=Count("id", filter=_verdict(CONFIRMED_FRAUD) & Q(anomaly_score__gte=review_cut)),
+        false_positive=Count("id", filter=_verdict(FALSE_POSITIVE) & Q(anomaly_score__gte=review_cut)),
     )
     return {
         "review_at": review_at,

@@ -201,3 +201,15 @@ def test_the_review_queue_shows_and_filters_decisions_in_few_queries(
     assert page.status_code == 200
     blocks = TransactionDecision.objects.filter(decision="block").count()
     assert page.content.decode().count('">block</span>') == min(blocks, 100) > 0
+
+
+def test_the_dashboard_threshold_panel_calls_the_selector(version, scores):
+    from dashboard.dash_app import threshold_effect
+
+    expected = sum(1 for score in scores if score.anomaly_score >= 64.5 / 99)
+    text = threshold_effect(65, 75).children
+    assert (
+        "alerts per day" in text
+        and f"({expected - sum(1 for s in scores if s.anomaly_score >= 74.5 / 99):,} reviews" in text
+    )
+    assert "must not be above" in threshold_effect(80, 70).children

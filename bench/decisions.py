@@ -146,7 +146,7 @@ def timed(function, runs: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def score_latency(runs: int) -> tuple[float, float]:
+def score_latency(runs: int) -> tuple[float, float, float]:
     from django.contrib.auth.models import User
     from rest_framework.test import APIClient
 
@@ -160,13 +160,33 @@ def score_latency(runs: int) -> tuple[float, float]:
     body = {"rows": [{**source_row(score.transaction), "InvoiceNo": "T1"}]}
     for _ in range(10):  # loads the model, warms caches
         assert client.post("/api/score", body, format="json").status_code == 200
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.post("/api/score", body, format="json")
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         assert response.status_code == 200
-    return float(np.percentile(times, 50)) * 1000, float(np.percentile(times, 95)) * 1000
+    p50, p95 = (float(np.percentile(times, q)) * 1000 for q in (50, 95))
+    return p50, p95, float(np.median(cpu)) * 1000
+
+
+def decide_one_row(runs: int) -> tuple[float, int]:
+    """Median ms of deciding one scored row under the published policy (the part /api/score adds), and its queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from decisions import conditions, selectors
+    from detection.selectors import require_active_model_version, scores_for
+
+    frame = next(
+        selectors.score_frames(scores_for(require_active_model_version()), list(conditions.FIELD_KINDS), chunk_size=1)
+    )
+    selectors.decide_rows(frame)
+    with CaptureQueriesContext(connection) as queries:
+        selectors.decide_rows(frame)
+    seconds, _ = timed(lambda: selectors.decide_rows(frame), runs)
+    return seconds * 1000, len(queries)
 
 
 def main() -> None:
@@ -190,9 +210,10 @@ def main() -> None:
     plain = services.create_draft(user=None, name="bench: thresholds only", based_on=Policy.objects.order_by("id")[0])
     plain.rules.all().delete()
     services.publish_policy(policy=plain, user=None, redecide=False)
-    p50_plain, p95_plain = score_latency(args.runs)
+    p50_plain, p95_plain, cpu_plain = score_latency(args.runs)
     policy = fifty_rules_policy()
-    p50_rules, p95_rules = score_latency(args.runs)
+    p50_rules, p95_rules, cpu_rules = score_latency(args.runs)
+    decide_ms, decide_queries = decide_one_row(args.runs)
 
     seconds, written = timed(lambda: services.redecide_version(), 3)
     print(f"re-decide all stored rows (50 rules): median {seconds:.2f} s for {written:,} rows")
@@ -212,8 +233,17 @@ def main() -> None:
     )
     seconds, _ = timed(lambda: selectors.threshold_view(review_at=90, block_at=95), 20)
     print(f"threshold view (90 / 95): median {seconds * 1000:.0f} ms")
-    print(f"/api/score, 1 row, thresholds only: p50 {p50_plain:.1f} ms, p95 {p95_plain:.1f} ms ({args.runs} runs)")
-    print(f"/api/score, 1 row, 50 rules:        p50 {p50_rules:.1f} ms, p95 {p95_rules:.1f} ms ({args.runs} runs)")
+    print(
+        f"/api/score, 1 row, thresholds only: p50 {p50_plain:.1f} ms, p95 {p95_plain:.1f} ms, "
+        f"CPU {cpu_plain:.1f} ms ({args.runs} runs)"
+    )
+    print(
+        f"/api/score, 1 row, 50 rules:        p50 {p50_rules:.1f} ms, p95 {p95_rules:.1f} ms, "
+        f"CPU {cpu_rules:.1f} ms ({args.runs} runs)"
+    )
+    print(f"deciding that row under the 50 rules: median {decide_ms:.2f} ms, {decide_queries} query")
+    load = os.getloadavg()
+    print(f"load average during the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

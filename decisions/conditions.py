@@ -90,6 +90,8 @@ def list_value(kind: str, value: Any) -> Any:
 
     Raises ValueError saying what is allowed.
     """
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"must be text or a number, not {value!r}")
     if kind == "customer_id":
         if isinstance(value, bool):
             raise ValueError(f"a CustomerID must be a whole number such as 15311, not {value!r}")

@@ -148,6 +148,15 @@ def validated_rule_fields(data: dict[str, Any]) -> dict[str, Any]:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         errors["name"] = ["must be text of 1 to 100 characters."]
+    reason = data.get("reason") or ""
+    if not isinstance(reason, str) or len(reason) > 255:
+        errors["reason"] = ["must be text of at most 255 characters."]
+    order = data.get("order") or 0
+    if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= 1_000_000:
+        errors["order"] = [f"must be a whole number from 0 to 1000000, not {order!r}."]
+    is_enabled = data.get("is_enabled", True)
+    if not isinstance(is_enabled, bool):
+        errors["is_enabled"] = [f"must be true or false, not {is_enabled!r}."]
     try:
         condition = conditions.validate_condition(data.get("condition"), lists=selectors.list_kinds())
     except conditions.InvalidCondition as exc:
@@ -158,10 +167,10 @@ def validated_rule_fields(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "action": data["action"],
         "name": name.strip(),
-        "reason": str(data.get("reason") or "")[:255],
-        "order": int(data.get("order") or 0),
+        "reason": reason,
+        "order": order,
         "condition": condition,
-        "is_enabled": bool(data.get("is_enabled", True)),
+        "is_enabled": is_enabled,
     }
 
 

@@ -213,3 +213,17 @@ def test_the_dashboard_threshold_panel_calls_the_selector(version, scores):
         and f"({expected - sum(1 for s in scores if s.anomaly_score >= 74.5 / 99):,} reviews" in text
     )
     assert "must not be above" in threshold_effect(80, 70).children
+
+
+def test_rule_fields_of_the_wrong_type_are_named(lead):
+    draft = lead.post("/api/policies/", {}, format="json").json()
+    body = {"name": "r", "action": "maybe", "order": "first", "is_enabled": "yes", "condition": HIGH_SPEND}
+    response = lead.post(f"/api/policies/{draft['id']}/rules", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"action", "order", "is_enabled"}
+
+
+def test_list_values_must_be_text_or_numbers(lead):
+    pk = lead.post("/api/lists/", {"name": "c", "kind": "country"}, format="json").json()["id"]
+    response = lead.post(f"/api/lists/{pk}/entries", {"values": ["France", {"x": 1}, True]}, format="json")
+    assert response.status_code == 400 and set(response.json()["errors"]) == {"values[1]", "values[2]"}

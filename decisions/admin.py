@@ -95,6 +95,8 @@ class PolicyAdmin(admin.ModelAdmin):
 
     @admin.display(description="backtest over the active model's stored rows")
     def backtest(self, policy: Policy) -> str:
+        if policy.status != Policy.Status.DRAFT:  # a grouped pass over every stored row: drafts only
+            return "Shown for drafts, before they are published."
         try:
             figures = selectors.backtest(policy)
         except NoActiveModel:

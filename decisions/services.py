@@ -300,6 +300,21 @@ def redecide_version(
         return _decide_into_table(frames, version=version, policy=policy)
 
 
+def decide_undecided(*, version: ModelVersion | None = None, chunk_size: int = 50_000) -> int:
+    """Decide the stored rows of `version` (default: active) that have no decision yet, e.g. rows
+    scored since the last re-decide, or every row of a newly trained model. Returns the rows decided."""
+    version = version or active_model_version()
+    if version is None:
+        return 0
+    policy = selectors.published_policy()
+    keys = selectors.needed_keys(policy.rules.filter(is_enabled=True))
+    with transaction.atomic():
+        undecided = scores_for(version).filter(decision__isnull=True)
+        return _decide_into_table(
+            selectors.score_frames(undecided, keys, chunk_size=chunk_size), version=version, policy=policy
+        )
+
+
 def decide_scores(score_ids: list[int]) -> int:
     """Decide (or decide again) the given stored score rows under the published policy."""
     if not score_ids:

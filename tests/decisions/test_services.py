@@ -198,3 +198,15 @@ def test_the_command_redecides_the_active_model(version, scores, capsys):
     call_command("decide_transactions", chunk_size=50)
     assert TransactionDecision.objects.count() == len(scores)
     assert f"{len(scores):,} rows decided under policy v" in capsys.readouterr().out
+
+
+def test_only_undecided_rows_are_decided_when_asked(version, scores):
+    from django.core.management import call_command
+
+    services.redecide_version()
+    TransactionDecision.objects.filter(score_id__in=[s.pk for s in scores[:7]]).delete()
+    new = TransactionScoreFactory(model_version=version)
+    assert services.decide_undecided() == 8
+    call_command("decide_transactions", undecided=True)
+    assert TransactionDecision.objects.count() == len(scores) + 1
+    assert TransactionDecision.objects.filter(score=new).exists()

@@ -27,8 +27,9 @@ VIEW_POLICY = permission_for("decisions.view_policy")
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Bad input: `errors` names each field."),
     403: OpenApiResponse(ErrorSerializer, description="Not logged in, or without the model permission."),
-    404: OpenApiResponse(ErrorSerializer, description="No such policy, list or entry."),
 }
+# A 404 (unknown policy, list or entry id) is answered but not documented: a path that is not an id
+# at all gets Django's HTML 404, which would contradict a documented JSON one.
 
 
 # --- Response documentation (the payloads below are plain dicts) ---------------------------------------
@@ -206,7 +207,7 @@ class PolicyDetailApi(APIView):
     @extend_schema(
         summary="One policy version",
         description="A version with its thresholds and rules.",
-        responses={200: PolicySerializer, 403: ERRORS[403], 404: ERRORS[404]},
+        responses={200: PolicySerializer, 403: ERRORS[403]},
     )
     def get(self, request, pk: int):
         return Response(policy_payload(_policy(pk)))
@@ -270,7 +271,7 @@ class PolicyBacktestApi(APIView):
             "What the version would have decided on every stored row of the active model: per rule its "
             "matches and the confirmed-fraud / false-positive verdicts among them, decision counts, alerts per day."
         ),
-        responses={200: BacktestSerializer, 403: ERRORS[403], 404: ERRORS[404]},
+        responses={200: BacktestSerializer, 403: ERRORS[403]},
     )
     def post(self, request, pk: int):
         return Response(selectors.backtest(_policy(pk)))
@@ -347,7 +348,7 @@ class ValueListDetailApi(APIView):
         perm = "decisions.delete_valuelist" if self.request.method == "DELETE" else "decisions.view_valuelist"
         return [permission_for(perm)()]
 
-    @extend_schema(summary="One list", responses={200: ValueListSerializer, 403: ERRORS[403], 404: ERRORS[404]})
+    @extend_schema(summary="One list", responses={200: ValueListSerializer, 403: ERRORS[403]})
     def get(self, request, pk: int):
         return Response(list_payload(get_object_or_404(selectors.value_lists(), pk=pk)))
 
@@ -378,9 +379,7 @@ class ListEntriesApi(APIView):
                 raise serializers.ValidationError({"values": ["send either values (a list) or csv (text)."]})
             return attrs
 
-    @extend_schema(
-        summary="A list's entries", responses={200: ListEntrySerializer(many=True), 403: ERRORS[403], 404: ERRORS[404]}
-    )
+    @extend_schema(summary="A list's entries", responses={200: ListEntrySerializer(many=True), 403: ERRORS[403]})
     def get(self, request, pk: int):
         value_list = get_object_or_404(ValueList, pk=pk)
         entries = value_list.entries.select_related("added_by").order_by("value")
@@ -411,7 +410,7 @@ class ListEntriesApi(APIView):
 class ListEntryDetailApi(APIView):
     permission_classes = [permission_for("decisions.delete_listentry")]
 
-    @extend_schema(summary="Remove an entry from a list", responses={204: None, 403: ERRORS[403], 404: ERRORS[404]})
+    @extend_schema(summary="Remove an entry from a list", responses={204: None, 403: ERRORS[403]})
     def delete(self, request, pk: int, entry_pk: int):
         entry = get_object_or_404(ListEntry.objects.select_related("list"), pk=entry_pk, list_id=pk)
         services.remove_list_entry(entry=entry, user=request.user)

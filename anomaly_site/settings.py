@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "jobs",
     "transactions",
     "detection",
+    "decisions",
     "reviews",
     "dashboard",
     "api",
@@ -227,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # validatorUrl None: Swagger UI would otherwise load a badge from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # rules' actions and rows' decisions are one choice set
+    "ENUM_NAME_OVERRIDES": {"DecisionEnum": "decisions.models.Action.choices"},
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/(api/|customer_ids$)"

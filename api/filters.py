@@ -15,6 +15,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 
+from decisions.models import Action
 from detection.models import TransactionScore
 
 from .serializers import parse_customer_id
@@ -22,6 +23,7 @@ from .serializers import parse_customer_id
 ORDERING_FIELDS = ["anomaly_score", "invoice_date"]  # both indexed with the model version
 DEFAULT_ORDERING = "-anomaly_score"
 MAX_PAGE_SIZE = 500
+DECISIONS = Action.values
 
 
 class CustomerIdFormField(forms.Field):
@@ -74,6 +76,12 @@ class TransactionFilter(filters.FilterSet):
         error_messages={"invalid": "must be a date like 2011-12-09."},
     )
     country = filters.CharFilter(field_name="country", help_text="Exact country name, e.g. United Kingdom.")
+    decision = filters.ChoiceFilter(
+        choices=Action.choices,
+        field_name="decision__decision",
+        help_text="approve, review or block: the stored decision of the published policy.",
+        error_messages={"invalid_choice": f"must be one of {', '.join(DECISIONS)}, not '%(value)s'."},
+    )
 
     class Meta:
         model = TransactionScore

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from decisions.engine import Decisions
 from detection import fields
 from detection.fields import DRILL_DOWN_KEYS, LISTED_KEYS, METRICS, PAYLOAD_NAMES
 from detection.realtime import ScoredRows
@@ -88,8 +89,9 @@ def customer_ids_payload(ids: list[int]) -> dict[str, Any]:
     return {"total_customer_ids": len(ids), "customer_ids": [int(customer_id) for customer_id in ids]}
 
 
-def score_payload(result: ScoredRows, *, store: bool) -> dict[str, Any]:
-    """Per posted row, in order: its position, whether it was saved, and every feature, score and flag."""
+def score_payload(result: ScoredRows, *, store: bool, decisions: Decisions) -> dict[str, Any]:
+    """Per posted row, in order: its position, whether it was saved, every feature, score and flag,
+    then the published policy's decision and its reasons."""
     records = result.rows.to_dict("records")
     return {
         "model_version": result.version.pk,
@@ -97,7 +99,15 @@ def score_payload(result: ScoredRows, *, store: bool) -> dict[str, Any]:
         "batch_id": result.batch.pk if result.batch else None,
         "flagged": int(result.rows["is_flagged"].sum()),
         "rows": [
-            {"row": position, "stored": bool(record["stored"]), **payload_row(record, LISTED_KEYS)}
-            for position, record in enumerate(records)
+            {
+                "row": position,
+                "stored": bool(record["stored"]),
+                **payload_row(record, LISTED_KEYS),
+                "decision": decision,
+                "reasons": reasons,
+            }
+            for position, (record, decision, reasons) in enumerate(
+                zip(records, decisions.decision.tolist(), decisions.reasons, strict=True)
+            )
         ],
     }

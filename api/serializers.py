@@ -14,6 +14,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from decisions.models import Action
 from detection import fields as score_fields
 from detection.fields import DRILL_DOWN_KEYS, LISTED_KEYS, METRICS, PAYLOAD_NAMES
 from detection.models import ModelVersion
@@ -230,6 +231,15 @@ ScoredRowSerializer = payload_serializer(
     LISTED_KEYS,
     row=serializers.IntegerField(help_text="Position of the row in the request, from 0."),
     stored=serializers.BooleanField(help_text="Saved by this request (false when not asked, or already loaded)."),
+    decision=serializers.ChoiceField(
+        choices=Action.choices,
+        help_text="The published policy's decision: allow rules, then block, then review rules, then the thresholds.",
+    ),
+    reasons=serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Every rule matched, list hit and threshold crossed, e.g. \"rule 'Big spend' (block): ...\", "
+        '"list \'trusted wholesalers\' has customer_id", "risk >= review_at 65"; [] when none.',
+    ),
 )
 
 

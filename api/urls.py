@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/models/<int:pk>", views.ModelVersionDetailApi.as_view(), name="model"),
     path("api/health", views.HealthApi.as_view(), name="health"),
     path("api/jobs/", include("api.job_urls")),
+    path("api/", include("api.decision_urls")),
     path("api/auth/token", auth.TokenLoginApi.as_view(), name="token"),
     path("api/auth/logout", auth.TokenLogoutApi.as_view(), name="logout"),
     path("api/auth/logoutall", auth.TokenLogoutAllApi.as_view(), name="logout-all"),

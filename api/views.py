@@ -11,6 +11,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from decisions import services as decision_services
+from decisions.selectors import decide_rows
 from detection import realtime
 from detection.models import TransactionScore
 from detection.selectors import (
@@ -121,7 +123,8 @@ class TransactionScoreApi(APIView):
             "as ingest validates a file; a bad row is a 400 naming `rows[i]` and the reason, and nothing is "
             "scored. Exact copies within one request are refused. Nothing is saved unless `store` is true "
             "(needs the add-transaction permission): the rows not loaded before then become a new import "
-            "batch with their scores."
+            "batch with their scores and decisions. Every row carries the published policy's `decision` "
+            "(approve, review or block) and its `reasons` (rules matched, list hits, thresholds crossed)."
         ),
         request=ScoreRequestSerializer,
         responses={
@@ -140,7 +143,13 @@ class TransactionScoreApi(APIView):
             raise PermissionDenied("store=true needs the permission to add transactions; store=false only scores.")
         version = require_active_model_version()
         result = realtime.score_rows(query.validated_data["rows"], version=version, store=store, source_name="api")
-        return Response(payloads.score_payload(result, store=store), headers={MODEL_VERSION_HEADER: str(version.pk)})
+        decisions = decide_rows(result.rows)
+        if store and result.rows["stored"].any():
+            decision_services.decide_stored_transactions(result.rows["transaction_id"][result.rows["stored"]], version)
+        return Response(
+            payloads.score_payload(result, store=store, decisions=decisions),
+            headers={MODEL_VERSION_HEADER: str(version.pk)},
+        )
 
 
 @extend_schema(

@@ -66,6 +66,20 @@ def controls() -> html.Div:
     )
 
 
+def threshold_panel() -> html.Section:
+    """Two sliders on the 0-99 risk score and what they would do (decisions.selectors.threshold_view)."""
+    marks = {value: str(value) for value in range(0, 100, 10)}
+    return html.Section(
+        [
+            html.H3("Decision thresholds: what review and block at these risk scores would do"),
+            html.Label(["Review at", dcc.Slider(id="review-at", min=0, max=99, step=1, value=65, marks=marks)]),
+            html.Label(["Block at", dcc.Slider(id="block-at", min=0, max=99, step=1, value=75, marks=marks)]),
+            html.Div(id="threshold-effect"),
+        ],
+        className="panel",
+    )
+
+
 def layout() -> html.Div:
     """The whole app: controls, ranking chart and table, detail, overview charts, all-rows table."""
     return html.Div(
@@ -115,6 +129,7 @@ def layout() -> html.Div:
                 ],
                 className="panel",
             ),
+            threshold_panel(),
             html.Section(
                 [
                     html.H3("All scored transactions"),

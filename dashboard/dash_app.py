@@ -12,6 +12,8 @@ from django.core.cache import cache
 from django.templatetags.static import static
 from django_plotly_dash import DjangoDash
 
+from core.errors import InvalidInput
+from decisions.selectors import threshold_view
 from detection.grid import scores_page
 from detection.models import ModelVersion
 from detection.selectors import (
@@ -176,3 +178,22 @@ def table_page(request: dict[str, Any] | None) -> dict[str, Any]:
     except (ValueError, TypeError, NoActiveModel):
         return {"rowData": [], "rowCount": 0}
     return {"rowData": grid_rows(rows), "rowCount": total}
+
+
+@app.callback(Output("threshold-effect", "children"), Input("review-at", "value"), Input("block-at", "value"))
+def threshold_effect(review_at: int | None, block_at: int | None) -> Any:
+    """Alerts per day, labelled fraud caught and false positives for the two thresholds (thresholds alone)."""
+    try:
+        view = threshold_view(review_at=int(review_at or 0), block_at=int(block_at or 0))
+    except InvalidInput as exc:
+        return message(exc.message, kind="empty")
+    except NoActiveModel:
+        return message(NO_MODEL, kind="empty")
+    if view["review_at"] > view["block_at"]:
+        return message("Review at must not be above block at.", kind="empty")
+    caught = "no labelled fraud yet" if view["fraud_caught_share"] is None else f"{view['fraud_caught_share']:.0%}"
+    return message(
+        f"{view['alerts_per_day']:,} alerts per day ({view['reviews']:,} reviews, {view['blocks']:,} blocks over "
+        f"{view['days']} days); labelled fraud caught: {view['fraud_caught']:,} of {view['labelled_fraud']:,} "
+        f"({caught}); false positives among the alerts: {view['false_positives']:,}."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.admin import SimpleListFilter
 
+from decisions.models import Action
 from detection.models import ModelVersion
 from transactions.models import Transaction
 
@@ -99,4 +100,22 @@ class AssignedFilter(SimpleListFilter):
             return queryset.filter(analyst=request.user)
         if self.value() == "nobody":
             return queryset.filter(analyst__isnull=True)
+        return queryset
+
+
+class DecisionFilter(SimpleListFilter):
+    """Rows by the stored decision of the published policy; `undecided` before the first re-decide."""
+
+    title = "decision"
+    parameter_name = "decision"
+
+    def lookups(self, request, model_admin):
+        return [*Action.choices, ("undecided", "Undecided")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "undecided":
+            return queryset.filter(decision__isnull=True)
+        if value in Action.values:
+            return queryset.filter(decision__decision=value)
         return queryset

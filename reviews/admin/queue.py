@@ -15,7 +15,7 @@ from detection.models import TransactionScore
 from transactions.models import Transaction
 
 from .actions import ReviewActionsMixin, review_status_label
-from .filters import CountryFilter, ModelVersionFilter, ReviewStatusFilter, RiskScoreFilter
+from .filters import CountryFilter, DecisionFilter, ModelVersionFilter, ReviewStatusFilter, RiskScoreFilter
 
 
 @admin.register(TransactionScore)
@@ -30,14 +30,16 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
         "autoencoder_flag",
         "is_common_anomaly",
         "risk_score",
+        "decision_display",
         "review_status",
         "review_analyst",
     ]
     list_display_links = ["anomaly_score_display"]  # the first column links to the transaction
-    list_select_related = ["transaction", "transaction__review__analyst"]
+    list_select_related = ["transaction", "transaction__review__analyst", "decision"]
     list_filter = [
         ModelVersionFilter,
         ReviewStatusFilter,
+        DecisionFilter,
         "is_flagged",
         "iso_forest_flag",
         "autoencoder_flag",
@@ -78,6 +80,15 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
     @admin.display(description="anomaly score", ordering="-anomaly_score")
     def anomaly_score_display(self, score: TransactionScore) -> str:
         return f"{score.anomaly_score:.3f}"
+
+    @admin.display(description="decision")
+    def decision_display(self, score: TransactionScore) -> str:
+        decision = getattr(score, "decision", None)  # None before the rows are decided
+        return (
+            format_html('<span title="{}">{}</span>', "; ".join(decision.reasons), decision.decision)
+            if decision
+            else "-"
+        )
 
     @admin.display(description="review")
     def review_status(self, score: TransactionScore) -> str:

@@ -40,6 +40,8 @@ SCORED_ROW_KEYS = {
     "is_flagged",
     "is_common_anomaly",
     "explanation",
+    "decision",
+    "reasons",
 }
 
 

@@ -46,7 +46,9 @@ def test_a_database_from_before_the_move_migrates_forward_with_its_rows() -> Non
     from jobs.models import BackgroundJob
     from reviews.models import Review, ReviewEvent
 
-    assert set(connection.introspection.table_names()) == tables_before  # no table created, none copied
+    # no table created, none copied (apps added since, such as decisions, bring their own new tables)
+    later_apps = ("decisions_",)
+    assert {t for t in connection.introspection.table_names() if not t.startswith(later_apps)} == tables_before
     assert tables_before >= MOVED_TABLES
     moved = Review.objects.get(pk=review.pk)
     assert (moved.transaction_id, moved.status, moved.analyst_id) == (row.pk, "confirmed_fraud", user.pk)

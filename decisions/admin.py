@@ -1,0 +1,411 @@
+"""Admin for decisions: policy versions (backtest shown before publishing), rules, lists with CSV import,
+and the read-only audit log. Every save goes through `services`, so each change is validated once and audited."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from core.errors import ApplicationError, InvalidInput
+from detection.errors import NoActiveModel
+
+from . import conditions, selectors, services
+from .models import AuditEvent, ListEntry, Policy, Rule, ValueList
+
+PUBLISH_PERMISSION = "decisions.publish_policy"
+
+
+def _form_errors(form: forms.BaseForm, exc: InvalidInput) -> None:
+    """Attach each field named by `exc` to the form field it belongs to (condition paths to `condition`)."""
+    for name, problems in exc.errors.items():
+        field = name.split(".")[0].split("[")[0]
+        for problem in problems:
+            form.add_error(field if field in form.fields else None, f"{name}: {problem}" if name != field else problem)
+
+
+# --- Policies --------------------------------------------------------------------------------------
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = Policy
+        fields = ["name", "review_at", "block_at"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if "review_at" in cleaned and "block_at" in cleaned:
+            try:
+                services.validate_thresholds(cleaned["review_at"], cleaned["block_at"])
+            except InvalidInput as exc:
+                _form_errors(self, exc)
+        return cleaned
+
+
+class RuleInline(admin.TabularInline):
+    """The version's rules, read-only here: they are edited one by one (Rules), on drafts only."""
+
+    model = Rule
+    fields = ["order", "action", "name", "reason", "condition_text", "is_enabled"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    @admin.display(description="condition")
+    def condition_text(self, rule: Rule) -> str:
+        return json.dumps(rule.condition)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Policy)
+class PolicyAdmin(admin.ModelAdmin):
+    form = PolicyForm
+    list_display = ["__str__", "status", "review_at", "block_at", "rule_count", "created_by", "published_at"]
+    list_filter = ["status"]
+    list_select_related = ["created_by"]
+    inlines = [RuleInline]
+    actions = ["publish", "new_draft"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("rules")
+
+    @admin.display(description="rules")
+    def rule_count(self, policy: Policy) -> int:
+        return len(policy.rules.all())
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Policy | None = None):
+        shown = ["status", "based_on", "created_by", "created_at", "published_by", "published_at", "backtest"]
+        if obj is not None and obj.status != Policy.Status.DRAFT:
+            return ["name", "review_at", "block_at", *shown]
+        return shown if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Policy | None = None) -> bool:
+        return False  # versions are kept: archived, never deleted
+
+    @admin.display(description="backtest over the active model's stored rows")
+    def backtest(self, policy: Policy) -> str:
+        if policy.status != Policy.Status.DRAFT:  # a grouped pass over every stored row: drafts only
+            return "Shown for drafts, before they are published."
+        try:
+            figures = selectors.backtest(policy)
+        except NoActiveModel:
+            return "No active model: nothing to backtest yet."
+        rules = format_html_join(
+            "",
+            "<li>{} '{}': would have matched {} past rows ({} confirmed fraud, {} false positives)</li>",
+            (
+                (r["action"], r["name"], r["matches"], r["confirmed_fraud"], r["false_positive"])
+                for r in figures["rules"]
+            ),
+        )
+        counts = figures["decisions"]
+        return format_html(
+            "<p>{} rows: approve {}, review {}, block {}; {} alerts per day over {} days; among the alerts {} "
+            "confirmed fraud and {} false positives.</p><ul>{}</ul>",
+            figures["rows"],
+            counts["approve"],
+            counts["review"],
+            counts["block"],
+            figures["alerts_per_day"],
+            figures["days"],
+            figures["confirmed_fraud"],
+            figures["false_positive"],
+            rules,
+        )
+
+    def save_model(self, request: HttpRequest, obj: Policy, form, change: bool) -> None:
+        if not change:  # a new version starts as a copy of the published one, then takes the form's values
+            draft = services.create_draft(user=request.user, name=obj.name)
+            obj.pk = draft.pk
+            obj.refresh_from_db()
+            services.set_thresholds(
+                policy=obj,
+                review_at=form.cleaned_data["review_at"],
+                block_at=form.cleaned_data["block_at"],
+                user=request.user,
+            )
+            return
+        if obj.status == Policy.Status.DRAFT:
+            before = Policy.objects.get(pk=obj.pk)
+            if (before.review_at, before.block_at) != (obj.review_at, obj.block_at):
+                obj.review_at, obj.block_at = before.review_at, before.block_at
+                services.set_thresholds(
+                    policy=obj,
+                    review_at=form.cleaned_data["review_at"],
+                    block_at=form.cleaned_data["block_at"],
+                    user=request.user,
+                )
+            if before.name != form.cleaned_data["name"]:
+                Policy.objects.filter(pk=obj.pk).update(name=form.cleaned_data["name"])
+                services.record(
+                    actor=request.user,
+                    action="update",
+                    obj=obj,
+                    summary=f"name of v{obj.pk}",
+                    before={"name": before.name},
+                    after={"name": form.cleaned_data["name"]},
+                )
+
+    def save_related(self, request, form, formsets, change):
+        pass  # rules are edited on their own page
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PUBLISH_PERMISSION)
+
+    @admin.action(description="Publish the selected draft (re-decides stored rows)", permissions=["publish"])
+    def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one draft to publish.", messages.ERROR)
+            return
+        policy = queryset.get()
+        try:
+            services.publish_policy(policy=policy, user=request.user)
+        except ApplicationError as exc:
+            detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()) or exc.message
+            self.message_user(request, f"Not published: {detail}", messages.ERROR)
+            return
+        self.message_user(request, f"v{policy.pk} is published; stored rows are being re-decided.", messages.SUCCESS)
+
+    @admin.action(description="Create a draft from the selected version", permissions=["add"])
+    def new_draft(self, request: HttpRequest, queryset: QuerySet) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to copy.", messages.ERROR)
+            return
+        draft = services.create_draft(user=request.user, based_on=queryset.get())
+        self.message_user(request, f"Draft v{draft.pk} created.", messages.SUCCESS)
+
+
+# --- Rules -----------------------------------------------------------------------------------------
+
+
+class RuleForm(forms.ModelForm):
+    condition = forms.JSONField(
+        help_text=format_html(
+            '{{"all"|"any": [{{"field", "op", "value"}} or nested all/any]}}. Fields: {}. Operators: {}.',
+            ", ".join(conditions.FIELD_KINDS),
+            "; ".join(f"{kind}: {', '.join(ops)}" for kind, ops in conditions.OPERATORS.items())
+            + "; customer_id, country, stock_code, invoice_no also: in_list, not_in_list (value: a list's name)",
+        ),
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 90}),
+    )
+
+    class Meta:
+        model = Rule
+        fields = ["policy", "order", "action", "name", "reason", "condition", "is_enabled"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "policy" in self.fields:
+            self.fields["policy"].queryset = Policy.objects.filter(status=Policy.Status.DRAFT)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.validated = services.validated_rule_fields(cleaned)
+        except InvalidInput as exc:
+            _form_errors(self, exc)
+        return cleaned
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin):
+    form = RuleForm
+    list_display = ["name", "action", "policy", "order", "is_enabled", "reason"]
+    list_filter = ["policy__status", "action"]
+    list_select_related = ["policy"]
+    readonly_fields = ["would_have_matched"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Rule | None = None) -> bool:
+        # the rules of published and archived versions are history: shown, never edited
+        return super().has_change_permission(request, obj) and (obj is None or obj.policy.status == "draft")
+
+    @admin.display(description="backtest")
+    def would_have_matched(self, rule: Rule) -> str:
+        if rule.pk is None:
+            return "Save to see how many past rows the rule would have matched."
+        try:
+            return f"would have matched {selectors.rule_matches(rule.condition):,} past rows of the active model"
+        except NoActiveModel:
+            return "No active model: nothing to backtest yet."
+
+    def has_delete_permission(self, request: HttpRequest, obj: Rule | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or obj.policy.status == "draft")
+
+    def save_model(self, request: HttpRequest, obj: Rule, form: RuleForm, change: bool) -> None:
+        rule = services.save_rule(
+            policy=form.cleaned_data["policy"],
+            data=form.cleaned_data,
+            user=request.user,
+            rule=Rule.objects.get(pk=obj.pk) if change else None,
+        )
+        obj.pk = rule.pk
+
+    def delete_model(self, request: HttpRequest, obj: Rule) -> None:
+        services.delete_rule(rule=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for rule in queryset.select_related("policy"):
+            services.delete_rule(rule=rule, user=request.user)
+
+
+# --- Lists -----------------------------------------------------------------------------------------
+
+
+class ListEntryInlineForm(forms.ModelForm):
+    class Meta:
+        model = ListEntry
+        fields = ["value", "expires_at"]
+
+    def clean_value(self):
+        kind = self.instance.list.kind if self.instance.list_id else getattr(self, "list_kind", None)
+        try:
+            return str(conditions.list_value(kind, self.cleaned_data["value"])) if kind else self.cleaned_data["value"]
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc))
+
+
+class ListEntryInline(admin.TabularInline):
+    model = ListEntry
+    form = ListEntryInlineForm
+    fields = ["value", "expires_at", "added_by", "added_at"]
+    readonly_fields = ["added_by", "added_at"]
+    extra = 1
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.list_kind = obj.kind if obj else None
+        return formset
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="A CSV whose first column holds the values (a header row is skipped).")
+    expires_at = forms.DateTimeField(required=False, help_text="Optional: when the imported entries stop counting.")
+
+
+@admin.register(ValueList)
+class ValueListAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "entry_count", "description"]
+    list_filter = ["kind"]
+    search_fields = ["name", "entries__value"]
+    inlines = [ListEntryInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return selectors.value_lists()
+
+    @admin.display(description="entries", ordering="entry_count")
+    def entry_count(self, value_list: ValueList) -> int:
+        return value_list.entry_count
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ValueList | None = None):
+        return ["name", "kind"] if obj is not None else []  # rules name the list; its kind types its values
+
+    def save_model(self, request: HttpRequest, obj: ValueList, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.create_list(name=obj.name, kind=obj.kind, description=obj.description, user=request.user)
+        obj.pk = created.pk
+
+    def save_formset(self, request, form, formset, change):
+        entries = formset.save(commit=False)
+        for entry in entries:
+            if entry.pk is None:
+                entry.added_by = request.user
+            entry.save()
+        for entry in formset.deleted_objects:
+            services.remove_list_entry(entry=entry, user=request.user)
+        if entries:
+            services.record(
+                actor=request.user,
+                action="update",
+                obj=form.instance,
+                summary=f"{len(entries)} entries saved in '{form.instance.name}' (admin)",
+                after={"values": [entry.value for entry in entries]},
+            )
+
+    def get_deleted_objects(self, objs, request):
+        """Refuse (as protected objects) lists that a published rule reads."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for value_list in objs:
+            protected += [
+                f"published {rule} (reads list '{value_list.name}')"
+                for rule in selectors.published_rules_using(value_list)
+            ]
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: ValueList) -> None:
+        services.delete_list(value_list=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for value_list in queryset:
+            services.delete_list(value_list=value_list, user=request.user)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("<int:pk>/import/", view, name="decisions_valuelist_import"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        url = reverse("admin:decisions_valuelist_import", args=[object_id])
+        extra = {"subtitle": format_html('<a href="{}">Import entries from CSV</a>', url), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def import_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Add the values of an uploaded CSV to the list; bad values are form errors and nothing is added."""
+        value_list = get_object_or_404(ValueList, pk=pk)
+        if not request.user.has_perm("decisions.add_listentry"):
+            raise PermissionDenied("You may not add list entries.")
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            text = form.cleaned_data["file"].read().decode("utf-8-sig", errors="replace")
+            try:
+                added = services.import_list_csv(
+                    value_list=value_list, text=text, user=request.user, expires_at=form.cleaned_data["expires_at"]
+                )
+            except InvalidInput as exc:
+                for name, problems in exc.errors.items():
+                    form.add_error("expires_at" if name == "expires_at" else "file", problems)
+            else:
+                self.message_user(request, f"{added} new entries added to '{value_list.name}'.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:decisions_valuelist_change", args=[pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import entries into '{value_list.name}' ({value_list.kind})",
+            "form": form,
+            "opts": self.model._meta,
+            "original": value_list,
+        }
+        return TemplateResponse(request, "admin/decisions/valuelist/import.html", context)
+
+
+# --- Audit log -------------------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "action", "object_type", "object_id", "summary"]
+    list_filter = ["action", "object_type"]
+    list_select_related = ["actor"]
+    search_fields = ["summary", "actor__username"]
+    readonly_fields = ["at", "actor", "action", "object_type", "object_id", "summary", "before", "after"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -1,0 +1,451 @@
+"""Write paths for decisions: drafts, rules, thresholds, publishing, lists and re-deciding stored rows.
+
+Every change goes through here and leaves an `AuditEvent` (who, when, before/after) in the same
+database transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.bulk import bulk_insert_frame
+from core.errors import InvalidInput
+from detection.models import ModelVersion, TransactionScore
+from detection.selectors import active_model_version, scores_for
+
+from . import conditions, selectors
+from .engine import decide_frame
+from .models import Action, AuditEvent, ListEntry, Policy, Rule, TransactionDecision, ValueList
+
+logger = logging.getLogger(__name__)
+MAX_IMPORT_ROWS = 100_000
+
+
+class PolicyNotDraft(InvalidInput):
+    default_message = "Only a draft policy can be changed or published; create a draft from it first."
+
+
+class ListInUse(InvalidInput):
+    """A list that a published rule reads cannot be deleted (nor its kind changed)."""
+
+
+# --- Audit -----------------------------------------------------------------------------------------
+
+
+def record(*, actor, action: str, obj: Any, summary: str, before: Any = None, after: Any = None) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        object_type=type(obj).__name__.lower(),
+        object_id=str(getattr(obj, "pk", "") or ""),
+        summary=summary[:255],
+        before=before,
+        after=after,
+    )
+
+
+def rule_snapshot(rule: Rule) -> dict[str, Any]:
+    return {
+        "name": rule.name,
+        "action": rule.action,
+        "order": rule.order,
+        "reason": rule.reason,
+        "condition": rule.condition,
+        "is_enabled": rule.is_enabled,
+    }
+
+
+def policy_snapshot(policy: Policy) -> dict[str, Any]:
+    return {
+        "name": policy.name,
+        "status": policy.status,
+        "review_at": policy.review_at,
+        "block_at": policy.block_at,
+        "rules": [rule_snapshot(rule) for rule in policy.rules.order_by("order", "id")],
+    }
+
+
+# --- Policies and rules ----------------------------------------------------------------------------
+
+
+def validate_thresholds(review_at: Any, block_at: Any) -> tuple[int, int]:
+    """(review_at, block_at) as ints in 0..99 with review_at <= block_at; InvalidInput names the field."""
+    errors: dict[str, list[str]] = {}
+    values = {}
+    for name, value in (("review_at", review_at), ("block_at", block_at)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 99:
+            errors[name] = [f"must be a whole number from 0 to 99, not {value!r}."]
+        values[name] = value
+    if not errors and values["review_at"] > values["block_at"]:
+        errors["review_at"] = [f"must not be above block_at ({values['block_at']}), not {values['review_at']}."]
+    if errors:
+        raise InvalidInput(errors=errors)
+    return values["review_at"], values["block_at"]
+
+
+def create_draft(*, user, based_on: Policy | None = None, name: str = "") -> Policy:
+    """A new draft copying `based_on` (default: the published version): thresholds and rules."""
+    based_on = based_on or selectors.published_policy()
+    with transaction.atomic():
+        draft = Policy.objects.create(
+            name=name or f"draft from v{based_on.pk}",
+            review_at=based_on.review_at,
+            block_at=based_on.block_at,
+            based_on=based_on,
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        Rule.objects.bulk_create(
+            Rule(policy=draft, **rule_snapshot(rule)) for rule in based_on.rules.order_by("order", "id")
+        )
+        record(
+            actor=user,
+            action="create",
+            obj=draft,
+            summary=f"draft v{draft.pk} from v{based_on.pk}",
+            after=policy_snapshot(draft),
+        )
+    return draft
+
+
+def _require_draft(policy: Policy) -> None:
+    if policy.status != Policy.Status.DRAFT:
+        raise PolicyNotDraft(errors={"policy": [f"v{policy.pk} is {policy.status}, not a draft."]})
+
+
+def set_thresholds(*, policy: Policy, review_at: Any, block_at: Any, user) -> Policy:
+    _require_draft(policy)
+    review_at, block_at = validate_thresholds(review_at, block_at)
+    before = {"review_at": policy.review_at, "block_at": policy.block_at}
+    with transaction.atomic():
+        policy.review_at, policy.block_at = review_at, block_at
+        policy.save(update_fields=["review_at", "block_at"])
+        record(
+            actor=user,
+            action="update",
+            obj=policy,
+            summary=f"thresholds of v{policy.pk}",
+            before=before,
+            after={"review_at": review_at, "block_at": block_at},
+        )
+    return policy
+
+
+def validated_rule_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Rule fields with the condition validated (typed values); InvalidInput names each bad field."""
+    errors: dict[str, list[str]] = {}
+    if data.get("action") not in Action.values:
+        errors["action"] = [f"must be one of {', '.join(Action.values)}, not {data.get('action')!r}."]
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        errors["name"] = ["must be text of 1 to 100 characters."]
+    reason = data.get("reason") or ""
+    if not isinstance(reason, str) or len(reason) > 255:
+        errors["reason"] = ["must be text of at most 255 characters."]
+    order = data.get("order") or 0
+    if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= 1_000_000:
+        errors["order"] = [f"must be a whole number from 0 to 1000000, not {order!r}."]
+    is_enabled = data.get("is_enabled", True)
+    if not isinstance(is_enabled, bool):
+        errors["is_enabled"] = [f"must be true or false, not {is_enabled!r}."]
+    try:
+        condition = conditions.validate_condition(data.get("condition"), lists=selectors.list_kinds())
+    except conditions.InvalidCondition as exc:
+        errors.update(exc.errors)
+        condition = None
+    if errors:
+        raise InvalidInput(errors=errors)
+    return {
+        "action": data["action"],
+        "name": name.strip(),
+        "reason": reason,
+        "order": order,
+        "condition": condition,
+        "is_enabled": is_enabled,
+    }
+
+
+def save_rule(*, policy: Policy, data: dict[str, Any], user, rule: Rule | None = None) -> Rule:
+    """Create (or update `rule`) on a draft policy from plain data, validated and audited."""
+    _require_draft(policy)
+    values = validated_rule_fields(data)
+    if policy.rules.filter(name=values["name"]).exclude(pk=getattr(rule, "pk", None)).exists():
+        raise InvalidInput(errors={"name": [f"this policy already has a rule named {values['name']!r}."]})
+    with transaction.atomic():
+        before = rule_snapshot(rule) if rule else None
+        rule = rule or Rule(policy=policy)
+        for key, value in values.items():
+            setattr(rule, key, value)
+        rule.save()
+        record(
+            actor=user,
+            action="update" if before else "create",
+            obj=rule,
+            summary=f"rule '{rule.name}' of v{policy.pk}",
+            before=before,
+            after=rule_snapshot(rule),
+        )
+    return rule
+
+
+def delete_rule(*, rule: Rule, user) -> None:
+    _require_draft(rule.policy)
+    with transaction.atomic():
+        record(
+            actor=user,
+            action="delete",
+            obj=rule,
+            summary=f"rule '{rule.name}' of v{rule.policy_id}",
+            before=rule_snapshot(rule),
+        )
+        rule.delete()
+
+
+def publish_policy(*, policy: Policy, user, redecide: bool = True) -> Policy:
+    """Make the draft `policy` the published one, atomically; the previous one becomes archived.
+
+    Every rule is validated again (a list may have been deleted since). With `redecide`, stored rows
+    of the active model are re-decided in a background task once the switch is committed.
+    """
+    _require_draft(policy)
+    lists = selectors.list_kinds()
+    errors: dict[str, list[str]] = {}
+    for rule in policy.rules.all():
+        try:
+            conditions.validate_condition(rule.condition, lists=lists)
+        except conditions.InvalidCondition as exc:
+            errors.update({f"rules[{rule.name}].{path}": messages for path, messages in exc.errors.items()})
+    if errors:
+        raise InvalidInput("The draft has invalid rules.", errors=errors)
+    with transaction.atomic():
+        previous = Policy.objects.select_for_update().filter(status=Policy.Status.PUBLISHED).first()
+        before = policy_snapshot(previous) if previous else None
+        if previous is not None:
+            previous.status = Policy.Status.ARCHIVED
+            previous.save(update_fields=["status"])
+        policy.status = Policy.Status.PUBLISHED
+        policy.published_at = timezone.now()
+        policy.published_by = user if user is not None and user.is_authenticated else None
+        policy.save(update_fields=["status", "published_at", "published_by"])
+        record(
+            actor=user,
+            action="publish",
+            obj=policy,
+            summary=f"published v{policy.pk}" + (f", archived v{previous.pk}" if previous else ""),
+            before=before,
+            after=policy_snapshot(policy),
+        )
+        if redecide:
+            transaction.on_commit(_enqueue_redecide)
+    return policy
+
+
+def _enqueue_redecide() -> None:
+    from django_q.tasks import async_task
+
+    try:
+        async_task("decisions.tasks.redecide_active", sync=bool(settings.Q_CLUSTER.get("sync")), group="decisions")
+    except Exception:  # the switch is committed; `manage.py decide_transactions` re-decides by hand
+        logger.exception("could not queue re-deciding after publishing")
+
+
+# --- Deciding stored rows --------------------------------------------------------------------------
+
+
+def _decide_into_table(frames: Iterable[pd.DataFrame], *, version: ModelVersion, policy: Policy) -> int:
+    compiled = selectors.compiled_policy(policy)
+    written = 0
+    for frame in frames:
+        decided = decide_frame(frame, compiled)
+        table = pd.DataFrame(
+            {
+                "score_id": frame["id"].to_numpy(),
+                "model_version_id": version.pk,
+                "policy_id": policy.pk,
+                "decision": decided.decision,
+                "risk": decided.risk,
+                "reasons": decided.reasons_json,
+            }
+        )
+        written += bulk_insert_frame(TransactionDecision, table)
+    return written
+
+
+def redecide_version(
+    *, version: ModelVersion | None = None, policy: Policy | None = None, chunk_size: int = 50_000
+) -> int:
+    """Decide every stored row of `version` (default: active) under `policy` (default: published).
+
+    Replaces the version's decisions in one database transaction (readers see the old set until it
+    commits), reading and writing `chunk_size` rows at a time. Returns the rows decided; 0 without
+    an active model.
+    """
+    version = version or active_model_version()
+    if version is None:
+        return 0
+    policy = policy or selectors.published_policy()
+    keys = selectors.needed_keys(policy.rules.filter(is_enabled=True))
+    with transaction.atomic():
+        TransactionDecision.objects.filter(model_version=version).delete()
+        frames = selectors.score_frames(scores_for(version), keys, chunk_size=chunk_size)
+        return _decide_into_table(frames, version=version, policy=policy)
+
+
+def decide_undecided(*, version: ModelVersion | None = None, chunk_size: int = 50_000) -> int:
+    """Decide the stored rows of `version` (default: active) that have no decision yet, e.g. rows
+    scored since the last re-decide, or every row of a newly trained model. Returns the rows decided."""
+    version = version or active_model_version()
+    if version is None:
+        return 0
+    policy = selectors.published_policy()
+    keys = selectors.needed_keys(policy.rules.filter(is_enabled=True))
+    with transaction.atomic():
+        undecided = scores_for(version).filter(decision__isnull=True)
+        return _decide_into_table(
+            selectors.score_frames(undecided, keys, chunk_size=chunk_size), version=version, policy=policy
+        )
+
+
+def decide_scores(score_ids: list[int]) -> int:
+    """Decide (or decide again) the given stored score rows under the published policy."""
+    if not score_ids:
+        return 0
+    scores = TransactionScore.objects.filter(pk__in=score_ids)
+    versions = set(scores.values_list("model_version_id", flat=True))
+    policy = selectors.published_policy()
+    keys = selectors.needed_keys(policy.rules.filter(is_enabled=True))
+    written = 0
+    with transaction.atomic():
+        TransactionDecision.objects.filter(score_id__in=score_ids).delete()
+        for version in ModelVersion.objects.filter(pk__in=versions):
+            frames = selectors.score_frames(scores.filter(model_version=version), keys)
+            written += _decide_into_table(frames, version=version, policy=policy)
+    return written
+
+
+# --- Lists -----------------------------------------------------------------------------------------
+
+
+def create_list(*, name: str, kind: str, description: str = "", user) -> ValueList:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        errors["name"] = ["must be text of 1 to 100 characters."]
+    elif ValueList.objects.filter(name=name.strip()).exists():
+        errors["name"] = [f"a list named {name.strip()!r} exists already."]
+    if kind not in ValueList.Kind.values:
+        errors["kind"] = [f"must be one of {', '.join(ValueList.Kind.values)}, not {kind!r}."]
+    if errors:
+        raise InvalidInput(errors=errors)
+    with transaction.atomic():
+        value_list = ValueList.objects.create(name=name.strip(), kind=kind, description=description[:255])
+        record(
+            actor=user,
+            action="create",
+            obj=value_list,
+            summary=f"list '{value_list.name}'",
+            after={"name": value_list.name, "kind": kind},
+        )
+    return value_list
+
+
+def delete_list(*, value_list: ValueList, user) -> None:
+    """Delete a list and its entries; refused (ListInUse, naming the rules) while a published rule reads it."""
+    using = selectors.published_rules_using(value_list)
+    if using:
+        names = ", ".join(f"'{rule.name}'" for rule in using)
+        raise ListInUse(errors={"list": [f"'{value_list.name}' is used by the published rules {names}."]})
+    with transaction.atomic():
+        record(
+            actor=user,
+            action="delete",
+            obj=value_list,
+            summary=f"list '{value_list.name}'",
+            before={
+                "name": value_list.name,
+                "kind": value_list.kind,
+                "entries": list(value_list.entries.values_list("value", flat=True)),
+            },
+        )
+        value_list.delete()
+
+
+def add_list_entries(
+    *, value_list: ValueList, values: Iterable[Any], user, expires_at: datetime | None = None, source: str = "api"
+) -> int:
+    """Add `values` to the list (typed as its kind; ones already there are skipped); return how many were new.
+
+    Raises InvalidInput naming each bad value ("values[3]") and adds nothing then.
+    """
+    typed: dict[str, None] = {}
+    errors: dict[str, list[str]] = {}
+    for index, value in enumerate(values):
+        try:
+            typed[str(conditions.list_value(value_list.kind, value))] = None
+        except ValueError as exc:
+            errors[f"values[{index}]"] = [str(exc)]
+    if errors:
+        raise InvalidInput(errors=errors)
+    if not typed:
+        raise InvalidInput(errors={"values": ["must hold at least one value."]})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput(errors={"expires_at": ["must be in the future."]})
+    adder = user if user is not None and user.is_authenticated else None
+    with transaction.atomic():
+        existing = set(value_list.entries.filter(value__in=list(typed)).values_list("value", flat=True))
+        new = [value for value in typed if value not in existing]
+        ListEntry.objects.bulk_create(
+            ListEntry(list=value_list, value=value, added_by=adder, expires_at=expires_at) for value in new
+        )
+        record(
+            actor=user,
+            action="import" if source == "csv" else "create",
+            obj=value_list,
+            summary=f"{len(new)} entries added to '{value_list.name}' ({source})",
+            after={"added": new[:1000], "expires_at": expires_at.isoformat() if expires_at else None},
+        )
+    return len(new)
+
+
+def import_list_csv(*, value_list: ValueList, text: str, user, expires_at: datetime | None = None) -> int:
+    """Add the values of a CSV's first column (a header naming the kind, or "value", is skipped)."""
+    reader = csv.reader(io.StringIO(text))
+    values = [row[0].strip() for row in reader if row and row[0].strip()]
+    if values and values[0].lower() in {"value", value_list.kind.lower(), "customerid", "country", "stockcode"}:
+        values = values[1:]
+    if len(values) > MAX_IMPORT_ROWS:
+        raise InvalidInput(errors={"file": [f"at most {MAX_IMPORT_ROWS:,} values per import."]})
+    try:
+        return add_list_entries(value_list=value_list, values=values, user=user, expires_at=expires_at, source="csv")
+    except InvalidInput as exc:
+        # name the CSV line (values[i] is line i + 1, or + 2 with a header) rather than the index
+        raise InvalidInput(errors={"file": [f"{key}: {'; '.join(msgs)}" for key, msgs in exc.errors.items()]})
+
+
+def remove_list_entry(*, entry: ListEntry, user) -> None:
+    with transaction.atomic():
+        record(
+            actor=user,
+            action="delete",
+            obj=entry.list,
+            summary=f"entry {entry.value!r} of '{entry.list.name}'",
+            before={"value": entry.value, "expires_at": entry.expires_at.isoformat() if entry.expires_at else None},
+        )
+        entry.delete()
+
+
+def decide_stored_transactions(transaction_ids: Iterable[int], version: ModelVersion) -> int:
+    """Decide the score rows of `version` for the given (just stored) transactions."""
+    ids = [int(pk) for pk in transaction_ids]
+    score_ids = list(
+        TransactionScore.objects.filter(model_version=version, transaction_id__in=ids).values_list("id", flat=True)
+    )
+    return decide_scores(score_ids)

@@ -18,6 +18,8 @@ HIGH_SPEND = {"all": [{"field": "total_spent", "op": "gt", "value": 500}]}
 def client_with(*codenames: str, username: str = "fraud-lead") -> APIClient:
     user = User.objects.create_user(username)
     user.user_permissions.add(*Permission.objects.filter(content_type__app_label="decisions", codename__in=codenames))
+    if codenames:  # a fraud lead also reads scores, as an analyst does
+        user.user_permissions.add(Permission.objects.get(codename="view_transactionscore"))
     client = APIClient()
     client.force_login(user)
     return client

@@ -262,3 +262,12 @@ LOGGING = {
         "tensorflow": {"level": "ERROR"},
     },
 }
+
+# --- Trust: no 500s in HTML on the API, and its JSON parser ------------------------------------------
+# Outermost, so that it also sees the error pages of every other middleware (CSRF, size limits).
+MIDDLEWARE.insert(0, "core.api_errors.ApiJsonErrorsMiddleware")
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "api.parsers.StrictJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]

@@ -6,7 +6,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +24,7 @@ from transactions.selectors import customer_exists, customer_ids
 from . import payloads
 from .filters import DEFAULT_ORDERING, ORDERING_FIELDS, ScoreCursorPagination, StrictOrderingFilter, TransactionFilter
 from .health import service_health
+from .parsers import StrictJSONParser
 from .permissions import SeedRead, may_store_transactions
 from .serializers import (
     AnomaliesRequestSerializer,
@@ -58,7 +58,7 @@ class CustomerIdListApi(APIView):
 
 class AnomalyListApi(APIView):
     permission_classes = [SeedRead]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         summary="A customer's anomalies, ranked by a metric",
@@ -104,7 +104,7 @@ class AnomalyListApi(APIView):
 
 class TransactionScoreApi(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         summary="Score new transactions with the active model",

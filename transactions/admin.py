@@ -21,11 +21,8 @@ from django.urls import path, reverse
 
 from core.admin_dates import IndexedDatesQuerySet
 
-from .models import Customer, ImportBatch, QuarantinedRow, Transaction
+from .models import MAX_CUSTOMER_ID, Customer, ImportBatch, QuarantinedRow, Transaction
 from .uploads import UPLOAD_PERMISSIONS, UploadError, queue_ingest
-
-# Customer.customer_id is a PositiveIntegerField: this is its largest value on every database.
-MAX_CUSTOMER_ID = 2**31 - 1
 
 
 def customer_id_term(term: str) -> int | None:

@@ -283,3 +283,31 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "rest_framework.parsers.FormParser",
     "rest_framework.parsers.MultiPartParser",
 ]
+
+# --- Trust: Content-Security-Policy (django-csp) -------------------------------------------------------
+# Scripts only from this site, or inline with the request's nonce (templates) or a hash (the Dash
+# renderer's one line, added per response by dashboard.dash_routes). <style> elements likewise; the
+# Dash app's own page also allows inline <style> elements, which Plotly, AG Grid and the dropdowns
+# inject at run time. Style attributes stay allowed (admin templates and django-plotly-dash's iframe
+# use them; they cannot run script). Pages may be framed only by this site (the dashboard's iframe).
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("csp.context_processors.nonce")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "frame-ancestors": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}

@@ -2,6 +2,7 @@
 and one of its callbacks, and nothing else becomes a 500.
 
 - `add_stateless_apps` (it writes rows) is for staff only;
+- the app's page gets the CSP additions it needs (Dash's inline renderer script by its hash);
 - `_dash-routes` (not implemented by django-plotly-dash) and the routes of an unregistered app are 404;
 - a callback request that is not JSON, nests too deeply, holds a lone surrogate or does not match
   a registered callback's output, inputs and state is a 400, before Dash dispatches it (Dash would
@@ -15,6 +16,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from csp.constants import SELF, UNSAFE_INLINE
 from dash._utils import split_callback_id
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
@@ -26,8 +28,22 @@ from django_plotly_dash.dash_wrapper import get_local_stateless_by_name, get_loc
 from core.json_text import surrogate_paths
 
 View = Callable[..., HttpResponse]
+MAIN_VIEWS = {"main", "app-main", "main--args", "app-main--args"}
 ROUTES_VIEWS = {"routes", "app-routes", "routes--args", "app-routes--args"}
 UPDATE_VIEWS = {"update-component", "app-update-component", "update-component--args", "app-update-component--args"}
+
+
+@functools.cache
+def renderer_hashes(app_name: str) -> tuple[str, ...]:
+    """The CSP hashes ('sha256-...') of the inline scripts Dash writes into the app's page."""
+    return tuple(get_local_stateless_by_name(app_name).as_dash_instance().csp_hashes())
+
+
+def allow_dash_page(response: HttpResponse, app_name: str) -> HttpResponse:
+    """Widen the site's CSP for the Dash app's own page: its renderer script, inline <style> elements."""
+    response._csp_update = {"script-src": list(renderer_hashes(app_name))}
+    response._csp_replace = {"style-src": [SELF, UNSAFE_INLINE]}
+    return response
 
 
 @functools.cache
@@ -103,7 +119,10 @@ def guarded(view: View, name: str | None) -> View:
                 problem = callback_request_problem(body, callback_specs(ident))
             if problem is not None:
                 return JsonResponse({"detail": problem}, status=400)
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        if name in MAIN_VIEWS and kwargs.get("stateless"):
+            allow_dash_page(response, ident)
+        return response
 
     return checked
 

@@ -10,17 +10,10 @@ import pytest
 
 from detection.models import TransactionScore
 
+from .conftest import REPORT_VIOLATIONS
 from .test_dashboard import log_in
 
 pytestmark = pytest.mark.browser
-
-# Reports each violation as a console error, in every frame (the Dash app's iframe too).
-REPORT_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
-                + ` at ${event.sourceFile}:${event.lineNumber}`);
-});
-"""
 
 
 def watch(page) -> list[str]:

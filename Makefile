@@ -19,6 +19,7 @@ $(STAMP): requirements.txt requirements/base.txt requirements/dev.txt
 
 setup: $(STAMP)
 	$(BIN)/python manage.py migrate --verbosity 0
+	$(BIN)/python manage.py setup_periodic_tasks --verbosity 0
 	$(BIN)/python manage.py ensure_admin
 
 run: setup

@@ -5,21 +5,25 @@ Environment variables, by topic:
   CSRF_TRUSTED_ORIGINS, CORS_ALLOWED_ORIGINS;
 - data: DATABASE_URL (default SQLite db.sqlite3 here), CONN_MAX_AGE, ARTIFACTS_DIR, UPLOADS_DIR,
   MAX_UPLOAD_BYTES, XDG_DATA_HOME (parent of the two default folders), STATIC_ROOT;
+- ingest limits: INGEST_MAX_DECOMPRESSED_BYTES, INGEST_MAX_LINE_BYTES, INGEST_MAX_FIELDS,
+  INGEST_MAX_COMPRESSION_RATIO;
 - API: API_ALLOW_ANONYMOUS_READ, API_USER_RATE, API_ANON_RATE;
-- worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC;
+- worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC, HEARTBEAT_SECONDS, STALE_AFTER_SECONDS;
 - HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS,
   SECURE_HSTS_PRELOAD (the last two off unless set);
 - logs: LOG_LEVEL, LOG_FORMAT (plain or json).
 """
 
+import logging
 import os
 from pathlib import Path
 
 import dj_database_url
 import environ
+from django.urls import reverse_lazy
 
-# Quiet TensorFlow's C++ start-up logs in every process (must precede its import).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Quiet TensorFlow's C++ logs in every process, errors at start-up included (must precede its import).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -52,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "corsheaders",
     "rest_framework",
     "rest_framework.authtoken",
@@ -72,6 +77,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a load balancer's probe of /api/health gets an accepted Host before anything reads it.
+    "core.probes.HealthProbeHostMiddleware",
+    "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -160,8 +168,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 # without autorefresh lists every finder's files, which django-plotly-dash's finder cannot do.
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "/admin/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_URL = reverse_lazy("admin:login")
+LOGIN_REDIRECT_URL = reverse_lazy("dashboard:index")
 
 # Model artifacts and uploaded files live outside the repository and outside any served path.
 _DATA_HOME = Path(env.str("XDG_DATA_HOME", default=str(Path.home() / ".local" / "share")))
@@ -169,6 +177,12 @@ ARTIFACTS_DIR = Path(env.str("ARTIFACTS_DIR", default=str(_DATA_HOME / "ecommerc
 UPLOADS_DIR = Path(env.str("UPLOADS_DIR", default=str(_DATA_HOME / "ecommerce-anomaly" / "uploads")))
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Ingest limits (transactions.source.Limits): a source file over any of them is refused as a whole.
+# Ingest streams the file, so memory stays bounded whatever the size; the size limit bounds the time.
+INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=1024**3)
+INGEST_MAX_LINE_BYTES = env.int("INGEST_MAX_LINE_BYTES", default=64 * 1024)
+INGEST_MAX_FIELDS = env.int("INGEST_MAX_FIELDS", default=64)
+INGEST_MAX_COMPRESSION_RATIO = env.float("INGEST_MAX_COMPRESSION_RATIO", default=100.0)
 
 # django-plotly-dash: embedded in an iframe of the same site, every asset served locally.
 X_FRAME_OPTIONS = "SAMEORIGIN"
@@ -224,6 +238,11 @@ SPECTACULAR_SETTINGS = {
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/(api/|customer_ids$)"
 
+# Long runs (training, ingest) beat every HEARTBEAT_SECONDS; one silent for STALE_AFTER_SECONDS is
+# dead (its worker was killed) and is marked failed, so it no longer blocks a new run.
+HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=10)
+STALE_AFTER_SECONDS = env.int("STALE_AFTER_SECONDS", default=60)
+
 # django-q2: the ORM broker by default, so one machine needs no Redis.
 Q_CLUSTER = {
     "name": "anomaly_site",
@@ -247,9 +266,11 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # load balancers probe over plain HTTP
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+LOG_FORMATTER = "json" if env.str("LOG_FORMAT", default="plain") == "json" else "plain"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -262,18 +283,26 @@ LOGGING = {
             "json_ensure_ascii": False,
         },
     },
+    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "json" if env.str("LOG_FORMAT", default="plain") == "json" else "plain",
+            "formatter": LOG_FORMATTER,
+            "filters": ["request_id"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Replaces Django's default "django" handlers (plain text in DEBUG) with ours.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "tensorflow": {"level": "ERROR"},
+        # django-q2 adds a plain-text handler of its own to a logger that has none: give it ours.
+        "django-q": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+# Python warnings (scikit-learn's, pandas') go through the same handler, so JSON logs stay JSON.
+logging.captureWarnings(True)
 
 # --- Trust: no 500s in HTML on the API, and its JSON parser ------------------------------------------
 # Outermost, so that it also sees the error pages of every other middleware (CSRF, size limits).

@@ -40,7 +40,9 @@ def application_error_response(exc: ApplicationError) -> Response:
     if exc.errors:
         errors = field_errors(exc.errors)
         return Response({"detail": f"Invalid input: {', '.join(errors)}.", "errors": errors}, status=exc.status_code)
-    return Response({"detail": exc.message}, status=exc.status_code)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return Response({"detail": exc.message}, status=exc.status_code, headers=headers)
 
 
 def field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:

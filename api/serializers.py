@@ -272,8 +272,20 @@ class ActiveModelSerializer(serializers.Serializer):
     age_seconds = serializers.FloatField(allow_null=True, help_text="Seconds since it was activated.")
 
 
+class HealthCheckSerializer(serializers.Serializer):
+    status = serializers.CharField(
+        help_text="database: ok|down; model: ok|none|broken; broker: ok|down; worker: ok|stale|unknown."
+    )
+    detail = serializers.CharField(required=False)
+
+
 class HealthSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "no_model", "database_unreachable"])
+    status = serializers.ChoiceField(
+        choices=["ok", "degraded", "down"],
+        help_text="ok (200): everything works; degraded (200): reads work, something else does not; "
+        "down (503, Retry-After): the database does not answer.",
+    )
+    checks = serializers.DictField(child=HealthCheckSerializer(), help_text="database, model, broker, worker.")
     database = serializers.ChoiceField(choices=["ok", "unreachable"])
     active_model = ActiveModelSerializer(allow_null=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -23,7 +23,7 @@ from transactions.selectors import customer_exists, customer_ids
 
 from . import payloads
 from .filters import DEFAULT_ORDERING, ORDERING_FIELDS, ScoreCursorPagination, StrictOrderingFilter, TransactionFilter
-from .health import service_health
+from .health import health_response, service_health
 from .parsers import StrictJSONParser
 from .permissions import SeedRead, may_store_transactions
 from .serializers import (
@@ -191,12 +191,12 @@ class HealthApi(APIView):
     @extend_schema(
         summary="Service health",
         description=(
-            "Open to monitors (no login). 200 with status ok, or no_model before the first training; "
-            "503 when the database does not answer. Reveals only the active model's id and age."
+            "Open to monitors (no login), also with a Host header the site does not serve (a probe "
+            "from the load balancer). Reports the database, the active model's files, the job broker "
+            "and the worker, and an overall status: ok and degraded answer 200, down answers 503 with "
+            "Retry-After. Reveals only the active model's id and age."
         ),
         responses={200: HealthSerializer, 503: HealthSerializer},
     )
     def get(self, request):
-        health = service_health()
-        code = status.HTTP_503_SERVICE_UNAVAILABLE if health["database"] != "ok" else status.HTTP_200_OK
-        return Response(health, status=code)
+        return health_response(service_health())

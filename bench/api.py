@@ -82,26 +82,11 @@ def light_customer() -> int:
 
 def source_rows(count: int) -> list[dict]:
     """`count` loaded transactions of customers, as a client would post them (the file's columns)."""
-    from django.utils import timezone
-
     from transactions.models import Transaction
+    from transactions.selectors import source_row
 
-    rows = []
-    for txn in Transaction.objects.filter(customer__isnull=False, quantity__gt=0).order_by("id")[:count]:
-        local = timezone.localtime(txn.invoice_date)
-        rows.append(
-            {
-                "InvoiceNo": f"B{txn.invoice_no}",
-                "StockCode": txn.stock_code,
-                "Description": txn.description,
-                "Quantity": txn.quantity,
-                "InvoiceDate": f"{local.month}/{local.day}/{local.year} {local.hour}:{local.minute:02d}",
-                "UnitPrice": float(txn.unit_price),
-                "CustomerID": txn.customer_id,
-                "Country": txn.country,
-            }
-        )
-    return rows
+    loaded = Transaction.objects.filter(customer__isnull=False, quantity__gt=0).order_by("id")[:count]
+    return [{**source_row(txn), "InvoiceNo": f"B{txn.invoice_no}"} for txn in loaded]
 
 
 class InProcess:

@@ -8,16 +8,15 @@ Prints the median of the runs, the ratio to pandas.read_csv of the same file, an
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
+from _run import run_json
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "ecommerce-data.csv.gz"
@@ -37,14 +36,7 @@ def ingest_once(path: Path) -> dict:
             "DEBUG": "0",
             "SECRET_KEY": "bench-" + "x" * 50,
         }
-        out = subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "_child.py"), "ingest", str(path)],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        return json.loads(out.strip().splitlines()[-1])
+        return run_json([str(ROOT / "bench" / "_child.py"), "ingest", str(path)], env)
 
 
 def main() -> None:

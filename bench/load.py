@@ -59,33 +59,19 @@ def fixtures(env: dict[str, str]) -> tuple[str, list[int], list[dict], list[str]
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
     from detection.fields import METRICS
     from transactions.models import Transaction
-    from transactions.selectors import customer_ids
+    from transactions.selectors import customer_ids, source_row
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
     if user is None:
         sys.exit("the database has no superuser: run `manage.py ensure_admin` on it first")
     token = Token.objects.get_or_create(user=user)[0].key
-    rows = []
-    for txn in Transaction.objects.filter(customer__isnull=False, quantity__gt=0).order_by("?")[:200]:
-        local = timezone.localtime(txn.invoice_date)
-        rows.append(
-            {
-                "InvoiceNo": f"L{txn.invoice_no}",
-                "StockCode": txn.stock_code,
-                "Description": txn.description,
-                "Quantity": txn.quantity,
-                "InvoiceDate": f"{local.month}/{local.day}/{local.year} {local.hour}:{local.minute:02d}",
-                "UnitPrice": float(txn.unit_price),
-                "CustomerID": txn.customer_id,
-                "Country": txn.country,
-            }
-        )
+    loaded = Transaction.objects.filter(customer__isnull=False, quantity__gt=0).order_by("?")[:200]
+    rows = [{**source_row(txn), "InvoiceNo": f"L{txn.invoice_no}"} for txn in loaded]
     from django.db import connection
 
     connection.close()

@@ -22,6 +22,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from _run import run_json
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -61,14 +63,7 @@ def child(step: str, path: str, epochs: int) -> None:
 
 
 def run_child(step: str, path: Path, env: dict[str, str], epochs: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", step, str(path), "--epochs", str(epochs)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return run_json([__file__, "--child", step, str(path), "--epochs", str(epochs)], env)
 
 
 def demo_file(workdir: Path, rows: int) -> Path:

@@ -11,14 +11,14 @@ and a whole `train_and_activate` (load, features, both fits, scoring, writes, ac
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _run import run_json
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["features", "iso_forest_fit_score", "autoencoder_fit_score", "write_scores", "total"]
@@ -35,14 +35,7 @@ def run_once(database: Path) -> dict:
             "DEBUG": "0",
             "SECRET_KEY": "bench",
         }
-        out = subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "_child.py"), "train", "-"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        return json.loads(out.strip().splitlines()[-1])
+        return run_json([str(ROOT / "bench" / "_child.py"), "train", "-"], env)
 
 
 def main() -> None:

@@ -38,7 +38,8 @@ class Conflict(ApplicationError):
 
 
 class ServiceUnavailable(ApplicationError):
-    """The request is valid but cannot be served now; retrying later may work."""
+    """The request is valid but cannot be served now; retrying after `retry_after` seconds may work."""
 
     status_code = 503
     default_message = "The service is temporarily unavailable."
+    retry_after = 30

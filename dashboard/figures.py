@@ -112,22 +112,11 @@ def anomalies_over_time_figure(rows: Sequence[dict[str, Any]], period: str) -> g
     if not rows:
         return empty_figure("No scored transactions yet.")
     periods = [row["period"] for row in rows]
+    lines = [("flagged", "flagged by either model", FLAGGED_COLOUR), ("common", "flagged by both", COMMON_COLOUR)]
     figure = go.Figure(
         [
-            go.Scatter(
-                x=periods,
-                y=[row["flagged"] for row in rows],
-                name="flagged by either model",
-                mode="lines",
-                line={"color": FLAGGED_COLOUR},
-            ),
-            go.Scatter(
-                x=periods,
-                y=[row["common"] for row in rows],
-                name="flagged by both",
-                mode="lines",
-                line={"color": COMMON_COLOUR},
-            ),
+            go.Scatter(x=periods, y=[row[key] for row in rows], name=name, mode="lines", line={"color": colour})
+            for key, name, colour in lines
         ]
     )
     _base_layout(figure, f"Anomalies per {period}")

@@ -9,8 +9,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 
+from core.errors import ApplicationError
+
 from . import services
-from .errors import InvalidTrainingParameters, TrainingInProgress
+from .errors import InvalidTrainingParameters
 from .models import ModelVersion
 from .training_jobs import TRAIN_PERMISSIONS, queue_training
 from .training_parameters import TrainingParameters
@@ -103,7 +105,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(changelist)
         try:
             job = queue_training(user=request.user, parameters=form.parameters)
-        except TrainingInProgress as exc:
+        except ApplicationError as exc:  # another run is live, or the queue is down
             self.message_user(request, f"Training not started: {exc}.", messages.ERROR)
             return HttpResponseRedirect(changelist)
         self.message_user(request, f"Training queued as job #{job.pk} ({job.status}).", messages.SUCCESS)

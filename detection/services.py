@@ -25,6 +25,9 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.bulk import bulk_insert_frame
+from core.heartbeat import Heartbeat
+from jobs.models import BackgroundJob
+from jobs.recovery import recover_dead_jobs
 from transactions.selectors import scoreable_transactions, transactions_frame
 
 from .errors import NoActiveModel, TrainingError, TrainingInProgress
@@ -41,7 +44,6 @@ logger = logging.getLogger(__name__)
 # stage name, fraction done of the whole run (0..1)
 ProgressCallback = Callable[[str, float], None]
 
-STALE_TRAINING_AFTER = timedelta(minutes=30)
 # Both models are fitted on a uniform random sample of at most this many rows (the real file has
 # 401,604, so all of them); every row is still scored. Keeps fitting time flat past that size.
 FIT_SAMPLE_ROWS = 500_000
@@ -55,20 +57,21 @@ def _noop(stage: str, fraction: float) -> None:
 def claim_training(*, started_by=None, parameters: dict | None = None, seed: int = 0) -> ModelVersion:
     """Create the new version in status `training`, refusing if another live run exists.
 
-    The lock is the running version's row itself, so it survives a crashed worker: a `training`
-    row whose heartbeat is older than STALE_TRAINING_AFTER is marked failed and no longer blocks.
+    The lock is the running version's row itself. A run is live while its heartbeat is younger
+    than STALE_AFTER_SECONDS or while its job still waits in the queue; runs whose worker died are
+    settled first (jobs.recovery), so a restarted worker's first request is not refused.
     """
+    recover_dead_jobs()
     now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.STALE_AFTER_SECONDS)
     with transaction.atomic():
         running = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.TRAINING)
         for version in running:
-            if version.heartbeat_at and now - version.heartbeat_at < STALE_TRAINING_AFTER:
+            if (version.heartbeat_at and version.heartbeat_at >= stale_before) or _waits_in_queue(version):
                 raise TrainingInProgress(
                     f"training v{version.pk} is still running (started {version.created_at:%H:%M})"
                 )
-            version.status = ModelVersion.Status.FAILED
-            version.error = "interrupted: no heartbeat for over 30 minutes"
-            version.save(update_fields=["status", "error"])
+            fail_version(version.pk, f"interrupted: no heartbeat for over {settings.STALE_AFTER_SECONDS} s")
         return ModelVersion.objects.create(
             status=ModelVersion.Status.TRAINING,
             heartbeat_at=now,
@@ -77,6 +80,22 @@ def claim_training(*, started_by=None, parameters: dict | None = None, seed: int
             parameters=parameters or {},
             features=MODEL_FEATURES,
         )
+
+
+def _waits_in_queue(version: ModelVersion) -> bool:
+    """Whether a training job for `version` is queued and not yet picked up by a worker."""
+    return BackgroundJob.objects.filter(
+        kind=BackgroundJob.Kind.TRAIN, status=BackgroundJob.Status.QUEUED, parameters__model_version_id=version.pk
+    ).exists()
+
+
+def fail_version(version_id: int, error: str) -> None:
+    """Mark a version that is not active failed, and remove its scores and files."""
+    ModelVersion.objects.filter(pk=version_id, is_active=False).update(
+        status=ModelVersion.Status.FAILED, error=error[:4000], finished_at=timezone.now()
+    )
+    TransactionScore.objects.filter(model_version_id=version_id, model_version__is_active=False).delete()
+    shutil.rmtree(Path(settings.ARTIFACTS_DIR) / f"v{version_id}", ignore_errors=True)
 
 
 def train_and_activate(
@@ -99,7 +118,10 @@ def train_and_activate(
     folder = Path(settings.ARTIFACTS_DIR) / f"v{version.pk}"
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    beating = Heartbeat(lambda: ModelVersion.objects.filter(pk=version.pk).update(heartbeat_at=timezone.now()))
     try:
+        beating.__enter__()
+        prune_old_versions()  # also what a run killed after activating its version left to do
         progress("load", 0.0)
         tick = time.perf_counter()
         frame = transactions_frame()
@@ -113,7 +135,6 @@ def train_and_activate(
         features = build_features(frame, reference)
         matrix = model_matrix(features)
         timings["features_seconds"] = time.perf_counter() - tick
-        _heartbeat(version)
 
         progress("fit", 0.2)
         tick = time.perf_counter()
@@ -122,7 +143,6 @@ def train_and_activate(
             fit_matrix, feature_names=MODEL_FEATURES, contamination=contamination, epochs=epochs, seed=seed
         )
         timings["fit_seconds"] = time.perf_counter() - tick
-        _heartbeat(version)
 
         progress("score", 0.6)
         tick = time.perf_counter()
@@ -151,7 +171,7 @@ def train_and_activate(
             activate(version)
         version.metrics["write_seconds"] = round(time.perf_counter() - tick, 3)
         version.save(update_fields=["metrics"])
-        _prune_old_scores()
+        prune_old_versions()
         progress("done", 1.0)
     except BaseException as exc:
         ModelVersion.objects.filter(pk=version.pk).update(
@@ -162,6 +182,8 @@ def train_and_activate(
         )
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    finally:
+        beating.__exit__(None, None, None)
     return version
 
 
@@ -175,10 +197,6 @@ def activate(version: ModelVersion) -> None:
         version.status = ModelVersion.Status.ACTIVE
         version.activated_at = timezone.now()
         version.save(update_fields=["is_active", "status", "activated_at"])
-
-
-def _heartbeat(version: ModelVersion) -> None:
-    ModelVersion.objects.filter(pk=version.pk).update(heartbeat_at=timezone.now())
 
 
 def _save_reference(reference: FeatureReference, folder: Path) -> dict[str, dict[str, str]]:
@@ -219,14 +237,24 @@ def write_scores(
     return bulk_insert_frame(TransactionScore, table, progress=report, ignore_conflicts=ignore_conflicts)
 
 
-def _prune_old_scores() -> None:
-    """Delete score rows of versions older than the last KEEP_SCORED_VERSIONS successful ones."""
+def prune_old_versions() -> None:
+    """Keep the score rows and artifact folders of the last KEEP_SCORED_VERSIONS activated versions only.
+
+    Runs in training and training runs in progress keep theirs; every other version loses its
+    scores and its `v<id>/` folder (its record stays, with its metrics).
+    """
     keep = list(
-        ModelVersion.objects.filter(status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.RETIRED])
+        ModelVersion.objects.filter(activated_at__isnull=False)
         .order_by("-activated_at")
         .values_list("pk", flat=True)[:KEEP_SCORED_VERSIONS]
     )
+    keep += list(ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING).values_list("pk", flat=True))
+    keep += list(ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True))
     TransactionScore.objects.exclude(model_version_id__in=keep).delete()
+    root = Path(settings.ARTIFACTS_DIR)
+    for folder in root.glob("v*") if root.is_dir() else []:
+        if folder.is_dir() and folder.name[1:].isdigit() and int(folder.name[1:]) not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @lru_cache(maxsize=2)

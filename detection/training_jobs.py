@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.utils import timezone
 
 from jobs import services as jobs
 from jobs.models import BackgroundJob
+from jobs.recovery import Outcome
 
 from .errors import TrainingError
 from .models import ModelVersion
-from .services import claim_training, train_and_activate
+from .services import claim_training, fail_version, prune_old_versions, train_and_activate
 from .training_parameters import TrainingParameters
 
 # Who may start a training run, in the admin and through the API alike.
 TRAIN_PERMISSIONS = ("jobs.add_backgroundjob", "detection.add_modelversion")
-HEARTBEAT_EVERY = 60.0  # seconds; services.STALE_TRAINING_AFTER is 30 minutes
 
 
 def queue_training(*, user=None, parameters: TrainingParameters | None = None) -> BackgroundJob:
@@ -62,42 +61,44 @@ def run_training_job(job_id: int) -> dict[str, Any]:
     def work(progress: jobs.JobProgress) -> dict[str, Any]:
         if version.status != ModelVersion.Status.TRAINING:
             raise TrainingError(f"v{version.pk} is {version.status}: its claim expired before the worker started")
-        beat = _heartbeat(version.pk)
-        beat()
-
-        def report(stage: str, fraction: float) -> None:
-            progress(stage, fraction)
-            beat()
-
         trained = train_and_activate(
             contamination=parameters["contamination"],
             epochs=parameters["epochs"],
             seed=parameters["seed"],
             started_by=job.created_by,
             version=version,
-            progress=report,
+            progress=progress,
         )
-        metrics = trained.metrics
-        return {
-            "summary": f"v{trained.pk} active: {metrics.get('rows', 0):,} rows scored, "
-            f"{metrics.get('flagged_either', 0):,} flagged",
-            "model_version_id": trained.pk,
-            "rows": metrics.get("rows", 0),
-            "flagged": metrics.get("flagged_either", 0),
-            "common_anomalies": metrics.get("common_anomalies", 0),
-        }
+        return training_result(trained)
 
     return jobs.run_job(job_id, work)
 
 
-def _heartbeat(version_id: int):
-    """Return a callable that refreshes the version's heartbeat at most every HEARTBEAT_EVERY seconds."""
-    last = [0.0]
+def training_result(version: ModelVersion) -> dict[str, Any]:
+    """What a finished training job reports: the version, rows scored and flags."""
+    metrics = version.metrics
+    return {
+        "summary": f"v{version.pk} active: {metrics.get('rows', 0):,} rows scored, "
+        f"{metrics.get('flagged_either', 0):,} flagged",
+        "model_version_id": version.pk,
+        "rows": metrics.get("rows", 0),
+        "flagged": metrics.get("flagged_either", 0),
+        "common_anomalies": metrics.get("common_anomalies", 0),
+    }
 
-    def beat() -> None:
-        now = time.monotonic()
-        if now - last[0] >= HEARTBEAT_EVERY:
-            last[0] = now
-            ModelVersion.objects.filter(pk=version_id).update(heartbeat_at=timezone.now())
 
-    return beat
+def reconcile_dead_training(job: BackgroundJob, reason: str) -> Outcome:
+    """Settle a training job whose worker died, from the database: its version decides.
+
+    A version already activated (the scores committed before the worker died) means the run
+    succeeded; pruning of old versions, which may not have run, runs now. Otherwise the version is
+    marked failed (its partial scores and files removed) and the active one stays as it was.
+    """
+    version = ModelVersion.objects.filter(pk=job.parameters.get("model_version_id")).first()
+    if version is not None and version.activated_at is not None:
+        prune_old_versions()
+        message = f"v{version.pk} was activated; {reason}"
+        return Outcome(succeeded=True, message=message, result=training_result(version))
+    if version is not None:
+        fail_version(version.pk, f"interrupted: {reason}")
+    return Outcome(succeeded=False, message=f"interrupted: {reason}")

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin import ShowFacets
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from .models import BackgroundJob
+from .recovery import settle
 
 
 @admin.register(BackgroundJob)
@@ -30,6 +33,18 @@ class BackgroundJobAdmin(admin.ModelAdmin):
     list_select_related = ["created_by"]
     readonly_fields = [field.name for field in BackgroundJob._meta.fields]
     show_facets = ShowFacets.NEVER
+    actions = ["mark_failed"]
+
+    def has_settle_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("jobs.change_backgroundjob")
+
+    @admin.action(description="Mark the selected stuck runs failed (their worker died)", permissions=["settle"])
+    def mark_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Settle queued or running jobs as their owner would after a crash; record who did it."""
+        stuck = queryset.filter(status__in=[BackgroundJob.Status.QUEUED, BackgroundJob.Status.RUNNING])
+        reason = f"marked failed by {request.user.get_username()} in the admin at {timezone.now():%Y-%m-%d %H:%M}"
+        settled = [job.pk for job in stuck if settle(job, reason)]
+        self.message_user(request, f"{len(settled)} job(s) settled: {', '.join(f'#{pk}' for pk in settled) or 'none'}.")
 
     @admin.display(description="progress")
     def progress_percent(self, job: BackgroundJob) -> str:

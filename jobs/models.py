@@ -27,6 +27,8 @@ class BackgroundJob(models.Model):
     result = models.JSONField(default=dict, blank=True)
     upload_path = models.CharField(max_length=500, blank=True, help_text="The stored upload an ingest reads.")
     task_id = models.CharField(max_length=64, blank=True, help_text="The django-q2 task id.")
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid:start of the process running it.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life while running.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -11,9 +11,20 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from core.errors import ServiceUnavailable
+from core.heartbeat import Heartbeat
+
+from .liveness import worker_identity
 from .models import BackgroundJob
 
 logger = logging.getLogger(__name__)
+
+
+class QueueUnavailable(ServiceUnavailable):
+    """The job queue (the broker: the database or Redis) cannot take the task now."""
+
+    default_message = "The job queue is unavailable right now; nothing was started. Retry shortly."
+
 
 # A job's work: gets a progress callback (stage, fraction 0..1), returns the result to store.
 JobWork = Callable[["JobProgress"], dict[str, Any]]
@@ -70,7 +81,8 @@ def enqueue(job: BackgroundJob, func: str, *args: Any) -> BackgroundJob:
     except Exception as exc:
         if not sync:
             fail_job(job.pk, f"could not queue the task: {type(exc).__name__}: {exc}")
-            raise
+            logger.error("job #%s could not be queued: %s", job.pk, exc)
+            raise QueueUnavailable() from exc
         logger.info("job #%s failed in sync mode: %s", job.pk, exc)
         task_id = ""
     BackgroundJob.objects.filter(pk=job.pk).update(task_id=task_id or "")
@@ -81,14 +93,20 @@ def enqueue(job: BackgroundJob, func: str, *args: Any) -> BackgroundJob:
 def run_job(job_id: int, work: JobWork) -> dict[str, Any]:
     """Run `work` for the job: mark it running, then succeeded with the result or failed with the error.
 
+    While it runs, the job records which process runs it and beats a heartbeat (see jobs.recovery).
     Returns the result; re-raises the error after recording it, so django-q2 records a failure too.
     """
     started = time.perf_counter()
     BackgroundJob.objects.filter(pk=job_id).update(
-        status=BackgroundJob.Status.RUNNING, started_at=timezone.now(), progress=0.0, message="started"
+        status=BackgroundJob.Status.RUNNING,
+        started_at=timezone.now(),
+        progress=0.0,
+        message="started",
+        worker=worker_identity(),
     )
     try:
-        result = work(JobProgress(job_id))
+        with Heartbeat(lambda: BackgroundJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now())):
+            result = work(JobProgress(job_id))
     except BaseException as exc:
         fail_job(job_id, f"{type(exc).__name__}: {exc}", duration=time.perf_counter() - started)
         raise

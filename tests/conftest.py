@@ -1,4 +1,8 @@
-"""Shared fixtures: generated data in the Kaggle format, the real file when present."""
+"""Shared fixtures: generated data in the Kaggle format, the real file when present, the roles.
+
+Roles: anonymous (no login), a plain user (logged in, no permission), an analyst (staff in the
+Analyst group), and pytest-django's `admin_user` / `admin_client` (the superuser).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
 
 from transactions.demo_data import generate_demo_frame
 
@@ -73,3 +79,40 @@ def trained_version(db, demo_csv, fast_training):
 
     ingest_file(demo_csv)
     return fast_training.train_and_activate(epochs=3, seed=0)
+
+
+ANALYST_GROUP = "Analyst"
+
+
+@pytest.fixture
+def analyst(db) -> User:
+    user = User.objects.create_user("ana", "ana@example.com", "ana-pass-123", is_staff=True)
+    user.groups.add(Group.objects.get(name=ANALYST_GROUP))
+    return user
+
+
+@pytest.fixture
+def analyst_client(analyst) -> Client:
+    client = Client()
+    client.force_login(analyst)
+    return client
+
+
+@pytest.fixture
+def sync_jobs(settings, tmp_path):
+    """Run django-q2 tasks in the calling process (Q_CLUSTER["sync"]) with uploads in tmp_path."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    settings.UPLOADS_DIR = tmp_path / "uploads"
+    return settings
+
+
+@pytest.fixture
+def flagged_ids(trained_version) -> list[int]:
+    """Transaction ids of the active version's flagged rows, highest anomaly score first."""
+    from detection.models import TransactionScore
+
+    return list(
+        TransactionScore.objects.filter(model_version=trained_version, is_flagged=True)
+        .order_by("-anomaly_score")
+        .values_list("transaction_id", flat=True)
+    )

@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from core.admin_dates import IndexedDatesQuerySet
+from core.errors import ApplicationError
 
 from .models import MAX_CUSTOMER_ID, Customer, ImportBatch, QuarantinedRow, Transaction
 from .uploads import UPLOAD_PERMISSIONS, UploadError, queue_ingest
@@ -83,6 +84,8 @@ class ImportBatchAdmin(admin.ModelAdmin):
                     job = queue_ingest(form.cleaned_data["file"], user=request.user)
                 except UploadError as exc:
                     form.add_error("file", str(exc))
+                except ApplicationError as exc:  # the queue is down: nothing was started
+                    form.add_error(None, exc.message)
                 else:
                     self.message_user(request, f"Ingest queued as job #{job.pk} ({job.status}).", messages.SUCCESS)
                     return HttpResponseRedirect(reverse("admin:jobs_backgroundjob_change", args=[job.pk]))

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 from django.db.models import CharField, QuerySet
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from .models import Customer, Transaction
 
@@ -67,3 +68,18 @@ def search_customers(prefix: str, *, limit: int = 20) -> list[dict[str, Any]]:
         .values("customer_id", "country")
     )
     return list(matches[:limit])
+
+
+def source_row(transaction: Transaction) -> dict[str, Any]:
+    """A loaded transaction in the source file's columns, as a client posts it to /api/score."""
+    local = timezone.localtime(transaction.invoice_date)
+    return {
+        "InvoiceNo": transaction.invoice_no,
+        "StockCode": transaction.stock_code,
+        "Description": transaction.description,
+        "Quantity": transaction.quantity,
+        "InvoiceDate": f"{local.month}/{local.day}/{local.year} {local.hour}:{local.minute:02d}",
+        "UnitPrice": float(transaction.unit_price),
+        "CustomerID": transaction.customer_id,
+        "Country": transaction.country,
+    }

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
@@ -18,7 +19,7 @@ from core.bulk import bulk_insert_frame
 
 from .cleaning import clean_rows
 from .models import Customer, ImportBatch, QuarantinedRow, Transaction
-from .source import SourceError, read_source
+from .source import Limits, SourceChunk, SourceError, inspect_source, iter_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,48 @@ TRANSACTION_COLUMNS = [
     "fingerprint",
 ]
 
-__all__ = ["IngestOutcome", "SourceError", "StoredRows", "ingest_file", "refresh_customers", "store_rows"]
+__all__ = [
+    "IngestAccountingError",
+    "IngestOutcome",
+    "SourceError",
+    "StoredRows",
+    "ingest_file",
+    "refresh_customers",
+    "store_rows",
+]
+
+
+class IngestAccountingError(RuntimeError):
+    """The lines read and the rows loaded, dropped and quarantined do not add up: nothing is kept."""
+
+
+@dataclass
+class LineTally:
+    """What became of a file's data lines; every line ends in exactly one of the counts."""
+
+    read: int
+    loaded: int = 0
+    duplicate: int = 0
+    existing: int = 0
+    quarantined: int = 0
+    without_customer: int = 0
+
+    def add(self, *, loaded: int, duplicate: int, existing: int, quarantined: int, without_customer: int) -> None:
+        self.loaded += loaded
+        self.duplicate += duplicate
+        self.existing += existing
+        self.quarantined += quarantined
+        self.without_customer += without_customer
+
+    def check(self) -> None:
+        """Raise IngestAccountingError unless loaded + duplicate + existing + quarantined == read."""
+        accounted = self.loaded + self.duplicate + self.existing + self.quarantined
+        if accounted != self.read:
+            raise IngestAccountingError(
+                f"{self.read:,} lines read but {accounted:,} accounted for ({self.loaded:,} loaded, "
+                f"{self.duplicate:,} duplicates, {self.existing:,} already loaded, "
+                f"{self.quarantined:,} quarantined): nothing was written"
+            )
 
 
 @dataclass(frozen=True)
@@ -61,6 +103,17 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
+def ingest_limits() -> Limits:
+    """Return the source file limits from the INGEST_* settings."""
+    defaults = Limits()
+    return Limits(
+        max_decompressed_bytes=getattr(settings, "INGEST_MAX_DECOMPRESSED_BYTES", defaults.max_decompressed_bytes),
+        max_line_bytes=getattr(settings, "INGEST_MAX_LINE_BYTES", defaults.max_line_bytes),
+        max_fields=getattr(settings, "INGEST_MAX_FIELDS", defaults.max_fields),
+        max_compression_ratio=getattr(settings, "INGEST_MAX_COMPRESSION_RATIO", defaults.max_compression_ratio),
+    )
+
+
 def ingest_file(
     path: Path | str,
     *,
@@ -71,21 +124,25 @@ def ingest_file(
     """Load the source file at `path` and return the outcome with its ImportBatch.
 
     Raises SourceError, writing nothing, when the file as a whole cannot be read (wrong header,
-    encoding, no rows). Rows that fail validation are quarantined with their reason; rows already
-    loaded (same fingerprint) are counted and skipped. A file whose sha256 was already ingested in
-    full is not read again unless `force`. The rows of a batch are written in one transaction.
+    encoding, no rows, a limit broken). Rows that fail validation are quarantined with their
+    reason; rows already loaded (same fingerprint) are counted and skipped. A file whose sha256 was
+    already ingested in full is not read again unless `force`. The file is read twice as a stream
+    (first to check and count it, then to load it chunk by chunk), never whole; the rows of a batch
+    are written in one transaction, which is rolled back when the lines do not all add up.
     """
     progress = progress or _noop
     path = Path(path)
-    source = read_source(path, encoding=encoding)
+    limits = ingest_limits()
+    info = inspect_source(path, encoding=encoding, limits=limits)
+    progress("validate", info.data_lines, info.data_lines)
     if not force:
-        previous = ImportBatch.objects.filter(sha256=source.sha256, status=ImportBatch.Status.COMPLETED).first()
+        previous = ImportBatch.objects.filter(sha256=info.sha256, status=ImportBatch.Status.COMPLETED).first()
         if previous is not None:
             return IngestOutcome(batch=previous, already_ingested=True)
 
-    batch = ImportBatch.objects.create(file_name=source.name, sha256=source.sha256, size_bytes=source.size_bytes)
+    batch = ImportBatch.objects.create(file_name=info.name, sha256=info.sha256, size_bytes=info.size_bytes)
     try:
-        _load(batch, source, progress)
+        _load(batch, iter_chunks(path, info, limits=limits), info.data_lines, progress)
     except BaseException as exc:  # KeyboardInterrupt too: the batch is marked, its rows rolled back.
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=ImportBatch.Status.FAILED, finished_at=timezone.now(), error=repr(exc)[:2000]
@@ -95,49 +152,69 @@ def ingest_file(
     return IngestOutcome(batch=batch, already_ingested=False)
 
 
-def _load(batch: ImportBatch, source, progress: ProgressCallback) -> None:
-    rows_read = len(source.rows) + len(source.bad_lines)
-    progress("validate", 0, rows_read)
-    cleaned = clean_rows(source.rows)
-    progress("validate", rows_read, rows_read)
-
-    rows = cleaned.rows
-    existing = np.isin(rows["fingerprint"].to_numpy(), _stored_fingerprints())
-    new_rows = rows[~existing]
-    quarantined = pd.concat([source.bad_lines[["line_number", "reason"]], cleaned.quarantined], ignore_index=True)
-    quarantined = quarantined.sort_values("line_number", kind="stable")
-
+def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, progress: ProgressCallback) -> None:
+    """Write the rows of every chunk, then the batch's counts; raise IngestAccountingError on a gap."""
+    tally = LineTally(read=lines_read)
+    stored = np.sort(_stored_fingerprints())
+    seen = np.zeros(0, dtype=np.int64)  # sorted fingerprints of the rows of earlier chunks
+    customer_ids: list[np.ndarray] = []
     with transaction.atomic():
-        table = new_rows.assign(batch_id=batch.pk)
-        bulk_insert_frame(
-            Transaction,
-            table[TRANSACTION_COLUMNS],
-            progress=lambda n: progress("load", n, len(table)),
-        )
-        if len(quarantined):
-            bulk_insert_frame(
-                QuarantinedRow,
-                pd.DataFrame(
-                    {
-                        "batch_id": batch.pk,
-                        "line_number": quarantined["line_number"].to_numpy(),
-                        "raw": source.raw_text(quarantined["line_number"].to_numpy()),
-                        "reason": quarantined["reason"].str.slice(0, 255).to_numpy(),
-                    }
-                ),
+        for chunk in chunks:
+            cleaned = clean_rows(chunk.rows)
+            fingerprints = cleaned.rows["fingerprint"].to_numpy()
+            earlier = _isin_sorted(fingerprints, seen)
+            existing = _isin_sorted(fingerprints, stored) & ~earlier
+            new_rows = cleaned.rows[~earlier & ~existing]
+            seen = np.sort(np.concatenate([seen, fingerprints[~earlier]]), kind="stable")
+
+            bulk_insert_frame(Transaction, new_rows.assign(batch_id=batch.pk)[TRANSACTION_COLUMNS])
+            quarantined = _quarantined_rows(batch, chunk, cleaned.quarantined)
+            if len(quarantined):
+                bulk_insert_frame(QuarantinedRow, quarantined)
+            customer_ids.append(new_rows["customer_id"].dropna().unique().astype(np.int64))
+            tally.add(
+                loaded=len(new_rows),
+                duplicate=cleaned.duplicates + int(earlier.sum()),
+                existing=int(existing.sum()),
+                quarantined=len(quarantined),
+                without_customer=int(new_rows["customer_id"].isna().sum()),
             )
-        customer_ids = new_rows["customer_id"].dropna().unique()
-        refresh_customers(customer_ids)
+            progress("load", chunk.lines_read, lines_read)
+        tally.check()
+        refresh_customers(np.unique(np.concatenate(customer_ids)) if customer_ids else [])
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=ImportBatch.Status.COMPLETED,
             finished_at=timezone.now(),
-            rows_read=rows_read,
-            rows_loaded=len(new_rows),
-            rows_duplicate=cleaned.duplicates,
-            rows_existing=int(existing.sum()),
-            rows_quarantined=len(quarantined),
-            rows_without_customer=int(new_rows["customer_id"].isna().sum()),
+            rows_read=tally.read,
+            rows_loaded=tally.loaded,
+            rows_duplicate=tally.duplicate,
+            rows_existing=tally.existing,
+            rows_quarantined=tally.quarantined,
+            rows_without_customer=tally.without_customer,
         )
+
+
+def _quarantined_rows(batch: ImportBatch, chunk: SourceChunk, refused: pd.DataFrame) -> pd.DataFrame:
+    """Return the chunk's bad lines and refused rows as QuarantinedRow columns, in line order."""
+    refused = refused.assign(raw=chunk.raw_text(refused["line_number"].to_numpy()))
+    rows = pd.concat([chunk.bad_lines, refused[["line_number", "raw", "reason"]]], ignore_index=True)
+    rows = rows.sort_values("line_number", kind="stable")
+    return pd.DataFrame(
+        {
+            "batch_id": batch.pk,
+            "line_number": rows["line_number"].to_numpy(dtype=np.int64),
+            "raw": rows["raw"].to_numpy(),
+            "reason": rows["reason"].str.slice(0, 255).to_numpy(),
+        }
+    )
+
+
+def _isin_sorted(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """Return whether each of `values` is in the sorted array `sorted_values`."""
+    if len(sorted_values) == 0:
+        return np.zeros(len(values), dtype=bool)
+    index = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return sorted_values[index] == values
 
 
 def _stored_fingerprints() -> np.ndarray:

@@ -11,11 +11,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from jobs import services as jobs
 from jobs.models import BackgroundJob
+from jobs.recovery import Outcome
 
+from .models import ImportBatch
 from .services import ingest_file
 from .source import EXPECTED_COLUMNS, SourceError, detect_encoding
 
@@ -69,9 +72,13 @@ def store_upload(upload: UploadedFile) -> Path:
     folder = Path(settings.UPLOADS_DIR) / uuid.uuid4().hex
     folder.mkdir(parents=True, mode=0o700)
     path = folder / (get_valid_filename(Path(upload.name or "upload.csv").name) or "upload.csv")
-    with open(path, "wb") as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
+    try:
+        with open(path, "wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+    except BaseException:
+        remove_upload(path)
+        raise
     return path
 
 
@@ -79,23 +86,34 @@ def queue_ingest(upload: UploadedFile, *, user=None) -> BackgroundJob:
     """Check and store the upload, then queue its ingest; return the job. Raises UploadError."""
     check_upload(upload)
     path = store_upload(upload)
-    job = jobs.create_job(
-        kind=BackgroundJob.Kind.INGEST,
-        user=user,
-        parameters={"file_name": path.name, "size_bytes": upload.size},
-        upload_path=str(path),
-    )
-    return jobs.enqueue(job, "transactions.tasks.ingest_upload", job.pk)
+    try:
+        job = jobs.create_job(
+            kind=BackgroundJob.Kind.INGEST,
+            user=user,
+            parameters={"file_name": path.name, "size_bytes": upload.size},
+            upload_path=str(path),
+        )
+        return jobs.enqueue(job, "transactions.tasks.ingest_upload", job.pk)
+    except BaseException:
+        remove_upload(path)
+        raise
+
+
+def remove_upload(path: Path) -> None:
+    """Delete a stored upload and its folder (each upload has its own)."""
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def run_ingest_job(job_id: int) -> dict[str, Any]:
-    """Ingest the job's stored upload and return the outcome; the upload is deleted once it loaded."""
+    """Ingest the job's stored upload and return the outcome; the upload is deleted whether it loaded or not."""
     path = Path(BackgroundJob.objects.values_list("upload_path", flat=True).get(pk=job_id))
 
     def work(progress: jobs.JobProgress) -> dict[str, Any]:
-        outcome = ingest_file(path, progress=_ingest_progress(progress))
+        try:
+            outcome = ingest_file(path, progress=_ingest_progress(progress))
+        finally:
+            remove_upload(path)
         batch = outcome.batch
-        shutil.rmtree(path.parent, ignore_errors=True)
         if outcome.already_ingested:
             summary = f"already ingested as batch #{batch.pk}: 0 rows added"
         else:
@@ -124,3 +142,16 @@ def _ingest_progress(progress: jobs.JobProgress):
         progress(stage, start + (end - start) * min(share, 1.0))
 
     return report
+
+
+def reconcile_dead_ingest(job: BackgroundJob, reason: str) -> Outcome:
+    """Settle an ingest job whose worker died: its batch's rows were rolled back, so the batch failed.
+
+    The stored upload is removed; uploading the file again loads it (nothing of it was kept).
+    """
+    ImportBatch.objects.filter(
+        status=ImportBatch.Status.RUNNING, started_at__gte=job.started_at or job.created_at
+    ).update(status=ImportBatch.Status.FAILED, error=f"interrupted: {reason}", finished_at=timezone.now())
+    if job.upload_path:
+        shutil.rmtree(Path(job.upload_path).parent, ignore_errors=True)
+    return Outcome(succeeded=False, message=f"interrupted: {reason}; upload the file again to load it")

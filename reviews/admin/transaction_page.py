@@ -20,6 +20,16 @@ from .filters import TransactionReviewStatusFilter
 RECENT_HISTORY_ROWS = 20
 
 
+def rounded(field: str, description: str, *, digits: int = 3):
+    """An admin column showing `field` of a score rounded to `digits` decimals."""
+
+    @admin.display(description=description)
+    def show(self, score: TransactionScore) -> str:
+        return f"{getattr(score, field):.{digits}f}"
+
+    return show
+
+
 class ScoreInline(admin.TabularInline):
     model = TransactionScore
     fields = [
@@ -38,21 +48,13 @@ class ScoreInline(admin.TabularInline):
     can_delete = False
     ordering = ["-model_version_id"]
 
-    @admin.display(description="anomaly score")
-    def anomaly(self, score: TransactionScore) -> str:
-        return f"{score.anomaly_score:.3f}"
-
-    @admin.display(description="Isolation Forest score")
-    def iso_forest(self, score: TransactionScore) -> str:
-        return f"{score.iso_forest_score:.3f}"
+    anomaly = rounded("anomaly_score", "anomaly score")
+    iso_forest = rounded("iso_forest_score", "Isolation Forest score")
+    zscore_display = rounded("zscore", "ZScore", digits=2)
 
     @admin.display(description="autoencoder score")
     def autoencoder(self, score: TransactionScore) -> str:
         return f"{score.autoencoder_score:.3f} (MSE {score.autoencoder_mse:.3g})"
-
-    @admin.display(description="ZScore")
-    def zscore_display(self, score: TransactionScore) -> str:
-        return f"{score.zscore:.2f}"
 
     @admin.display(description="explanation")
     def explanation_display(self, score: TransactionScore) -> str:

@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db.models import Count
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from detection.models import TransactionScore
+from transactions.selectors import source_row as source_columns
 
 
 @pytest.fixture(autouse=True)
@@ -53,19 +53,8 @@ def anonymous() -> APIClient:
 
 def source_row(score: TransactionScore, **changes: Any) -> dict[str, Any]:
     """The scored transaction as a client would post it (the file's columns), with `changes` applied."""
-    txn = score.transaction
-    local = timezone.localtime(txn.invoice_date)
-    row = {
-        "InvoiceNo": "T" + txn.invoice_no,
-        "StockCode": txn.stock_code,
-        "Description": txn.description,
-        "Quantity": txn.quantity,
-        "InvoiceDate": f"{local.month}/{local.day}/{local.year} {local.hour}:{local.minute:02d}",
-        "UnitPrice": float(txn.unit_price),
-        "CustomerID": txn.customer_id,
-        "Country": txn.country,
-    }
-    return {**row, **changes}
+    row = source_columns(score.transaction)
+    return {**row, "InvoiceNo": "T" + row["InvoiceNo"], **changes}
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
-"""/api/transactions/ (filters, ordering, cursor pages), /api/models and /api/health."""
+"""/api/transactions/ (filters, ordering, cursor pages) and /api/models."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
 import pytest
-from django.db import OperationalError, connection
 from django.utils import timezone
 
 from detection.models import ModelVersion, TransactionScore
@@ -95,30 +94,3 @@ def test_models_list_and_detail(trained_version, api) -> None:
     assert detail["metrics"]["rows"] == trained_version.training_rows
     assert detail["status"] == "active" and "artifacts" not in detail
     assert api.get("/api/models/999999").status_code == 404
-
-
-def test_health_reports_the_active_model_and_its_age(trained_version, anonymous) -> None:
-    payload = anonymous.get("/api/health").json()
-
-    assert payload["status"] == "ok" and payload["database"] == "ok"
-    assert payload["active_model"]["id"] == trained_version.pk
-    assert 0 <= payload["active_model"]["age_seconds"] < 600
-
-
-def test_health_without_a_model_is_200_no_model(db, anonymous) -> None:
-    response = anonymous.get("/api/health")
-
-    assert response.status_code == 200
-    assert response.json() == {"status": "no_model", "database": "ok", "active_model": None}
-
-
-def test_health_is_503_when_the_database_is_down(db, anonymous, monkeypatch) -> None:
-    def refuse(*args, **kwargs):
-        raise OperationalError("unable to open database file")
-
-    monkeypatch.setattr(connection, "cursor", refuse)
-
-    response = anonymous.get("/api/health")
-
-    assert response.status_code == 503
-    assert response.json() == {"status": "database_unreachable", "database": "unreachable", "active_model": None}

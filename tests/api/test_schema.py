@@ -11,9 +11,7 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.db.models import Count
 
-from api.payloads import DRILL_DOWN_KEYS
 from api.serializers import DrillDownRowSerializer
-from detection.fields import PAYLOAD_NAMES
 from detection.models import TransactionScore
 
 from .conftest import source_row
@@ -81,8 +79,34 @@ def test_every_documented_endpoint_answers_as_documented(trained_version, loader
         check_shape(schema, content, response.json(), f"{method} {path}")
 
 
-def test_documented_drill_down_keys_are_the_payload_keys() -> None:
-    assert list(DrillDownRowSerializer().fields) == [PAYLOAD_NAMES[key] for key in DRILL_DOWN_KEYS]
+# The seed's drill_down_data keys, in its order: clients depend on them.
+SEED_DRILL_DOWN_KEYS = [
+    "CustomerID",
+    "InvoiceNo",
+    "InvoiceDate",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "UnitPrice",
+    "Country",
+    "TotalSpent",
+    "HistFreq",
+    "UnusualDestination",
+    "QuantitySpike",
+    "RiskScore",
+    "anomaly_score",
+    "explanation",
+]
+
+
+def test_drill_down_rows_are_documented_and_sent_with_the_seed_keys(trained_version, loader_api) -> None:
+    customer = TransactionScore.objects.filter(is_flagged=True).values_list("customer_id", flat=True).first()
+    body = {"customer_id": customer, "filter_metric": "TotalSpent"}
+
+    rows = loader_api.post("/api/anomalies", body, format="json").json()["drill_down_data"]
+
+    assert rows and all(list(row) == SEED_DRILL_DOWN_KEYS for row in rows)
+    assert list(DrillDownRowSerializer().fields) == SEED_DRILL_DOWN_KEYS
 
 
 def local_resources(html: str) -> tuple[list[str], list[str]]:

@@ -10,14 +10,6 @@ from detection.models import ModelVersion, TransactionScore
 
 
 @pytest.fixture(autouse=True)
-def _static_files_found_per_request(settings):
-    """Serve static files as the development server does, found per request through the finders,
-    whatever DEBUG the environment sets: the asset tests fetch Dash's scripts through the test client."""
-    settings.WHITENOISE_USE_FINDERS = True
-    settings.WHITENOISE_AUTOREFRESH = True
-
-
-@pytest.fixture(autouse=True)
 def _empty_cache():
     """The overview reads are cached per model activation: start every test without them."""
     cache.clear()

@@ -90,8 +90,10 @@ class LiveServer:
     Takes the first port of 8105-8110 that it can bind: another test run may hold one meanwhile.
     """
 
-    def __init__(self, env: dict[str, str], *, workers: int = 1) -> None:
+    def __init__(self, env: dict[str, str], *, workers: int = 1, extra: list[str] | None = None) -> None:
         self.env, self.workers = env, workers
+        self.extra = extra or ["--log-level", "warning"]
+        self._output: tuple[str, str] = ("", "")
         self.url = ""
         self.process: subprocess.Popen | None = None
 
@@ -105,7 +107,7 @@ class LiveServer:
         import requests
 
         command = [str(Path(PYTHON).with_name("gunicorn")), "anomaly_site.wsgi", "--bind", f"127.0.0.1:{port}"]
-        command += ["--workers", str(self.workers), "--timeout", "120", "--log-level", "warning"]
+        command += ["--workers", str(self.workers), "--timeout", "120", *self.extra]
         self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -127,7 +129,12 @@ class LiveServer:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=30)
+                out, err = self.process.communicate(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait()
+                out, err = self.process.communicate()
+            self._output = (out.decode(errors="replace"), err.decode(errors="replace"))
+
+    def output(self) -> tuple[str, str]:
+        """What the server wrote to stdout and stderr, once it has stopped."""
+        return self._output

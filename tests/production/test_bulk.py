@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from django.db import connection
 
-from anomaly_site import bulk
+from core import bulk
 from transactions.models import Customer, ImportBatch, QuarantinedRow, Transaction
 
 pytestmark = pytest.mark.django_db

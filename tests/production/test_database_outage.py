@@ -11,7 +11,7 @@ import requests
 from django.db import OperationalError
 from django.test import RequestFactory
 
-from anomaly_site.middleware import DatabaseUnavailableMiddleware
+from core.middleware import DatabaseUnavailableMiddleware
 
 from .processes import LiveServer, driver
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from transactions.services import IngestOutcome, SourceError, ingest_file
+from transactions.services import IngestAccountingError, IngestOutcome, SourceError, ingest_file
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
 
         try:
             outcome = ingest_file(path, encoding=encoding, force=force, progress=progress)
-        except SourceError as exc:
+        except (SourceError, IngestAccountingError) as exc:
             raise CommandError(f"ingest_csv: {exc}") from exc
         finally:
             for bar in bars.values():

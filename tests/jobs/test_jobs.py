@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule, Success
 
@@ -175,6 +177,19 @@ def test_bad_training_parameters_name_the_field(admin_client, sync_jobs, body, f
     assert ModelVersion.objects.count() == 0
 
 
+def test_setup_periodic_tasks_creates_the_schedule_once() -> None:
+    out = StringIO()
+    call_command("setup_periodic_tasks", stdout=out)
+    call_command("setup_periodic_tasks", stdout=out)
+
+    assert Schedule.objects.filter(name="Score new transactions").count() == 1
+    assert Schedule.objects.get(name="Recover dead jobs").repeats == -1  # enabled: it frees crashed runs
+    assert out.getvalue().splitlines() == [
+        "Created: Recover dead jobs, Score new transactions.",
+        "Every periodic task exists already.",
+    ]
+
+
 def test_the_scoring_schedule_exists_disabled_and_is_not_queued(settings, monkeypatch) -> None:
     from django_q import scheduler as scheduler_module
     from django_q.brokers import get_broker
@@ -184,11 +199,13 @@ def test_the_scoring_schedule_exists_disabled_and_is_not_queued(settings, monkey
     # The scheduler closes "old" connections first, which on PostgreSQL ends the test's transaction.
     monkeypatch.setattr(scheduler_module, "close_old_django_connections", lambda: None)
 
+    call_command("setup_periodic_tasks")
     schedule = Schedule.objects.get(name="Score new transactions")
     assert schedule.func == "detection.tasks.score_new_transactions"
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 15, 0)
     assert schedule.next_run <= timezone.now()
 
+    Schedule.objects.exclude(pk=schedule.pk).delete()  # only this schedule is looked at here
     scheduler(broker=get_broker())
     assert OrmQ.objects.count() == 0
 
@@ -207,6 +224,7 @@ def test_the_scheduled_task_scores_new_rows(trained_version, tmp_path, demo_fram
     extra["InvoiceNo"] = "999" + extra["InvoiceNo"].str[-3:]
     ingest_file(write_csv(tmp_path / "more.csv", extra))
 
+    call_command("setup_periodic_tasks")
     task = pydoc.locate(Schedule.objects.get(name="Score new transactions").func)
     assert task() == int((extra["CustomerID"] != "").sum())
     assert task() == 0

@@ -1,0 +1,34 @@
+"""gunicorn settings read from ./gunicorn.conf.py: its own logs through the site's formatter.
+
+With LOG_FORMAT=json every line gunicorn writes (start-up, worker boots, errors, and the access
+log when --access-logfile is given) is one JSON object, like the application's own lines.
+"""
+
+import os
+
+_json = os.environ.get("LOG_FORMAT", "plain") == "json"
+_formatter = (
+    {
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+    }
+    if _json
+    else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+)
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"site": _formatter},
+    "handlers": {
+        "error": {"class": "logging.StreamHandler", "formatter": "site", "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "site", "stream": "ext://sys.stdout"},
+    },
+    "root": {"level": "INFO", "handlers": ["error"]},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+    },
+}
+# One line per request: client, request line, status, bytes, duration in ms, the request id.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'

@@ -1,0 +1,58 @@
+"""Moving Review, ReviewEvent and BackgroundJob to their own apps keeps their tables and rows as they are."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE_THE_MOVE = [("transactions", "0002_backgroundjob"), ("detection", "0004_scoring_schedule")]
+MOVED_TABLES = {"detection_review", "detection_reviewevent", "transactions_backgroundjob"}
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_from_before_the_move_migrates_forward_with_its_rows() -> None:
+    old = migrate(BEFORE_THE_MOVE)
+    user = old.get_model("auth", "User").objects.create(username="ana", password="x")
+    batch = old.get_model("transactions", "ImportBatch").objects.create(file_name="a.csv", sha256="0" * 64)
+    customer = old.get_model("transactions", "Customer").objects.create(
+        customer_id=17850, country="United Kingdom", first_seen="2011-01-01T10:00Z", last_seen="2011-01-01T10:00Z"
+    )
+    row = old.get_model("transactions", "Transaction").objects.create(
+        invoice_no="536365", stock_code="85123A", quantity=6, invoice_date="2011-01-01T10:00Z", unit_price="2.55",
+        customer=customer, country="United Kingdom", batch=batch, line_number=2, fingerprint=1,
+    )  # fmt: skip
+    review = old.get_model("detection", "Review").objects.create(
+        transaction=row, status="confirmed_fraud", analyst=user
+    )
+    old.get_model("detection", "ReviewEvent").objects.create(
+        review=review, actor=user, at="2011-02-01T10:00Z", from_status="new", to_status="confirmed_fraud"
+    )
+    job = old.get_model("transactions", "BackgroundJob").objects.create(kind="ingest", status="succeeded")
+    tables_before = set(connection.introspection.table_names())
+
+    executor = MigrationExecutor(connection)
+    migrate(executor.loader.graph.leaf_nodes())
+
+    from django.contrib.auth.models import Group
+
+    from jobs.models import BackgroundJob
+    from reviews.models import Review, ReviewEvent
+
+    assert set(connection.introspection.table_names()) == tables_before  # no table created, none copied
+    assert tables_before >= MOVED_TABLES
+    moved = Review.objects.get(pk=review.pk)
+    assert (moved.transaction_id, moved.status, moved.analyst_id) == (row.pk, "confirmed_fraud", user.pk)
+    assert list(ReviewEvent.objects.values_list("review_id", "to_status")) == [(review.pk, "confirmed_fraud")]
+    assert BackgroundJob.objects.get(pk=job.pk).status == "succeeded"
+    analyst_permissions = Group.objects.get(name="Analyst").permissions.values_list(
+        "content_type__app_label", "codename"
+    )
+    assert {("reviews", "add_review"), ("reviews", "change_review")} <= set(analyst_permissions)

@@ -1,0 +1,147 @@
+"""A real django-q2 worker killed mid-training and mid-ingest (SIGKILL of its whole process tree),
+then restarted: the run is settled within a minute, a new run is accepted, the old model serves."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_csv
+from transactions.demo_data import generate_demo_frame
+
+from .processes import PYTHON, ROOT, child_env, manage
+
+
+def shell(code: str, env: dict[str, str]) -> dict:
+    """Run `code` in `manage.py shell` and return the JSON it prints last."""
+    out = manage("shell", "-c", code, env=env, timeout=300).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    handle = open(log, "a")  # noqa: SIM115 (kept open for the worker's lifetime)
+    return subprocess.Popen(
+        [PYTHON, str(ROOT / "manage.py"), "qcluster"], env=env, cwd=ROOT, stdout=handle, stderr=handle,
+        start_new_session=True,  # its own process group: the test kills the whole tree
+    )  # fmt: skip
+
+
+def kill_tree(worker: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+
+
+def job_row(env: dict[str, str], pk: int) -> dict:
+    """The job's row read straight from the SQLite file (milliseconds, where a manage.py call takes seconds)."""
+    path = env["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path, timeout=30) as database:
+        database.row_factory = sqlite3.Row
+        row = database.execute("SELECT * FROM transactions_backgroundjob WHERE id = ?", (pk,)).fetchone()
+    return dict(row)
+
+
+def wait_for_status(env: dict[str, str], pk: int, statuses: set[str], *, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = job_row(env, pk)
+        if row["status"] in statuses:
+            return row
+        time.sleep(0.2)
+    raise AssertionError(f"job #{pk} did not reach {statuses} within {timeout} s: {row}")
+
+
+@pytest.fixture
+def trained_site(tmp_path: Path) -> dict[str, str]:
+    """A SQLite site with generated data loaded and a model trained, in fresh processes."""
+    env = child_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        ARTIFACTS_DIR=str(tmp_path / "artifacts"),
+        UPLOADS_DIR=str(tmp_path / "uploads"),
+        HEARTBEAT_SECONDS="2",
+        STALE_AFTER_SECONDS="20",
+        Q_WORKERS="1",
+        DEBUG="1",
+    )
+    manage("migrate", "--verbosity", "0", env=env)
+    manage("setup_periodic_tasks", env=env)
+    frame, _ = generate_demo_frame(3_000, seed=11)
+    manage("ingest_csv", str(write_csv(tmp_path / "data.csv", frame)), env=env)
+    manage("train_models", "--epochs", "2", env=env, timeout=600)
+    return env
+
+
+def test_a_training_killed_with_its_worker_is_failed_and_a_new_one_is_accepted(trained_site, tmp_path) -> None:
+    env = trained_site
+    before = shell(
+        "import json; from detection.models import ModelVersion as M; v = M.objects.get(is_active=True); "
+        "print(json.dumps({'id': v.pk, 'files': [a['path'] for a in v.artifacts.values()]}))",
+        env,
+    )
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        job = shell(
+            "import json; from detection.training_jobs import queue_training; "
+            "from detection.training_parameters import TrainingParameters as P; "
+            "print(json.dumps({'pk': queue_training(parameters=P(epochs=500)).pk}))",
+            env,
+        )["pk"]
+        assert wait_for_status(env, job, {"running", "failed", "succeeded"}, timeout=300)["status"] == "running"
+        kill_tree(worker)
+        killed_at = time.monotonic()
+        worker = start_worker(env, tmp_path / "worker.log")
+        state = wait_for_status(env, job, {"failed", "succeeded"}, timeout=90)
+        settled_after = time.monotonic() - killed_at
+    finally:
+        kill_tree(worker)
+
+    assert state["status"] == "failed" and "interrupted" in state["error"] and settled_after < 60
+    after = shell(
+        "import json, pathlib; from detection.models import ModelVersion as M; "
+        "from detection.services import claim_training; v = M.objects.get(is_active=True); "
+        "print(json.dumps({'id': v.pk, 'new': claim_training().status, "
+        "'files': [pathlib.Path(a['path']).is_file() for a in v.artifacts.values()]}))",
+        env,
+    )
+    assert after["id"] == before["id"] and after["new"] == "training" and all(after["files"])
+
+
+def test_an_ingest_killed_with_its_worker_is_failed_and_loses_nothing(trained_site, tmp_path) -> None:
+    env = trained_site
+    frame, _ = generate_demo_frame(150_000, seed=12)
+    big = write_csv(tmp_path / "big.csv", frame)
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        job = shell(
+            "import json, shutil, pathlib, uuid; from django.conf import settings; "
+            "from jobs.services import create_job, enqueue; "
+            "folder = pathlib.Path(settings.UPLOADS_DIR) / uuid.uuid4().hex; folder.mkdir(parents=True); "
+            f"path = folder / 'big.csv'; shutil.copy('{big}', path); "
+            "job = create_job(kind='ingest', upload_path=str(path)); "
+            "print(json.dumps({'pk': enqueue(job, 'transactions.tasks.ingest_upload', job.pk).pk}))",
+            env,
+        )["pk"]
+        assert wait_for_status(env, job, {"running", "failed", "succeeded"}, timeout=300)["status"] == "running"
+        kill_tree(worker)
+        killed_at = time.monotonic()
+        worker = start_worker(env, tmp_path / "worker.log")
+        state = wait_for_status(env, job, {"failed", "succeeded"}, timeout=90)
+        settled_after = time.monotonic() - killed_at
+    finally:
+        kill_tree(worker)
+
+    assert state["status"] == "failed" and "interrupted" in state["error"] and settled_after < 60
+    batches = shell(
+        "import json; from transactions.models import ImportBatch as B, Transaction as T; "
+        "print(json.dumps({'running': B.objects.filter(status='running').count(), 'rows': T.objects.count()}))",
+        env,
+    )
+    assert batches["running"] == 0 and batches["rows"] < 3_100  # the killed batch left no rows

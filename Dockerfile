@@ -21,7 +21,7 @@ RUN pip install --no-cache-dir uv==0.13.8 \
 
 COPY . .
 # collectstatic needs settings but no database: a throwaway key and SQLite path are enough here.
-RUN SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+RUN SECRET_KEY=collectstatic-only-throwaway-key-not-used-to-sign-anything-at-all DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput --verbosity 0
 
 USER app

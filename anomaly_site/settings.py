@@ -1,7 +1,7 @@
 """Django settings, read from the environment (django-environ) with safe local defaults.
 
 Environment variables, by topic:
-- core: SECRET_KEY (required when DEBUG is off), DEBUG (default on), ALLOWED_HOSTS,
+- core: SECRET_KEY (required when DEBUG is off, then 50+ characters), DEBUG (default on), ALLOWED_HOSTS,
   CSRF_TRUSTED_ORIGINS, CORS_ALLOWED_ORIGINS;
 - data: DATABASE_URL (default SQLite db.sqlite3 here), CONN_MAX_AGE, ARTIFACTS_DIR, UPLOADS_DIR,
   MAX_UPLOAD_BYTES, XDG_DATA_HOME (parent of the two default folders), STATIC_ROOT;
@@ -10,7 +10,8 @@ Environment variables, by topic:
 - API: API_ALLOW_ANONYMOUS_READ, API_USER_RATE, API_ANON_RATE;
 - login: TOKEN_TTL_HOURS, API_LOGIN_RATE, LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES, CACHE_URL;
 - worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC, HEARTBEAT_SECONDS, STALE_AFTER_SECONDS;
-- HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS;
+- HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS,
+  SECURE_HSTS_PRELOAD (the last two off unless set);
 - logs: LOG_LEVEL, LOG_FORMAT (plain or json).
 """
 
@@ -36,6 +37,16 @@ if not SECRET_KEY:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DEBUG is off.")
+
+# --- Trust: a production SECRET_KEY long enough to resist guessing ----------------------------------
+MIN_SECRET_KEY_LENGTH = 50  # what Django's check --deploy (security.W009) asks for
+if not DEBUG and len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is {len(SECRET_KEY)} characters long; with DEBUG off it must have at least "
+        f"{MIN_SECRET_KEY_LENGTH} random characters: python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -258,8 +269,9 @@ if env.str("Q_REDIS_URL", default=""):
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+# Each a separate opt-in: both bind every subdomain (and preload, every browser) for a long time.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # load balancers probe over plain HTTP
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -331,3 +343,40 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 # Axes announces itself at INFO in every process; its failure and lockout lines stay.
 LOGGING["loggers"]["axes.apps"] = {"level": "WARNING"}
+
+# --- Trust: no 500s in HTML on the API, and its JSON parser ------------------------------------------
+# Outermost, so that it also sees the error pages of every other middleware (CSRF, size limits).
+MIDDLEWARE.insert(0, "core.api_errors.ApiJsonErrorsMiddleware")
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "api.parsers.StrictJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+
+# --- Trust: Content-Security-Policy (django-csp) -------------------------------------------------------
+# Scripts only from this site, or inline with the request's nonce (templates) or a hash (the Dash
+# renderer's one line, added per response by dashboard.dash_routes). <style> elements likewise; the
+# Dash app's own page also allows inline <style> elements, which Plotly, AG Grid and the dropdowns
+# inject at run time. Style attributes stay allowed (admin templates and django-plotly-dash's iframe
+# use them; they cannot run script). Pages may be framed only by this site (the dashboard's iframe).
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("csp.context_processors.nonce")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "frame-ancestors": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}

@@ -3,9 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from dashboard import dash_routes
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("django_plotly_dash/", include("django_plotly_dash.urls")),
+    path("django_plotly_dash/", include(dash_routes.urlpatterns())),
     path("", include("api.urls")),
     path("", include("dashboard.urls")),
 ]

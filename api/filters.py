@@ -24,6 +24,7 @@ ORDERING_FIELDS = ["anomaly_score", "invoice_date"]  # both indexed with the mod
 DEFAULT_ORDERING = "-anomaly_score"
 MAX_PAGE_SIZE = 500
 DECISIONS = Action.values
+DATE_RANGE_MESSAGE = f"must be a date from 0001-01-01 to {date.max - timedelta(days=1)}."
 
 
 class CustomerIdFormField(forms.Field):
@@ -43,6 +44,14 @@ class CustomerIdFilter(filters.Filter):
 
 def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _day_bound(day: date, name: str) -> datetime:
+    """Local midnight starting `day`; a 400 naming `name` when that lies outside the calendar."""
+    try:
+        return _local_midnight(day)
+    except (OverflowError, ValueError):
+        raise ValidationError({name: [DATE_RANGE_MESSAGE]})
 
 
 class TransactionFilter(filters.FilterSet):
@@ -91,10 +100,12 @@ class TransactionFilter(filters.FilterSet):
         return queryset.filter(is_flagged=value == "true")
 
     def filter_date_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.filter(invoice_date__gte=_local_midnight(value))
+        return queryset.filter(invoice_date__gte=_day_bound(value, "date_from"))
 
     def filter_date_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.filter(invoice_date__lt=_local_midnight(value + timedelta(days=1)))
+        if value >= date.max:  # the day after it, the exclusive bound, is past the calendar's end
+            raise ValidationError({"date_to": [DATE_RANGE_MESSAGE]})
+        return queryset.filter(invoice_date__lt=_day_bound(value + timedelta(days=1), "date_to"))
 
 
 class StrictOrderingFilter(OrderingFilter):

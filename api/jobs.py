@@ -10,7 +10,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import get_object_or_404
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +19,7 @@ from detection.training_parameters import MAX_EPOCHS, MAX_SEED, TrainingParamete
 from jobs.models import BackgroundJob
 from transactions.uploads import UPLOAD_PERMISSIONS, UploadError, queue_ingest
 
+from .parsers import StrictJSONParser
 from .permissions import permission_for
 
 # Multipart framing around the file itself.
@@ -93,7 +94,7 @@ class IngestJobCreateApi(APIView):
 
 class TrainJobCreateApi(APIView):
     permission_classes = [permission_for(*TRAIN_PERMISSIONS)]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         summary="Queue a training run",

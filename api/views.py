@@ -6,7 +6,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +26,7 @@ from transactions.selectors import customer_exists, customer_ids
 from . import payloads
 from .filters import DEFAULT_ORDERING, ORDERING_FIELDS, ScoreCursorPagination, StrictOrderingFilter, TransactionFilter
 from .health import health_response, service_health
+from .parsers import StrictJSONParser
 from .permissions import (
     READ_CUSTOMERS,
     READ_MODEL_VERSIONS,
@@ -67,7 +67,7 @@ class CustomerIdListApi(APIView):
 
 class AnomalyListApi(APIView):
     permission_classes = [seed_read(READ_SCORES)]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         summary="A customer's anomalies, ranked by a metric",
@@ -113,7 +113,7 @@ class AnomalyListApi(APIView):
 
 class TransactionScoreApi(APIView):
     permission_classes = [permission_for(READ_SCORES)]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         summary="Score new transactions with the active model",

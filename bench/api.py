@@ -38,7 +38,7 @@ def prepare_environment(database: Path, artifacts: Path, folder: Path) -> None:
         DATABASE_URL=f"sqlite:///{copy}",
         ARTIFACTS_DIR=str(artifacts),
         DEBUG="0",
-        SECRET_KEY="bench-api-not-secret",
+        SECRET_KEY="bench-api-not-secret-" + "x" * 50,
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         API_USER_RATE="1000000/min",
         SECURE_SSL_REDIRECT="0",  # plain HTTP on loopback

@@ -28,6 +28,7 @@ from detection.selectors import (
     score_distribution,
     transaction_detail,
 )
+from transactions.models import MAX_CUSTOMER_ID
 from transactions.selectors import search_customers
 
 from .components import DETAIL_PROMPT, detail_panel, layout, message
@@ -45,6 +46,7 @@ from .tables import grid_rows, page_query
 APP_NAME = "AnomalyDashboard"
 DEFAULT_METRIC = "TotalSpent"
 NO_MODEL = "No model has been trained yet: load data (manage.py ingest_csv) and train (manage.py train_models)."
+NOT_A_CUSTOMER = "The chosen customer is not a CustomerID: pick one from the list."
 # The over-time and by-country reads group every scored row; keep them per model version a while.
 OVERVIEW_CACHE_SECONDS = 300
 T = TypeVar("T")
@@ -64,6 +66,24 @@ def _cached(version: ModelVersion, name: str, read: Callable[[], T]) -> T:
     return cache.get_or_set(f"dashboard:{version.pk}:{stamp}:{name}", read, OVERVIEW_CACHE_SECONDS)
 
 
+def parse_customer(value: Any) -> int | None:
+    """The chosen CustomerID (15311, "15311" or "15311.0"), None for no choice; ValueError for anything else.
+
+    The dropdown sends ints, but a callback request can carry any JSON value.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not a CustomerID: {type(value).__name__}")
+    text = str(value).strip().removesuffix(".0")
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_CUSTOMER_ID)):
+        raise ValueError("not a CustomerID")
+    customer = int(text)
+    if not 1 <= customer <= MAX_CUSTOMER_ID:
+        raise ValueError("not a CustomerID")
+    return customer
+
+
 def ranking_title(metric: str, customer_id: int | None, count: int) -> str:
     whose = f"customer {customer_id}" if customer_id is not None else "all customers"
     return f"Top {count} flagged transactions of {whose} by {metric} (then anomaly_score)"
@@ -72,6 +92,11 @@ def ranking_title(metric: str, customer_id: int | None, count: int) -> str:
 @app.callback(Output("customer", "options"), Input("customer", "search_value"), State("customer", "value"))
 def customer_options(search_value: str | None, selected: int | None) -> list[dict[str, Any]]:
     """Options matching the typed CustomerID prefix; before any typing, the most flagged customers."""
+    search_value = search_value if isinstance(search_value, str) else None
+    try:
+        selected = parse_customer(selected)
+    except ValueError:
+        selected = None
     if search_value:
         options = [
             {"label": f"{item['customer_id']} · {item['country']}", "value": item["customer_id"]}
@@ -99,8 +124,11 @@ def customer_options(search_value: str | None, selected: int | None) -> list[dic
 )
 def update_ranking(customer_id: int | str | None, metric: str | None) -> tuple[Any, list[dict[str, Any]], Any]:
     """The top 10 flagged rows of the customer (or of everyone) by `metric`: bars, table rows, a notice."""
-    metric = metric if metric in METRICS else DEFAULT_METRIC
-    customer = int(customer_id) if customer_id not in (None, "") else None
+    metric = metric if isinstance(metric, str) and metric in METRICS else DEFAULT_METRIC
+    try:
+        customer = parse_customer(customer_id)
+    except ValueError:
+        return empty_figure(NOT_A_CUSTOMER), [], message(NOT_A_CUSTOMER, kind="error")
     try:
         rows = ranked_anomalies(metric=metric, customer_id=customer)
         if not rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
@@ -15,6 +16,15 @@ COMMON_COLOUR = "#7d3c98"
 NEUTRAL_COLOUR = "#5d6d7e"
 THRESHOLD_COLOUR = "#e67e22"
 _MARGIN = {"l": 60, "r": 20, "t": 50, "b": 60}
+
+
+def plotly_text(value: Any) -> str:
+    """`value` as text safe inside Plotly labels and hover text, which render a subset of HTML.
+
+    Data from an uploaded file (InvoiceNo, StockCode, Description, Country) goes through this, so
+    that it cannot add links, styles or hover lines; Plotly shows the entities as the characters.
+    """
+    return html.escape(str(value))
 
 
 def _base_layout(figure: go.Figure, title: str) -> go.Figure:
@@ -52,7 +62,7 @@ def empty_figure(message: str) -> go.Figure:
 
 def bar_label(row: dict[str, Any]) -> str:
     """The x-axis label of one ranked row: invoice and stock code (an invoice has several lines)."""
-    return f"{row['invoice_no']} · {row['stock_code']}"
+    return f"{plotly_text(row['invoice_no'])} · {plotly_text(row['stock_code'])}"
 
 
 def top_anomalies_figure(rows: Sequence[dict[str, Any]], metric: str, metric_column: str, title: str) -> go.Figure:
@@ -72,8 +82,8 @@ def top_anomalies_figure(rows: Sequence[dict[str, Any]], metric: str, metric_col
         colours = [COMMON_COLOUR if row["is_common_anomaly"] else FLAGGED_COLOUR for row in rows]
     hover = [
         (
-            f"<b>{row['invoice_no']}</b> {row['description']}<br>"
-            f"customer {row['customer_id']} · {row['country']}<br>"
+            f"<b>{plotly_text(row['invoice_no'])}</b> {plotly_text(row['description'])}<br>"
+            f"customer {row['customer_id']} · {plotly_text(row['country'])}<br>"
             f"{metric}: {row[metric_column]}<br>anomaly_score: {row['anomaly_score']:.3f}<br>"
             f"RiskScore: {row['risk_score']:.0f}"
         )
@@ -124,11 +134,11 @@ def anomalies_by_country_figure(rows: Sequence[dict[str, Any]], limit: int = 15)
     figure = go.Figure(
         go.Bar(
             x=[row["flagged"] for row in shown],
-            y=[row["country"] for row in shown],
+            y=[plotly_text(row["country"]) for row in shown],
             orientation="h",
             marker={"color": FLAGGED_COLOUR},
             hovertext=[
-                f"{row['country']}: {row['flagged']:,} flagged of {row['rows']:,} "
+                f"{plotly_text(row['country'])}: {row['flagged']:,} flagged of {row['rows']:,} "
                 f"({row['flagged'] / row['rows']:.1%}); {row['common']:,} by both models"
                 for row in shown
             ],

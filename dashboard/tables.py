@@ -108,31 +108,78 @@ class PageQuery:
     filters: tuple[ColumnFilter, ...]
 
 
-def _column_filter(field: str, model: dict[str, Any]) -> ColumnFilter:
+# Bounds of what a grid request may ask: rows from the start, and a filter's numbers.
+MAX_ROW_INDEX = 10**9
+MAX_FILTER_NUMBER = 1e15
+MAX_FILTER_TEXT = 200
+
+
+def _row_index(value: Any, default: int) -> int:
+    """A row position of the request (startRow, endRow); ValueError unless a number in 0..MAX_ROW_INDEX."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_ROW_INDEX:
+        raise ValueError(f"not a row position: {value!r}")
+    return int(value)
+
+
+def _filter_number(value: Any) -> float | int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not -MAX_FILTER_NUMBER <= value <= MAX_FILTER_NUMBER
+    ):
+        raise ValueError("a number filter needs a number")
+    return value
+
+
+def _filter_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_FILTER_TEXT:
+        raise ValueError("a text filter needs a short text")
+    return value
+
+
+def _column_filter(field: str, model: Any) -> ColumnFilter:
+    if field not in TABLE_FIELDS or not isinstance(model, dict):
+        raise ValueError(f"unsupported filter on {field!r}")
     kind = model.get("filterType")
     operator = model.get("type")
+    if not isinstance(operator, str):
+        raise ValueError(f"unsupported filter on {field!r}")
     if kind == "number" and operator in _NUMBER_OPS:
-        return ColumnFilter(field, _NUMBER_OPS[operator], model.get("filter"), model.get("filterTo"))
+        upper = _filter_number(model.get("filterTo")) if operator == "inRange" else None
+        return ColumnFilter(field, _NUMBER_OPS[operator], _filter_number(model.get("filter")), upper)
     if kind == "text" and operator in _BOOLEAN_OPS and grid_type(field) == "boolean":
         return ColumnFilter(field, _BOOLEAN_OPS[operator])
     if kind == "text" and operator in _TEXT_OPS:
-        return ColumnFilter(field, _TEXT_OPS[operator], model.get("filter") or "")
+        return ColumnFilter(field, _TEXT_OPS[operator], _filter_text(model.get("filter")))
     raise ValueError(f"unsupported filter on {field!r}: {kind} {operator}")
 
 
-def page_query(request: dict[str, Any]) -> PageQuery:
+def _sort_term(item: Any) -> str:
+    field = item.get("colId") if isinstance(item, dict) else None
+    if not isinstance(field, str) or field not in TABLE_FIELDS:
+        raise ValueError(f"cannot sort on {field!r}")
+    return ("-" if item.get("sort") == "desc" else "") + field
+
+
+def page_query(request: Any) -> PageQuery:
     """Translate an AG Grid infinite-model request (startRow, endRow, sortModel, filterModel).
 
-    Raises ValueError for a column or filter the selector does not support.
+    Raises ValueError for anything else: a request that is not an object, a row position out of
+    range, a column or filter the selector does not support, a filter value of the wrong kind.
     """
-    start = max(0, int(request.get("startRow") or 0))
-    end = int(request.get("endRow") or start + PAGE_SIZE)
+    if not isinstance(request, dict):
+        raise ValueError("a grid request is an object")
+    start = _row_index(request.get("startRow"), 0)
+    end = _row_index(request.get("endRow"), start + PAGE_SIZE)
     limit = min(max(1, end - start), 1000)
-    order_by = []
-    for item in request.get("sortModel") or []:
-        field = item["colId"]
-        if field not in TABLE_FIELDS:
-            raise ValueError(f"cannot sort on {field!r}")
-        order_by.append(("-" if item.get("sort") == "desc" else "") + field)
-    filters = tuple(_column_filter(field, model) for field, model in (request.get("filterModel") or {}).items())
-    return PageQuery(start, limit, tuple(order_by) or ("-anomaly_score",), filters)
+    sort_model = request.get("sortModel") or []
+    filter_model = request.get("filterModel") or {}
+    if not isinstance(sort_model, list) or not isinstance(filter_model, dict):
+        raise ValueError("sortModel is a list and filterModel an object")
+    order_by = tuple(_sort_term(item) for item in sort_model)
+    filters = tuple(_column_filter(field, model) for field, model in filter_model.items())
+    return PageQuery(start, limit, order_by or ("-anomaly_score",), filters)

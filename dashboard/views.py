@@ -9,13 +9,15 @@ from detection.selectors import active_model_version, headline_figures
 from transactions.selectors import scoreable_transactions
 
 from .access import scores_view_required
-from .dash_app import APP_NAME
+from .dash_app import APP_NAME, parse_customer
 
 
 def preselected_customer(request: HttpRequest) -> int | None:
     """The CustomerID of `?customer=<digits>` (links from the admin use it), else None."""
-    value = request.GET.get("customer", "").strip()
-    return int(value) if value.isdigit() else None
+    try:
+        return parse_customer(request.GET.get("customer", "").strip())
+    except ValueError:
+        return None
 
 
 @scores_view_required

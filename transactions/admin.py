@@ -22,16 +22,26 @@ from django.urls import path, reverse
 from core.admin_dates import IndexedDatesQuerySet
 from core.errors import ApplicationError
 
-from .models import Customer, ImportBatch, QuarantinedRow, Transaction
+from .models import MAX_CUSTOMER_ID, Customer, ImportBatch, QuarantinedRow, Transaction
 from .uploads import UPLOAD_PERMISSIONS, UploadError, queue_ingest
 
 
+def customer_id_term(term: str) -> int | None:
+    """The search term as a CustomerID, or None when it cannot be one (not ASCII digits, or out of range)."""
+    term = term.strip()
+    if not (term.isascii() and term.isdigit()) or len(term) > len(str(MAX_CUSTOMER_ID)):
+        return None
+    value = int(term)
+    return value if value <= MAX_CUSTOMER_ID else None
+
+
 def exact_transaction_search(term: str, *, invoice_field: str = "invoice_no", customer_field: str = "customer_id") -> Q:
-    """Return the filter for a search term: an exact InvoiceNo, or also a CustomerID when it is a number."""
+    """Return the filter for a search term: an exact InvoiceNo, or also a CustomerID when it can be one."""
     term = term.strip()
     condition = Q(**{invoice_field: term})
-    if term.isdigit():
-        condition |= Q(**{customer_field: int(term)})
+    customer_id = customer_id_term(term)
+    if customer_id is not None:
+        condition |= Q(**{customer_field: customer_id})
     return condition
 
 

@@ -2,6 +2,9 @@
 
 from django.db import models
 
+# Customer.customer_id is a PositiveIntegerField: this is its largest value on every database.
+MAX_CUSTOMER_ID = 2**31 - 1
+
 
 class Customer(models.Model):
     """A customer of the shop, keyed by the file's CustomerID."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.admin import SimpleListFilter
 
 from decisions.models import Action
@@ -9,6 +10,13 @@ from detection.models import ModelVersion
 from transactions.models import Transaction
 
 from ..models import Review
+
+
+def model_version_id(value: str) -> int | None:
+    """`value` as a model version id (a positive whole number the database can hold), else None."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return int(value) or None
 
 
 class ModelVersionFilter(SimpleListFilter):
@@ -23,7 +31,11 @@ class ModelVersionFilter(SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(model_version_id=self.value())
+            version_id = model_version_id(self.value())
+            if version_id is None:
+                messages.warning(request, f"No model version {self.value()!r}: pick one from the filter.")
+                return queryset.none()
+            return queryset.filter(model_version_id=version_id)
         active = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
         return queryset.filter(model_version_id=active) if active else queryset
 

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from core.admin_dates import IndexedDatesQuerySet
 from detection.fields import explanation_text
 from detection.models import TransactionScore
+from transactions.admin import customer_id_term
 from transactions.models import Transaction
 
 from .actions import ReviewActionsMixin, review_status_label
@@ -68,8 +69,9 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
             return queryset, False
         invoice_rows = Transaction.objects.filter(invoice_no=term).values("pk")
         matches = queryset.filter(transaction_id__in=invoice_rows).order_by().values("pk")
-        if term.isdigit():
-            matches = matches.union(queryset.filter(customer_id=int(term)).order_by().values("pk"))
+        customer_id = customer_id_term(term)
+        if customer_id is not None:
+            matches = matches.union(queryset.filter(customer_id=customer_id).order_by().values("pk"))
         return queryset.filter(pk__in=matches), False
 
     @admin.display(description="transaction", ordering="transaction_id")

@@ -18,6 +18,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ADMIN_PASSWORD = "browser-pass-123"
+# Reports each Content-Security-Policy violation as a console error, in every frame (the Dash iframe too).
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+                + ` at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
 
 
 @pytest.fixture

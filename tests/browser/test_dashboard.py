@@ -11,7 +11,7 @@ import pytest
 from detection.models import TransactionScore
 from detection.selectors import customers_by_anomalies, ranked_anomalies
 
-from .conftest import ADMIN_PASSWORD
+from .conftest import ADMIN_PASSWORD, REPORT_VIOLATIONS
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +45,7 @@ def test_analyst_picks_a_customer_and_a_metric_and_opens_a_transaction(
 
     context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
+    page.add_init_script(REPORT_VIOLATIONS)  # a CSP violation in any frame becomes a console error
     errors: list[str] = []
     hosts: set[str | None] = set()
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)

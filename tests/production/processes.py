@@ -23,6 +23,8 @@ def child_env(**overrides: str) -> dict[str, str]:
             "DEBUG",
             "SECRET_KEY",
             "SECURE_HSTS_SECONDS",
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+            "SECURE_HSTS_PRELOAD",
             "SECURE_SSL_REDIRECT",
             "SECURE_COOKIES",
             "LOG_FORMAT",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.test import Client
 from rest_framework.test import APIClient
 
 from detection.training_jobs import TRAIN_PERMISSIONS
@@ -65,3 +66,25 @@ def analyst_api(analyst) -> APIClient:
 def operator_api(db) -> APIClient:
     """An analyst who may also start ingest and training jobs and read them."""
     return client_for(make_user("operator"))
+
+
+@pytest.fixture
+def plain_user(django_user_model):
+    return django_user_model.objects.create_user("plain-user", password="plain-pass-123")
+
+
+@pytest.fixture
+def user_client(plain_user) -> Client:
+    """A client logged in as a user without staff status or permissions."""
+    client = Client()
+    client.force_login(plain_user)
+    return client
+
+
+@pytest.fixture
+def superuser_client(django_user_model) -> Client:
+    """A client logged in as a superuser (the admin pages)."""
+    user = django_user_model.objects.create_superuser("boss", "boss@example.com", "boss-pass-123")
+    client = Client()
+    client.force_login(user)
+    return client

@@ -9,7 +9,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from .processes import child_env
+from tests.conftest import write_csv
+from transactions.demo_data import generate_demo_frame
+
+from .processes import child_env, manage
 
 
 @pytest.fixture
@@ -74,3 +77,29 @@ def scratch_env(scratch_database, tmp_path: Path) -> dict[str, str]:
         SECURE_SSL_REDIRECT="0",
         SECURE_COOKIES="0",
     )
+
+
+def build_trained_site(folder: Path) -> dict[str, str]:
+    """Build a SQLite site in `folder`, generated data loaded and a model trained, in fresh processes;
+    return its environment."""
+    env = child_env(
+        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
+        ARTIFACTS_DIR=str(folder / "artifacts"),
+        UPLOADS_DIR=str(folder / "uploads"),
+        HEARTBEAT_SECONDS="2",
+        STALE_AFTER_SECONDS="20",
+        Q_WORKERS="1",
+        DEBUG="1",
+    )
+    manage("migrate", "--verbosity", "0", env=env)
+    manage("setup_periodic_tasks", env=env)
+    frame, _ = generate_demo_frame(3_000, seed=11)
+    manage("ingest_csv", str(write_csv(folder / "data.csv", frame)), env=env)
+    manage("train_models", "--epochs", "2", env=env, timeout=600)
+    return env
+
+
+@pytest.fixture
+def trained_site(tmp_path: Path) -> dict[str, str]:
+    """A SQLite site with generated data loaded and a model trained, in fresh processes."""
+    return build_trained_site(tmp_path)

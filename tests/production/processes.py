@@ -84,6 +84,28 @@ def wait_for_file(path: Path, process: subprocess.Popen, timeout: float = 180) -
         time.sleep(0.1)
 
 
+def listening_sockets(port: int) -> set[str]:
+    """The sockets listening on 127.0.0.1:`port`, as /proc/<pid>/fd links name them (Linux)."""
+    wanted = f"0100007F:{port:04X}"
+    return {
+        f"socket:[{fields[9]}]"
+        for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+        if fields[1] == wanted and fields[3] == "0A"  # the local address, state LISTEN
+    }
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` holds the socket listening on 127.0.0.1:`port`."""
+    sockets = listening_sockets(port)
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) in sockets:
+                return True
+        except OSError:  # closed meanwhile
+            continue
+    return False
+
+
 class LiveServer:
     """gunicorn serving the project on 127.0.0.1 in a child process (a context manager).
 
@@ -106,6 +128,9 @@ class LiveServer:
     def _start(self, port: int) -> bool:
         import requests
 
+        if listening_sockets(port):  # another run's server
+            return False
+
         command = [str(Path(PYTHON).with_name("gunicorn")), "anomaly_site.wsgi", "--bind", f"127.0.0.1:{port}"]
         command += ["--workers", str(self.workers), "--timeout", "120", *self.extra]
         self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -119,9 +144,14 @@ class LiveServer:
                 raise AssertionError(f"gunicorn exited {self.process.returncode}: {error[-3000:]}")
             try:
                 requests.get(f"{self.url}/api/health", timeout=30)
-                return True
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting
                 time.sleep(0.2)
+                continue
+            if listens_on(self.process.pid, port):
+                return True
+            # Another run's server answered: ours is still retrying the bind. Try the next port.
+            self.__exit__(None, None, None)
+            return False
         self.__exit__(None, None, None)
         raise AssertionError("gunicorn did not answer within 120 s")
 

@@ -12,12 +12,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import write_csv
 from transactions.demo_data import generate_demo_frame
 
-from .processes import PYTHON, ROOT, child_env, manage
+from .processes import PYTHON, ROOT, manage
 
 
 def shell(code: str, env: dict[str, str]) -> dict:
@@ -73,26 +71,6 @@ def kill_mid_run_and_restart(env: dict[str, str], queue_code: str, log: Path) ->
         return state, time.monotonic() - killed_at
     finally:
         kill_tree(worker)
-
-
-@pytest.fixture
-def trained_site(tmp_path: Path) -> dict[str, str]:
-    """A SQLite site with generated data loaded and a model trained, in fresh processes."""
-    env = child_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        ARTIFACTS_DIR=str(tmp_path / "artifacts"),
-        UPLOADS_DIR=str(tmp_path / "uploads"),
-        HEARTBEAT_SECONDS="2",
-        STALE_AFTER_SECONDS="20",
-        Q_WORKERS="1",
-        DEBUG="1",
-    )
-    manage("migrate", "--verbosity", "0", env=env)
-    manage("setup_periodic_tasks", env=env)
-    frame, _ = generate_demo_frame(3_000, seed=11)
-    manage("ingest_csv", str(write_csv(tmp_path / "data.csv", frame)), env=env)
-    manage("train_models", "--epochs", "2", env=env, timeout=600)
-    return env
 
 
 def test_a_training_killed_with_its_worker_is_failed_and_a_new_one_is_accepted(trained_site, tmp_path) -> None:

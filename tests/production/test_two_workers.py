@@ -1,0 +1,125 @@
+"""gunicorn with two sync workers over one trained site: what one worker stores in Django's cache (the
+dashboard's `?customer=` preselection, the API throttle counters) the other worker reads.
+
+Sync workers close the connection after every response, so each request goes to whichever worker
+accepts it first; the access log (with the worker's pid) shows that both served."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from .conftest import build_trained_site
+from .processes import LiveServer, manage
+
+PASSWORD = "two-workers-analyst-1"
+LOADS = 15
+USER_RATE = 8
+
+ANALYST = """
+import json
+from django.contrib.auth.models import Group, User
+from django.db.models import Count
+from detection.models import ModelVersion, TransactionScore
+user = User.objects.create_user("analyst", password="PASSWORD", is_staff=True)
+user.groups.add(Group.objects.get(name="Analyst"))
+top = (
+    TransactionScore.objects.filter(model_version=ModelVersion.objects.get(is_active=True), is_flagged=True)
+    .values("customer_id").annotate(flagged=Count("id")).order_by("-flagged", "customer_id").first()
+)
+print(json.dumps({"customer": top["customer_id"]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):
+    """A trained site with an Analyst, served by gunicorn with 2 workers and the default (database) cache.
+
+    Yields {"url", "customer" (one with flagged rows), "log" (the access log: pid, method, status, path?query)}.
+    """
+    folder = tmp_path_factory.mktemp("two_workers")
+    env = build_trained_site(folder)
+    env.pop("CACHE_URL", None)  # the documented default: the database cache, shared by both workers
+    customer = json.loads(manage("shell", "-c", ANALYST.replace("PASSWORD", PASSWORD), env=env).stdout.splitlines()[-1])
+    # Its own gunicorn config, so the access log goes to a file the test can read while the server runs.
+    log, config = folder / "access.log", folder / "gunicorn.conf.py"
+    config.write_text(f"accesslog = {str(log)!r}\naccess_log_format = '%(p)s %(m)s %(s)s %(U)s?%(q)s'\n")
+    extra = ["--config", str(config), "--log-level", "warning"]
+    with LiveServer(env | {"API_USER_RATE": f"{USER_RATE}/hour"}, workers=2, extra=extra) as server:
+        yield {"url": server.url, "customer": customer["customer"], "log": log}
+
+
+def served_by(log: Path, pattern: str, count: int) -> list[str]:
+    """The pids of the workers that answered requests whose path?query matches `pattern`, in log order;
+    waits up to 10 s for `count` of them (a worker logs a request after answering it)."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [line.split(" ", 3) for line in log.read_text().splitlines()]
+        pids = [pid for pid, _, _, target in lines if re.search(pattern, target)]
+        if len(pids) >= count or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.1)
+
+
+def component_props(tree, component_id: str) -> dict | None:
+    """The props of the component with `component_id` in a Dash layout as JSON, or None."""
+    if isinstance(tree, dict):
+        if tree.get("id") == component_id:
+            return tree
+        children = tree.values()
+    elif isinstance(tree, list):
+        children = tree
+    else:
+        return None
+    return next((found for child in children if (found := component_props(child, component_id))), None)
+
+
+def test_every_load_of_a_customer_link_preselects_the_customer_whichever_worker_answers(served) -> None:
+    url, customer = served["url"], served["customer"]
+    session = requests.Session()
+    session.get(f"{url}/admin/login/", timeout=60).raise_for_status()
+    login = session.post(
+        f"{url}/admin/login/?next=/",
+        data={"username": "analyst", "password": PASSWORD, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        timeout=60,
+    )
+    assert login.status_code == 200 and login.url == f"{url}/", login.url
+
+    chosen = []
+    for _ in range(LOADS):
+        page = session.get(f"{url}/?customer={customer}", timeout=60)
+        assert page.status_code == 200
+        (src,) = re.findall(r'<iframe src="([^"]+/initial/dpd-initial-args-[0-9a-f]+/)"', page.text)
+        assert session.get(url + src, timeout=60).status_code == 200
+        layout = session.get(f"{url}{src}_dash-layout", timeout=60)
+        assert layout.status_code == 200
+        chosen.append((component_props(layout.json(), "customer") or {}).get("value"))
+
+    # Which worker stored the arguments (the page) and which read them (the layout), load by load.
+    pages = served_by(served["log"], rf"^/\?customer={customer}$", LOADS)
+    layouts = served_by(served["log"], r"/_dash-layout\?$", LOADS)
+    crossed = sum(page != layout for page, layout in zip(pages, layouts, strict=True))
+    assert chosen == [customer] * LOADS, f"{chosen.count(customer)} of {LOADS} preselected; {crossed} crossed workers"
+    assert len(pages) == LOADS and crossed > 0
+
+
+def test_the_api_throttle_counts_the_requests_of_both_workers_together(served) -> None:
+    url = served["url"]
+    token = requests.post(
+        f"{url}/api/auth/token", json={"username": "analyst", "password": PASSWORD}, timeout=60
+    ).json()["token"]
+
+    statuses = [
+        requests.get(
+            f"{url}/api/models", headers={"Authorization": f"Token {token}", "Connection": "close"}, timeout=60
+        ).status_code
+        for _ in range(USER_RATE + 4)
+    ]
+
+    assert statuses == [200] * USER_RATE + [429] * 4, f"{statuses.count(200)} of {len(statuses)} succeeded"
+    assert len(set(served_by(served["log"], r"^/api/models\?$", USER_RATE + 4))) == 2

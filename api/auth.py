@@ -7,12 +7,13 @@ import hashlib
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox.views import LogoutAllView, LogoutView
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from .parsers import StrictJSONParser
 from .serializers import ErrorSerializer
 from .tokens import issue_token, log_in
 
@@ -59,7 +60,7 @@ class TokenLoginApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [LoginAddressThrottle, LoginUsernameThrottle]
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [StrictJSONParser, FormParser]
 
     @extend_schema(
         summary="Log in for an API token",

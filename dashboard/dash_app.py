@@ -208,11 +208,21 @@ def table_page(request: dict[str, Any] | None) -> dict[str, Any]:
     return {"rowData": grid_rows(rows), "rowCount": total}
 
 
+def _risk_threshold(value: Any) -> int | None:
+    """A slider value as a 0..99 risk score, or None when a request sends anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return None
+    return int(value) if 0 <= value <= 99 else None
+
+
 @app.callback(Output("threshold-effect", "children"), Input("review-at", "value"), Input("block-at", "value"))
 def threshold_effect(review_at: int | None, block_at: int | None) -> Any:
     """Alerts per day, labelled fraud caught and false positives for the two thresholds (thresholds alone)."""
+    thresholds = [_risk_threshold(value) for value in (review_at, block_at)]
+    if None in thresholds:
+        return message("Thresholds are whole numbers from 0 to 99.", kind="empty")
     try:
-        view = threshold_view(review_at=int(review_at or 0), block_at=int(block_at or 0))
+        view = threshold_view(review_at=thresholds[0], block_at=thresholds[1])
     except InvalidInput as exc:
         return message(exc.message, kind="empty")
     except NoActiveModel:

@@ -69,15 +69,18 @@ def operator_api(db) -> APIClient:
 
 
 @pytest.fixture
-def plain_user(django_user_model):
-    return django_user_model.objects.create_user("plain-user", password="plain-pass-123")
+def reader(django_user_model):
+    """A user who may read scores, customers and model versions (as the Analyst group) but is not staff."""
+    user = django_user_model.objects.create_user("reader", password="reader-pass-123")
+    grant(user, "detection.view_transactionscore", "transactions.view_customer", "detection.view_modelversion")
+    return user
 
 
 @pytest.fixture
-def user_client(plain_user) -> Client:
-    """A client logged in as a user without staff status or permissions."""
+def reader_client(reader) -> Client:
+    """A client logged in as `reader`: bad input reaches the checks behind the read permission."""
     client = Client()
-    client.force_login(plain_user)
+    client.force_login(reader)
     return client
 
 

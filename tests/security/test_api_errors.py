@@ -27,14 +27,14 @@ def post_raw(client: Client, path: str, text: str | bytes):
     return client.post(path, text, content_type="application/json")
 
 
-def test_date_to_at_the_last_day_of_the_calendar_is_400_naming_it(trained_version, user_client) -> None:
-    response = user_client.get("/api/transactions/?date_to=9999-12-31")
+def test_date_to_at_the_last_day_of_the_calendar_is_400_naming_it(trained_version, reader_client) -> None:
+    response = reader_client.get("/api/transactions/?date_to=9999-12-31")
 
     assert "date_to" in json_errors(response)
 
 
-def test_date_from_at_the_first_day_of_the_calendar_is_answered(trained_version, user_client) -> None:
-    response = user_client.get("/api/transactions/?date_from=0001-01-01&date_to=0001-01-01")
+def test_date_from_at_the_first_day_of_the_calendar_is_answered(trained_version, reader_client) -> None:
+    response = reader_client.get("/api/transactions/?date_from=0001-01-01&date_to=0001-01-01")
 
     assert response.status_code in (200, 400)
     assert response["Content-Type"].startswith("application/json")
@@ -48,15 +48,15 @@ def test_date_from_at_the_first_day_of_the_calendar_is_answered(trained_version,
         ('{"customer_id": "15311", "filter_metric": "TotalSpent", "x' + SURROGATE + '": 1}', "x\\ud800"),
     ],
 )
-def test_lone_surrogate_in_anomalies_request_is_400_naming_the_field(db, user_client, text, field) -> None:
-    errors = json_errors(post_raw(user_client, "/api/anomalies", text))
+def test_lone_surrogate_in_anomalies_request_is_400_naming_the_field(db, reader_client, text, field) -> None:
+    errors = json_errors(post_raw(reader_client, "/api/anomalies", text))
 
     assert field in errors
     assert "surrogate" in " ".join(errors[field])
 
 
 @pytest.mark.parametrize("column", ["InvoiceNo", "StockCode", "Description", "Country"])
-def test_lone_surrogate_in_a_scored_row_is_400_naming_the_column(db, user_client, column) -> None:
+def test_lone_surrogate_in_a_scored_row_is_400_naming_the_column(db, reader_client, column) -> None:
     row = {
         "InvoiceNo": "536365",
         "StockCode": "85123A",
@@ -69,41 +69,41 @@ def test_lone_surrogate_in_a_scored_row_is_400_naming_the_column(db, user_client
     }
     text = json.dumps({"rows": [{**row, column: "x\ud800y"}], "store": True})
 
-    errors = json_errors(post_raw(user_client, "/api/score", text))
+    errors = json_errors(post_raw(reader_client, "/api/score", text))
 
     assert f"rows[0].{column}" in errors
 
 
-def test_deeply_nested_brackets_are_400_naming_the_body(db, user_client) -> None:
-    errors = json_errors(post_raw(user_client, "/api/anomalies", "[" * 100_000 + "]" * 100_000))
+def test_deeply_nested_brackets_are_400_naming_the_body(db, reader_client) -> None:
+    errors = json_errors(post_raw(reader_client, "/api/anomalies", "[" * 100_000 + "]" * 100_000))
 
     assert "body" in errors
 
 
-def test_deeply_nested_objects_in_score_rows_are_400(db, user_client) -> None:
+def test_deeply_nested_objects_in_score_rows_are_400(db, reader_client) -> None:
     text = '{"rows": ' + '{"a": ' * 50_000 + "1" + "}" * 50_000 + "}"
 
-    assert "body" in json_errors(post_raw(user_client, "/api/score", text))
+    assert "body" in json_errors(post_raw(reader_client, "/api/score", text))
 
 
-def test_body_over_the_upload_limit_is_400_naming_the_body(db, user_client) -> None:
+def test_body_over_the_upload_limit_is_400_naming_the_body(db, reader_client) -> None:
     text = '{"customer_id": "15311", "filter_metric": "' + "A" * (11 * 1024 * 1024) + '"}'
     assert len(text) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
-    errors = json_errors(post_raw(user_client, "/api/anomalies", text))
+    errors = json_errors(post_raw(reader_client, "/api/anomalies", text))
 
     assert "body" in errors
 
 
-def test_unknown_api_path_is_json_404(db, user_client) -> None:
-    response = user_client.get("/api/no-such-endpoint")
+def test_unknown_api_path_is_json_404(db, reader_client) -> None:
+    response = reader_client.get("/api/no-such-endpoint")
 
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
     assert "detail" in response.json()
 
 
-def test_unhandled_exception_in_an_api_view_is_json_500(db, plain_user, monkeypatch) -> None:
+def test_unhandled_exception_in_an_api_view_is_json_500(db, reader, monkeypatch) -> None:
     from api import views
 
     def broken(*args, **kwargs):
@@ -111,7 +111,7 @@ def test_unhandled_exception_in_an_api_view_is_json_500(db, plain_user, monkeypa
 
     monkeypatch.setattr(views, "customer_ids", broken)
     client = Client(raise_request_exception=False)
-    client.force_login(plain_user)
+    client.force_login(reader)
 
     response = client.get("/customer_ids")
 
@@ -121,9 +121,9 @@ def test_unhandled_exception_in_an_api_view_is_json_500(db, plain_user, monkeypa
     assert b"boom" not in response.content
 
 
-def test_csrf_failure_on_the_api_is_json_403(db, plain_user) -> None:
+def test_csrf_failure_on_the_api_is_json_403(db, reader) -> None:
     client = Client(enforce_csrf_checks=True)
-    client.force_login(plain_user)
+    client.force_login(reader)
 
     response = client.post("/api/anomalies", GOOD, content_type="application/json")
 
@@ -132,8 +132,8 @@ def test_csrf_failure_on_the_api_is_json_403(db, plain_user) -> None:
     assert "detail" in response.json()
 
 
-def test_non_api_paths_keep_their_html_errors(db, user_client) -> None:
-    response = user_client.get("/no-such-page")
+def test_non_api_paths_keep_their_html_errors(db, reader_client) -> None:
+    response = reader_client.get("/no-such-page")
 
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")

@@ -59,23 +59,23 @@ def response_of(response) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("customer", ["abc", [1], {"a": 1}, True, 1e30, 10**30, -5, "²", "15311.5"])
-def test_a_customer_that_is_no_customer_id_shows_a_notice(trained_version, user_client, customer) -> None:
-    payload = response_of(post(user_client, callback_body(RANKING, customer, "TotalSpent")))
+def test_a_customer_that_is_no_customer_id_shows_a_notice(trained_version, reader_client, customer) -> None:
+    payload = response_of(post(reader_client, callback_body(RANKING, customer, "TotalSpent")))
 
     assert payload["drilldown"]["rowData"] == []
     assert NOT_A_CUSTOMER in json.dumps(payload["ranking-message"])
 
 
-def test_an_unhashable_metric_falls_back_to_the_default(trained_version, user_client) -> None:
-    payload = response_of(post(user_client, callback_body(RANKING, None, ["TotalSpent"])))
+def test_an_unhashable_metric_falls_back_to_the_default(trained_version, reader_client) -> None:
+    payload = response_of(post(reader_client, callback_body(RANKING, None, ["TotalSpent"])))
 
     assert "by TotalSpent" in json.dumps(payload["ranking-message"])
 
 
-def test_customer_options_ignore_a_selected_value_that_is_no_customer_id(trained_version, user_client) -> None:
+def test_customer_options_ignore_a_selected_value_that_is_no_customer_id(trained_version, reader_client) -> None:
     body = callback_body("customer.options", ["1"], state=({"x": 1},))
 
-    options = response_of(post(user_client, body))["customer"]["options"]
+    options = response_of(post(reader_client, body))["customer"]["options"]
 
     assert all(isinstance(option["value"], int) for option in options)
 
@@ -100,16 +100,16 @@ def test_customer_options_ignore_a_selected_value_that_is_no_customer_id(trained
         "startRow",
     ],
 )
-def test_a_malformed_grid_request_gets_an_empty_block(trained_version, user_client, grid_request) -> None:
-    payload = response_of(post(user_client, callback_body("score-table.getRowsResponse", grid_request)))
+def test_a_malformed_grid_request_gets_an_empty_block(trained_version, reader_client, grid_request) -> None:
+    payload = response_of(post(reader_client, callback_body("score-table.getRowsResponse", grid_request)))
 
     assert payload["score-table"]["getRowsResponse"] == {"rowData": [], "rowCount": 0}
 
 
-def test_a_valid_grid_request_still_gets_rows(trained_version, user_client) -> None:
+def test_a_valid_grid_request_still_gets_rows(trained_version, reader_client) -> None:
     grid_request = {"startRow": 0, "endRow": 5, "sortModel": [{"colId": "quantity", "sort": "desc"}], "filterModel": {}}
 
-    block = response_of(post(user_client, callback_body("score-table.getRowsResponse", grid_request)))
+    block = response_of(post(reader_client, callback_body("score-table.getRowsResponse", grid_request)))
 
     assert len(block["score-table"]["getRowsResponse"]["rowData"]) == 5
 
@@ -118,10 +118,10 @@ def test_a_valid_grid_request_still_gets_rows(trained_version, user_client) -> N
     "clicked",
     [{"rowId": 1e30}, {"rowId": 10**30}, {"rowId": "9" * 40}, {"rowId": True}, {"rowId": "²"}, [1], "x", 5],
 )
-def test_a_click_on_no_transaction_shows_the_prompt(trained_version, user_client, clicked) -> None:
+def test_a_click_on_no_transaction_shows_the_prompt(trained_version, reader_client, clicked) -> None:
     body = callback_body("transaction-detail.children", {"points": "x"}, clicked, None)
 
-    payload = response_of(post(user_client, body))
+    payload = response_of(post(reader_client, body))
 
     assert "Click a bar or a table row" in json.dumps(payload)
 
@@ -144,33 +144,33 @@ def test_a_click_on_no_transaction_shows_the_prompt(trained_version, user_client
         {**callback_body("customer.options", None, state=(None,)), "state": [[]]},
     ],
 )
-def test_a_request_that_fits_no_callback_is_400(db, user_client, body) -> None:
-    response = post(user_client, body)
+def test_a_request_that_fits_no_callback_is_400(db, reader_client, body) -> None:
+    response = post(reader_client, body)
 
     assert response.status_code == 400
     assert "detail" in response.json()
 
 
-def test_dash_routes_is_404(db, user_client) -> None:
-    assert user_client.get(APP + "_dash-routes").status_code == 404
+def test_dash_routes_is_404(db, reader_client) -> None:
+    assert reader_client.get(APP + "_dash-routes").status_code == 404
 
 
 @pytest.mark.parametrize("path", ["_dash-layout", "_dash-dependencies", "", "_dash-update-component"])
-def test_an_unknown_app_is_404(db, user_client, path) -> None:
-    response = user_client.get(f"/django_plotly_dash/app/NoSuchApp/{path}")
+def test_an_unknown_app_is_404(db, reader_client, path) -> None:
+    response = reader_client.get(f"/django_plotly_dash/app/NoSuchApp/{path}")
 
     assert response.status_code == 404
 
 
-def test_an_unknown_app_creates_no_row(db, user_client) -> None:
-    user_client.get("/django_plotly_dash/app/NoSuchApp/_dash-layout")
+def test_an_unknown_app_creates_no_row(db, reader_client) -> None:
+    reader_client.get("/django_plotly_dash/app/NoSuchApp/_dash-layout")
 
     assert not StatelessApp.objects.filter(app_name="NoSuchApp").exists()
 
 
-@pytest.mark.parametrize("who", ["anonymous", "plain user"])
-def test_add_stateless_apps_is_for_staff_only(db, user_client, who) -> None:
-    client = Client() if who == "anonymous" else user_client
+@pytest.mark.parametrize("who", ["anonymous", "a reader, not staff"])
+def test_add_stateless_apps_is_for_staff_only(db, reader_client, who) -> None:
+    client = Client() if who == "anonymous" else reader_client
     StatelessApp.objects.all().delete()
 
     response = client.get("/django_plotly_dash/add_stateless_apps")
@@ -188,8 +188,8 @@ def test_staff_may_add_stateless_apps(db, superuser_client) -> None:
 
 
 @pytest.mark.parametrize("customer", ["%C2%B2", "9" * 30, "abc", "-1"])
-def test_dashboard_page_ignores_a_customer_that_is_no_customer_id(trained_version, user_client, customer) -> None:
-    response = user_client.get(f"/?customer={customer}")
+def test_dashboard_page_ignores_a_customer_that_is_no_customer_id(trained_version, reader_client, customer) -> None:
+    response = reader_client.get(f"/?customer={customer}")
 
     assert response.status_code == 200
 
@@ -238,13 +238,13 @@ FUZZ_SETTINGS = settings(
 
 
 @pytest.mark.parametrize("output", list(SPECS))
-def test_fuzzed_callback_inputs_never_get_a_5xx(trained_version, user_client, output) -> None:
+def test_fuzzed_callback_inputs_never_get_a_5xx(trained_version, reader_client, output) -> None:
     spec = SPECS[output]
 
     @FUZZ_SETTINGS
     @given(values=st.tuples(*[json_values] * len(spec["inputs"])), state=st.tuples(*[json_values] * len(spec["state"])))
     def probe(values: tuple, state: tuple) -> None:
-        response = post(user_client, callback_body(output, *values, state=state))
+        response = post(reader_client, callback_body(output, *values, state=state))
         assert response.status_code < 500, response.content[:300]
 
     probe()
@@ -252,5 +252,5 @@ def test_fuzzed_callback_inputs_never_get_a_5xx(trained_version, user_client, ou
 
 @FUZZ_SETTINGS
 @given(body=json_values | st.dictionaries(st.sampled_from(ENVELOPE_KEYS) | st.sampled_from(list(SPECS)), json_values))
-def test_fuzzed_request_envelopes_never_get_a_5xx(db, user_client, body) -> None:
-    assert post(user_client, body).status_code < 500
+def test_fuzzed_request_envelopes_never_get_a_5xx(db, reader_client, body) -> None:
+    assert post(reader_client, body).status_code < 500

@@ -242,6 +242,19 @@ def gzip_of(path: Path, header: bytes, payload: bytes, total: int) -> Path:
     return path
 
 
+# Runs the command as a child of this small process and prints the child's rusage. Linux carries a
+# process's peak RSS across fork and exec, so a child started straight from pytest (gigabytes once
+# TensorFlow and the test data are loaded) would report pytest's peak, not its own.
+TRAMPOLINE = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
+"""
+
+
 def run_ingest(path: Path, tmp_path: Path) -> tuple[int, str, float, float]:
     """Return the exit code, stderr, peak RSS in bytes and CPU seconds of `manage.py ingest_csv path`.
 
@@ -254,13 +267,17 @@ def run_ingest(path: Path, tmp_path: Path) -> tuple[int, str, float, float]:
         "DJANGO_SETTINGS_MODULE": "anomaly_site.settings",
     }
     with open(tmp_path / "stderr", "w+") as stderr:
-        child = subprocess.Popen(
-            [sys.executable, str(MANAGE), "ingest_csv", str(path)], env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        result = subprocess.run(
+            [sys.executable, "-c", TRAMPOLINE, str(MANAGE), "ingest_csv", str(path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            check=True,
         )
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, unlike RUSAGE_CHILDREN
-        child.returncode = os.waitstatus_to_exitcode(status)
+        code, max_rss_kib, cpu_seconds = result.stdout.split()[-3:]
         stderr.seek(0)
-        return child.returncode, stderr.read(), usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+        return int(code), stderr.read(), int(max_rss_kib) * 1024, float(cpu_seconds)
 
 
 BOMBS = {

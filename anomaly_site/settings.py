@@ -7,6 +7,7 @@ Environment variables, by topic:
   MAX_UPLOAD_BYTES, XDG_DATA_HOME (parent of the two default folders), STATIC_ROOT;
 - API: API_ALLOW_ANONYMOUS_READ, API_USER_RATE, API_ANON_RATE;
 - worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC, HEARTBEAT_SECONDS, STALE_AFTER_SECONDS;
+- cases: CASE_WINDOW_DAYS, CASE_SLA_HOURS; webhooks: WEBHOOK_TIMEOUT_SECONDS;
 - HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS;
 - logs: LOG_LEVEL, LOG_FORMAT (plain or json).
 """
@@ -55,9 +56,11 @@ INSTALLED_APPS = [
     # The project's apps, lowest first: each imports only those above it in this list.
     "core",
     "jobs",
+    "webhooks",
     "transactions",
     "detection",
     "reviews",
+    "cases",
     "dashboard",
     "api",
 ]
@@ -234,6 +237,12 @@ Q_CLUSTER = {
 if env.str("Q_REDIS_URL", default=""):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = env.str("Q_REDIS_URL")
+
+# Cases: a customer's alert joins their open case when within CASE_WINDOW_DAYS of its latest alert.
+CASE_WINDOW_DAYS = env.int("CASE_WINDOW_DAYS", default=30)
+CASE_SLA_HOURS = env.int("CASE_SLA_HOURS", default=72)
+# Webhooks: a receiver's answer is awaited this long (retries, backoff: webhooks.services.setting).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 # Production hardening, switchable from the environment.
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from . import views
+from . import cases, views, webhooks
 
 app_name = "api"
 
@@ -17,6 +17,11 @@ urlpatterns = [
     path("api/models/<int:pk>", views.ModelVersionDetailApi.as_view(), name="model"),
     path("api/health", views.HealthApi.as_view(), name="health"),
     path("api/jobs/", include("api.job_urls")),
+    path("api/cases", cases.CaseListApi.as_view(), name="cases"),
+    path("api/cases/<int:pk>", cases.CaseDetailApi.as_view(), name="case"),
+    path("api/cases/<int:pk>/close", cases.CaseCloseApi.as_view(), name="case-close"),
+    path("api/webhooks/endpoints", webhooks.EndpointListCreateApi.as_view(), name="webhook-endpoints"),
+    path("api/webhooks/endpoints/<int:pk>", webhooks.EndpointDetailApi.as_view(), name="webhook-endpoint"),
     path("api/auth/token", obtain_auth_token, name="token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

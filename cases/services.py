@@ -118,11 +118,14 @@ def _group(alerts: pd.DataFrame, *, window: timedelta, version: ModelVersion | N
         open_cases = _latest_open_cases(alerts["customer_id"].unique().tolist())
         previous = alerts.groupby("customer_id", sort=False)["invoice_date"].shift()
         first = previous.isna()
-        previous = previous.where(~first, alerts["customer_id"].map(open_cases["last_alert_at"]))
+        open_last = pd.Series(open_cases["last_alert_at"].reindex(alerts["customer_id"]).array, index=alerts.index)
+        open_last = pd.to_datetime(open_last, utc=True).astype(previous.dtype)
+        previous = previous.where(~first, open_last)
         starts = previous.isna() | ((alerts["invoice_date"] - previous) > pd.Timedelta(window))
         # 0: joins the customer's open case; 1, 2, ...: the customer's n-th new case.
         alerts["segment"] = starts.astype(np.int64).groupby(alerts["customer_id"], sort=False).cumsum()
-        alerts["case_id"] = alerts["customer_id"].map(open_cases["case_id"]).where(alerts["segment"] == 0)
+        open_ids = open_cases["case_id"].astype("float64").reindex(alerts["customer_id"]).to_numpy()
+        alerts["case_id"] = pd.Series(open_ids, index=alerts.index).where(alerts["segment"] == 0)
 
         new = alerts[alerts["segment"] > 0]
         if not new.empty:
@@ -161,6 +164,7 @@ def _latest_open_cases(customer_ids: list[int]) -> pd.DataFrame:
             customer_id__in=customer_ids[start : start + 5_000], status__in=OPEN_STATUSES
         ).values_list("customer_id", "id", "last_alert_at")
     frame = pd.DataFrame.from_records(rows, columns=["customer_id", "case_id", "last_alert_at"])
+    frame["customer_id"] = frame["customer_id"].astype(np.int64)
     frame["last_alert_at"] = pd.to_datetime(frame["last_alert_at"], utc=True)
     return frame.sort_values("last_alert_at").drop_duplicates("customer_id", keep="last").set_index("customer_id")
 

@@ -133,3 +133,17 @@ def test_a_stored_api_score_joins_its_customers_open_case(
     alert = Event.objects.get(type="alert.created")
     assert alert.data["transaction_id"] == row["transaction_id"] and alert.data["case_id"] == link.case_id
     assert CaseEvent.objects.filter(case_id=link.case_id, note="1 alerts added").exists()
+
+
+def test_the_group_cases_command_reports_what_it_placed(version, make_alert):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_alert(101, 0)
+    make_alert(101, 40)
+    out = StringIO()
+
+    call_command("group_cases", "--window-days", "30", stdout=out)
+
+    assert out.getvalue().startswith("2 alerts placed: 2 cases opened, 0 open cases joined (window 30 days")

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from core.bulk import bulk_insert_frame
 from detection.models import ModelVersion, TransactionScore
 from detection.selectors import active_model_version
 from reviews.models import Review
@@ -136,19 +137,10 @@ def _group(alerts: pd.DataFrame, *, window: timedelta, version: ModelVersion | N
         if not joining.empty:
             outcome.joined = _join_cases(joining, now)
         alerts["case_id"] = alerts["case_id"].astype(np.int64)
-        CaseTransaction.objects.bulk_create(
-            [
-                CaseTransaction(case_id=case_id, transaction_id=pk, added_at=now, anomaly_score=score, amount=amount)
-                for case_id, pk, score, amount in zip(
-                    alerts["case_id"].tolist(),
-                    alerts["transaction_id"].tolist(),
-                    alerts["anomaly_score"].tolist(),
-                    alerts["total_spent"].tolist(),
-                    strict=True,
-                )
-            ],
-            batch_size=2_000,
+        links = alerts[["case_id", "transaction_id", "anomaly_score"]].assign(
+            added_at=pd.Timestamp(now), amount=alerts["total_spent"]
         )
+        bulk_insert_frame(CaseTransaction, links)
         if outcome.opened:
             emit_many(CASE_OPENED, case_payloads(outcome.opened))
         if version is not None:
@@ -196,12 +188,12 @@ def _open_cases(new: pd.DataFrame, now: datetime) -> pd.Series:
         for (customer_id, _segment), row in zip(per_case.index, per_case.itertuples(index=False), strict=True)
     ]
     Case.objects.bulk_create(cases, batch_size=1_000)
-    CaseEvent.objects.bulk_create(
-        [
-            CaseEvent(case=case, at=now, to_status=Status.OPEN, note=f"opened with {case.alert_count} alerts")
-            for case in cases
-        ],
-        batch_size=1_000,
+    opened = pd.DataFrame({"case_id": [case.pk for case in cases], "alerts": per_case["alert_count"].to_numpy()})
+    bulk_insert_frame(
+        CaseEvent,
+        opened.assign(at=pd.Timestamp(now), from_status="", to_status=Status.OPEN.value)
+        .assign(note="opened with " + opened["alerts"].astype(str) + " alerts")
+        .drop(columns="alerts"),
     )
     ids = pd.Series([case.pk for case in cases], index=per_case.index)
     keys = pd.MultiIndex.from_arrays([new["customer_id"], new["segment"]])

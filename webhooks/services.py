@@ -260,8 +260,10 @@ def deliver_due(*, now: datetime | None = None, batch: int = 50) -> dict[str, in
     sessions: dict[int, requests.Session] = {}
     try:
         while ids := claim_due(now or timezone.now(), batch):
-            for pk in ids:
-                counts[attempt_delivery(pk, sessions, now=now)] += 1
+            endpoints: dict[int, Endpoint] = {}
+            for delivery in Delivery.objects.select_related("event", "endpoint").filter(pk__in=ids).order_by("pk"):
+                delivery.endpoint = endpoints.setdefault(delivery.endpoint_id, delivery.endpoint)  # one per batch
+                counts[attempt_delivery(delivery, sessions, now=now)] += 1
     finally:
         for session in sessions.values():
             session.close()
@@ -269,15 +271,16 @@ def deliver_due(*, now: datetime | None = None, batch: int = 50) -> dict[str, in
 
 
 def attempt_delivery(
-    delivery_id: int, sessions: dict[int, requests.Session] | None = None, *, now: datetime | None = None
+    delivery: Delivery | int, sessions: dict[int, requests.Session] | None = None, *, now: datetime | None = None
 ) -> str:
     """Send one claimed delivery and record the outcome: "delivered", "failed", "disabled" (this failure
     disabled the endpoint) or "skipped" (the endpoint was disabled before it was sent).
 
     `now` (default: the time after the attempt) dates the outcome and the next attempt.
     """
-    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
-    endpoint = delivery.endpoint
+    if not isinstance(delivery, Delivery):
+        delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery)
+    delivery_id, endpoint = delivery.pk, delivery.endpoint
     if not endpoint.is_active:  # disabled since it was claimed
         Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.FAILED, claimed_at=None)
         return "skipped"
@@ -290,10 +293,13 @@ def attempt_delivery(
         Delivery.objects.filter(pk=delivery_id).update(
             **common, status=Delivery.Status.DELIVERED, delivered_at=now, error="", claimed_at=None
         )
-        Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(failing_since=None)
+        if endpoint.failing_since is not None:
+            Endpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+            endpoint.failing_since = None  # shared by the rest of the batch
         return "delivered"
     with transaction.atomic():
         Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
+        endpoint.failing_since = endpoint.failing_since or now
         failing_too_long = now - timedelta(seconds=setting("WEBHOOK_DISABLE_AFTER_SECONDS"))
         disabled = Endpoint.objects.filter(pk=endpoint.pk, is_active=True, failing_since__lte=failing_too_long).update(
             is_active=False, disabled_at=now
@@ -311,6 +317,7 @@ def attempt_delivery(
                 status=Delivery.Status.FAILED
             )
         if disabled:
+            endpoint.is_active = False  # the rest of the batch is skipped
             logger.warning("webhook endpoint %s disabled: failing for over a day (%s)", endpoint.url, result.error)
             return "disabled"
     return "failed"

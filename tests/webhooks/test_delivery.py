@@ -190,3 +190,14 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_can_be_enabled_again(endp
     assert enable_endpoint(disabled) == 2
     assert deliver_due()["delivered"] == 2
     assert Endpoint.objects.get().is_active
+
+
+def test_a_success_after_a_failure_in_one_sweep_clears_the_failing_mark(endpoint, receiver):
+    receiver.statuses.append(500)
+    emit("alert.created", {"n": 1})
+    emit("alert.created", {"n": 2})
+
+    result = deliver_due()
+
+    assert (result["failed"], result["delivered"]) == (1, 1)
+    assert Endpoint.objects.get().failing_since is None

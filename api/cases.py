@@ -19,6 +19,52 @@ VIEW_CASE_PERMISSION = "cases.view_case"
 VERDICTS = {"fraud": Case.Status.CLOSED_FRAUD, "legitimate": Case.Status.CLOSED_LEGITIMATE}
 
 
+class CaseRowSerializer(serializers.Serializer):
+    """A case as `cases.selectors.CASE_FIELDS` reads it."""
+
+    id = serializers.IntegerField()
+    customer_id = serializers.IntegerField()
+    status = serializers.CharField(help_text=f"One of {', '.join(Case.Status.values)}.")
+    assignee = serializers.CharField(source="assignee__username", allow_null=True)
+    notes = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    sla_due_at = serializers.DateTimeField()
+    first_alert_at = serializers.DateTimeField(help_text="InvoiceDate of its earliest transaction.")
+    last_alert_at = serializers.DateTimeField(help_text="InvoiceDate of its latest transaction.")
+    alert_count = serializers.IntegerField()
+    value_at_risk = serializers.FloatField(help_text="Sum of |Quantity x UnitPrice| of its transactions.")
+    max_score = serializers.FloatField(help_text="Highest anomaly_score of its transactions.")
+    country = serializers.CharField(help_text="The customer's usual country.")
+
+
+class CaseListSerializer(serializers.Serializer):
+    results = CaseRowSerializer(many=True)
+
+
+class CaseTransactionRowSerializer(serializers.Serializer):
+    transaction_id = serializers.IntegerField()
+    invoice_no = serializers.CharField(source="transaction__invoice_no")
+    invoice_date = serializers.DateTimeField(source="transaction__invoice_date")
+    anomaly_score = serializers.FloatField()
+    amount = serializers.FloatField(help_text="Quantity x UnitPrice.")
+    review_status = serializers.CharField(source="transaction__review__status", allow_null=True)
+
+
+class CaseEventRowSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor__username", allow_null=True)
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    assignee = serializers.CharField(source="assignee__username", allow_null=True)
+    note = serializers.CharField()
+
+
+class CaseDetailSerializer(CaseRowSerializer):
+    transactions = CaseTransactionRowSerializer(many=True)
+    history = CaseEventRowSerializer(many=True)
+
+
 class CaseQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Case.Status.values, required=False)
     assignee = serializers.ChoiceField(choices=["me"], required=False, help_text="'me': the caller's cases.")
@@ -39,6 +85,8 @@ class CaseListApi(APIView):
         summary="The case queue",
         description="Cases by highest anomaly score, then value at risk; filter by status, assignee=me, customer_id.",
         parameters=[CaseQuerySerializer],
+        responses={200: CaseListSerializer},
+        operation_id="cases_list",
     )
     def get(self, request):
         query = CaseQuerySerializer(data=request.query_params)
@@ -50,18 +98,20 @@ class CaseListApi(APIView):
             customer_id=params.get("customer_id"),
         )
         start = params["offset"]
-        return Response({"results": list(cases[start : start + params["limit"]])})
+        return Response(CaseListSerializer({"results": cases[start : start + params["limit"]]}).data)
 
 
 class CaseDetailApi(APIView):
     permission_classes = [permission_for(VIEW_CASE_PERMISSION)]
 
-    @extend_schema(summary="One case, its transactions and history")
+    @extend_schema(
+        summary="One case, its transactions and history", responses={200: CaseDetailSerializer}, operation_id="case"
+    )
     def get(self, request, pk: int):
         case = case_detail(pk)
         if case is None:
             raise NotFound(f"No case {pk}.")
-        return Response(case)
+        return Response(CaseDetailSerializer(case).data)
 
 
 class CaseCloseApi(APIView):
@@ -75,6 +125,7 @@ class CaseCloseApi(APIView):
             "reviews (confirmed_fraud / false_positive). 409 when it is closed already."
         ),
         request=CloseSerializer,
+        responses={200: CaseDetailSerializer},
     )
     def post(self, request, pk: int):
         data = CloseSerializer(data=request.data)
@@ -84,4 +135,4 @@ class CaseCloseApi(APIView):
         close_case(
             pk, actor=request.user, verdict=VERDICTS[data.validated_data["verdict"]], note=data.validated_data["note"]
         )
-        return Response(case_detail(pk))
+        return Response(CaseDetailSerializer(case_detail(pk)).data)

@@ -68,7 +68,7 @@ class CaseDetailSerializer(CaseRowSerializer):
 class CaseQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Case.Status.values, required=False)
     assignee = serializers.ChoiceField(choices=["me"], required=False, help_text="'me': the caller's cases.")
-    customer_id = serializers.IntegerField(required=False, min_value=1)
+    customer_id = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
     offset = serializers.IntegerField(required=False, min_value=0, default=0)
 

@@ -47,7 +47,8 @@ class EndpointCreateSerializer(serializers.Serializer):
 
 
 def _permissions(request, perms_by_method: dict[str, str]):
-    return [permission_for(perms_by_method[request.method])()]
+    """The permission of the request's method; others (OPTIONS, or a 405 to come) need the view permission."""
+    return [permission_for(perms_by_method.get(request.method, "webhooks.view_endpoint"))()]
 
 
 class EndpointListCreateApi(APIView):

@@ -46,7 +46,9 @@ def test_a_database_from_before_the_move_migrates_forward_with_its_rows() -> Non
     from jobs.models import BackgroundJob
     from reviews.models import Review, ReviewEvent
 
-    assert set(connection.introspection.table_names()) == tables_before  # no table created, none copied
+    created = set(connection.introspection.table_names()) - tables_before
+    later_apps = ("cases_", "webhooks_")  # apps added after the move create only their own tables
+    assert {table for table in created if not table.startswith(later_apps)} == set()  # none copied
     assert tables_before >= MOVED_TABLES
     moved = Review.objects.get(pk=review.pk)
     assert (moved.transaction_id, moved.status, moved.analyst_id) == (row.pk, "confirmed_fraud", user.pk)

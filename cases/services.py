@@ -116,7 +116,9 @@ def _group(alerts: pd.DataFrame, *, window: timedelta, version: ModelVersion | N
     alerts = alerts.sort_values(["customer_id", "invoice_date", "transaction_id"], ignore_index=True)
     alerts["amount"] = alerts["total_spent"].abs()  # a refund is at risk as much as a sale
     with transaction.atomic():
-        open_cases = _latest_open_cases(alerts["customer_id"].unique().tolist())
+        customer_ids = alerts["customer_id"].unique().tolist()
+        countries = _lock_customers(customer_ids)
+        open_cases = _latest_open_cases(customer_ids)
         previous = alerts.groupby("customer_id", sort=False)["invoice_date"].shift()
         first = previous.isna()
         open_last = pd.Series(open_cases["last_alert_at"].reindex(alerts["customer_id"]).array, index=alerts.index)
@@ -130,7 +132,7 @@ def _group(alerts: pd.DataFrame, *, window: timedelta, version: ModelVersion | N
 
         new = alerts[alerts["segment"] > 0]
         if not new.empty:
-            new_case_ids = _open_cases(new, now)
+            new_case_ids = _open_cases(new, now, countries)
             alerts.loc[new.index, "case_id"] = new_case_ids
             outcome.opened = sorted(set(new_case_ids.tolist()))
         joining = alerts[alerts["segment"] == 0]
@@ -161,7 +163,22 @@ def _latest_open_cases(customer_ids: list[int]) -> pd.DataFrame:
     return frame.sort_values("last_alert_at").drop_duplicates("customer_id", keep="last").set_index("customer_id")
 
 
-def _open_cases(new: pd.DataFrame, now: datetime) -> pd.Series:
+def _lock_customers(customer_ids: list[int]) -> dict[int, str]:
+    """Lock the customers' rows until the transaction ends and return their countries.
+
+    Two scorings placing alerts of one customer at once would otherwise both open a case for them
+    (PostgreSQL; SQLite already runs write transactions one at a time).
+    """
+    countries: dict[int, str] = {}
+    for start in range(0, len(customer_ids), 5_000):
+        chunk = customer_ids[start : start + 5_000]
+        countries.update(
+            Customer.objects.select_for_update().filter(customer_id__in=chunk).values_list("customer_id", "country")
+        )
+    return countries
+
+
+def _open_cases(new: pd.DataFrame, now: datetime, countries: dict[int, str]) -> pd.Series:
     """Create one case per (customer, segment) of `new`; return each row's new case id."""
     per_case = new.groupby(["customer_id", "segment"], sort=False).agg(
         first_alert_at=("invoice_date", "min"),
@@ -170,8 +187,6 @@ def _open_cases(new: pd.DataFrame, now: datetime) -> pd.Series:
         value_at_risk=("amount", "sum"),
         max_score=("anomaly_score", "max"),
     )
-    customers = per_case.index.get_level_values("customer_id").unique().tolist()
-    countries = dict(Customer.objects.filter(customer_id__in=customers).values_list("customer_id", "country"))
     sla = now + timedelta(hours=int(getattr(settings, "CASE_SLA_HOURS", 72)))
     cases = [
         Case(

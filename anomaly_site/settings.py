@@ -10,6 +10,7 @@ Environment variables, by topic:
 - API: API_ALLOW_ANONYMOUS_READ, API_USER_RATE, API_ANON_RATE;
 - login: TOKEN_TTL_HOURS, API_LOGIN_RATE, LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES, CACHE_URL;
 - worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC, HEARTBEAT_SECONDS, STALE_AFTER_SECONDS;
+- cases: CASE_WINDOW_DAYS, CASE_SLA_HOURS; webhooks: WEBHOOK_TIMEOUT_SECONDS;
 - HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS,
   SECURE_HSTS_PRELOAD (the last two off unless set);
 - logs: LOG_LEVEL, LOG_FORMAT (plain or json).
@@ -72,10 +73,12 @@ INSTALLED_APPS = [
     # The project's apps, lowest first: each imports only those above it in this list.
     "core",
     "jobs",
+    "webhooks",
     "transactions",
     "detection",
     "decisions",
     "reviews",
+    "cases",
     "dashboard",
     "api",
 ]
@@ -264,6 +267,12 @@ Q_CLUSTER = {
 if env.str("Q_REDIS_URL", default=""):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = env.str("Q_REDIS_URL")
+
+# Cases: a customer's alert joins their open case when within CASE_WINDOW_DAYS of its latest alert.
+CASE_WINDOW_DAYS = env.int("CASE_WINDOW_DAYS", default=30)
+CASE_SLA_HOURS = env.int("CASE_SLA_HOURS", default=72)
+# Webhooks: a receiver's answer is awaited this long (retries, backoff: webhooks.services.setting).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 # Production hardening, switchable from the environment.
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)

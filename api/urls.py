@@ -3,7 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import auth, views
+from . import auth, cases, views, webhooks
 
 app_name = "api"
 
@@ -16,6 +16,11 @@ urlpatterns = [
     path("api/models/<int:pk>", views.ModelVersionDetailApi.as_view(), name="model"),
     path("api/health", views.HealthApi.as_view(), name="health"),
     path("api/jobs/", include("api.job_urls")),
+    path("api/cases", cases.CaseListApi.as_view(), name="cases"),
+    path("api/cases/<int:pk>", cases.CaseDetailApi.as_view(), name="case"),
+    path("api/cases/<int:pk>/close", cases.CaseCloseApi.as_view(), name="case-close"),
+    path("api/webhooks/endpoints", webhooks.EndpointListCreateApi.as_view(), name="webhook-endpoints"),
+    path("api/webhooks/endpoints/<int:pk>", webhooks.EndpointDetailApi.as_view(), name="webhook-endpoint"),
     path("api/", include("api.decision_urls")),
     path("api/auth/token", auth.TokenLoginApi.as_view(), name="token"),
     path("api/auth/logout", auth.TokenLogoutApi.as_view(), name="logout"),

@@ -178,8 +178,16 @@ def _number(value: Any, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
-def detail_panel(detail: dict[str, Any]) -> html.Div:
-    """The transaction's features against the customer's means, its scores, explanation and admin link."""
+def case_link(case: dict[str, Any] | None) -> html.A | None:
+    """A link to the customer's case in the admin (`cases.selectors.case_for_customer`), or None."""
+    if case is None:
+        return None
+    url = reverse("admin:cases_case_change", args=[case["id"]])
+    return html.A(f"Case #{case['id']} ({case['label']})", href=url, target="_blank", rel="noopener", id="case-link")
+
+
+def detail_panel(detail: dict[str, Any], case: dict[str, Any] | None = None) -> html.Div:
+    """The transaction's features against the customer's means, its scores, explanation, admin and case links."""
     row = detail["row"]
     usual = detail["customer_usual"]
     comparison = [
@@ -234,6 +242,7 @@ def detail_panel(detail: dict[str, Any]) -> html.Div:
                 id="admin-link",
                 className="admin-link",
             ),
+            *([html.P(["This customer's case: ", case_link(case)])] if case else []),
         ],
         className="detail",
     )

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.templatetags.static import static
 from django_plotly_dash import DjangoDash
 
+from cases.selectors import case_for_customer
 from core.errors import InvalidInput
 from decisions.selectors import threshold_view
 from detection.grid import scores_page
@@ -165,7 +166,7 @@ def show_detail(bar_click: Any, drilldown_cell: Any, table_cell: Any, callback_c
         return message(NO_MODEL, kind="empty")
     if detail is None:
         return message(f"Transaction {transaction_id} has no score under the active model.", kind="empty")
-    return detail_panel(detail)
+    return detail_panel(detail, case=case_for_customer(detail["row"]["customer_id"]))
 
 
 @app.callback(

@@ -26,6 +26,7 @@ from .fields import SCORE_COLUMNS, explanation_json
 from .models import ModelVersion, TransactionScore
 from .scoring import score_frame
 from .services import scoring_bundle
+from .signals import scores_written
 
 MAX_ROWS = 1_000
 
@@ -130,4 +131,5 @@ def _store(
         table = scores[stored.inserted][SCORE_COLUMNS].assign(transaction_id=stored.transaction_ids[stored.inserted])
         table["explanation"] = table["explanation"].map(explanation_json)
         bulk_insert_frame(TransactionScore, table.assign(model_version_id=version.pk))
+        scores_written.send(sender=ModelVersion, version=version, transaction_ids=table["transaction_id"].tolist())
     return stored.batch, stored.transaction_ids, stored.inserted

@@ -38,6 +38,7 @@ from .metrics import training_metrics
 from .models import ModelVersion, TransactionScore
 from .scoring import score_frame
 from .selectors import active_model_version as active_version
+from .signals import scores_written
 
 logger = logging.getLogger(__name__)
 
@@ -295,4 +296,6 @@ def score_new_transactions(*, version: ModelVersion | None = None) -> int:
     detector, reference = scoring_bundle(version)
     scores = score_frame(frame, reference, detector)
     with transaction.atomic():
-        return write_scores(version, scores)
+        written = write_scores(version, scores)
+        scores_written.send(sender=ModelVersion, version=version, transaction_ids=scores["transaction_id"].tolist())
+    return written

@@ -184,8 +184,9 @@ def test_setup_periodic_tasks_creates_the_schedule_once() -> None:
 
     assert Schedule.objects.filter(name="Score new transactions").count() == 1
     assert Schedule.objects.get(name="Recover dead jobs").repeats == -1  # enabled: it frees crashed runs
+    assert Schedule.objects.get(name="Deliver pending webhooks").repeats == -1  # enabled: retries and leftovers
     assert out.getvalue().splitlines() == [
-        "Created: Recover dead jobs, Score new transactions, Decide new scores.",
+        "Created: Recover dead jobs, Deliver pending webhooks, Score new transactions, Decide new scores.",
         "Every periodic task exists already.",
     ]
 

@@ -26,6 +26,10 @@ def test_the_analyst_group_has_exactly_view_and_review_permissions() -> None:
         ("reviews", "add_review"),
         ("reviews", "change_review"),
         ("reviews", "view_reviewevent"),
+        ("cases", "view_case"),
+        ("cases", "change_case"),  # work cases: assign, note, close; not reopen (cases.reopen_case)
+        ("cases", "view_casetransaction"),
+        ("cases", "view_caseevent"),
     }
     assert not any(codename.startswith("delete_") for _, codename in permissions)
 

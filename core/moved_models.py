@@ -17,7 +17,26 @@ def rename_content_types(old_app: str, new_app: str, models: list[str]):
 
 def _relabel(apps, source: str, target: str, models: list[str]) -> None:
     content_type = apps.get_model("contenttypes", "ContentType")
+    permission = apps.get_model("auth", "Permission")
     for model in models:
-        if content_type.objects.filter(app_label=target, model=model).exists():
-            continue  # created already (e.g. by post_migrate): the old one is left unused
-        content_type.objects.filter(app_label=source, model=model).update(app_label=target)
+        old = content_type.objects.filter(app_label=source, model=model).first()
+        if old is None:
+            continue
+        new = content_type.objects.filter(app_label=target, model=model).first()
+        if new is None:
+            old.app_label = target
+            old.save(update_fields=["app_label"])
+            continue
+        # Both exist (post_migrate created the new one): the old one's grants move to the new permissions.
+        for granted in permission.objects.filter(content_type=old):
+            twin = permission.objects.filter(content_type=new, codename=granted.codename).first()
+            if twin is None:
+                granted.content_type = new
+                granted.save(update_fields=["content_type"])
+                continue
+            for group in granted.group_set.all():
+                group.permissions.add(twin)
+            for user in granted.user_set.all():
+                user.user_permissions.add(twin)
+            granted.delete()
+        old.delete()

@@ -15,6 +15,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("transactions", "0003_move_backgroundjob_to_jobs"),
         ("contenttypes", "0002_remove_content_type_name"),
+        ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

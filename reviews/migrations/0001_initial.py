@@ -22,6 +22,7 @@ class Migration(migrations.Migration):
         ("detection", "0005_move_reviews_to_reviews"),
         ("transactions", "0002_backgroundjob"),
         ("contenttypes", "0002_remove_content_type_name"),
+        ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -66,9 +66,12 @@ def test_the_worker_writes_only_json_lines(tmp_path) -> None:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
             worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass  # a loaded machine stops the cluster slowly; what it wrote so far is what is checked
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(worker.pid, signal.SIGKILL)  # whatever of the tree is left
+            worker.wait(timeout=30)
 
     lines = json_lines(log.read_text())
     assert lines, "the worker wrote nothing"

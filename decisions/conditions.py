@@ -8,17 +8,14 @@ A condition is JSON, never evaluated text:
 
 - A node is `{"all": [...]}` or `{"any": [...]}` (non-empty, nested up to MAX_DEPTH) or a leaf
   `{"field", "op", "value"}`.
-- Fields are the score-field registry's stored and listed keys (`detection.fields`, the same
-  snake_case names as /api/transactions/ rows before renaming), except `explanation`.
-- Operators depend on the field's type (`OPERATORS`). `contains` is case-insensitive on both sides.
+- Fields are the score-field registry's stored and listed keys (`detection.fields`), but `explanation`.
+- Operators depend on the field's type (`OPERATORS`); `contains` ignores case.
   `in_list` / `not_in_list` name a list (`ValueList.name`) of the field's kind: customer_id, country,
   stock_code or invoice_no.
 
-`validate_condition` returns the condition with typed values or raises `InvalidCondition` naming
-each bad part ("condition.all[1].value"). `compile_condition` turns a valid condition into one
-`CompiledCondition` holding both forms, built from the same leaves in the same function, so the
-`Q` (backtests over stored rows) and the mask (batch deciding, /api/score) cannot drift; a test
-checks they select the same rows.
+`validate_condition` types the values or raises `InvalidCondition` naming each bad part
+("condition.all[1].value"). `compile_condition` builds both forms from the same leaves, so the `Q`
+(backtests over stored rows) and the mask (batch deciding, /api/score) cannot drift (tested).
 """
 
 from __future__ import annotations

@@ -1,0 +1,40 @@
+"""The audit trail of decisions: who changed what, when, with the state before and after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import AuditEvent, Policy, Rule
+
+
+def record(*, actor, action: str, obj: Any, summary: str, before: Any = None, after: Any = None) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        object_type=type(obj).__name__.lower(),
+        object_id=str(getattr(obj, "pk", "") or ""),
+        summary=summary[:255],
+        before=before,
+        after=after,
+    )
+
+
+def rule_snapshot(rule: Rule) -> dict[str, Any]:
+    return {
+        "name": rule.name,
+        "action": rule.action,
+        "order": rule.order,
+        "reason": rule.reason,
+        "condition": rule.condition,
+        "is_enabled": rule.is_enabled,
+    }
+
+
+def policy_snapshot(policy: Policy) -> dict[str, Any]:
+    return {
+        "name": policy.name,
+        "status": policy.status,
+        "review_at": policy.review_at,
+        "block_at": policy.block_at,
+        "rules": [rule_snapshot(rule) for rule in policy.rules.order_by("order", "id")],
+    }

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from core.bulk import bulk_insert_frame
+from decisions.models import Action
 from detection.models import ModelVersion, TransactionScore
 from detection.selectors import active_model_version
 from reviews.models import Review
@@ -51,6 +52,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CLOSED_LEGITIMATE: frozenset({Status.INVESTIGATING}),
 }
 ALERT_COLUMNS = ["transaction_id", "customer_id", "invoice_date", "anomaly_score", "total_spent"]
+# An alert is a row flagged by a model, or one the published policy decided review or block.
+ALERT = Q(is_flagged=True) | Q(decision__decision__in=[Action.REVIEW, Action.BLOCK])
 
 
 @dataclass
@@ -74,7 +77,7 @@ def group_alerts_into_cases(version: ModelVersion | None = None, *, window_days_
     version = version or active_model_version()
     if version is None:
         return GroupingOutcome()
-    alerts = _unplaced_alerts(TransactionScore.objects.filter(model_version=version, is_flagged=True))
+    alerts = _unplaced_alerts(TransactionScore.objects.filter(ALERT, model_version=version))
     return _group(alerts, window=timedelta(days=window_days_ or window_days()))
 
 
@@ -90,9 +93,7 @@ def add_alerts(transaction_ids: Iterable[int], *, version: ModelVersion | None =
         return GroupingOutcome()
     frames = [
         _unplaced_alerts(
-            TransactionScore.objects.filter(
-                model_version=version, is_flagged=True, transaction_id__in=ids[i : i + 5_000]
-            )
+            TransactionScore.objects.filter(ALERT, model_version=version, transaction_id__in=ids[i : i + 5_000])
         )
         for i in range(0, len(ids), 5_000)
     ]

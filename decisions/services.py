@@ -19,6 +19,7 @@ from core.bulk import bulk_insert_frame
 from core.errors import InvalidInput
 from detection.models import ModelVersion, TransactionScore
 from detection.selectors import active_model_version, scores_for
+from webhooks.services import emit_many
 
 from . import conditions, selectors
 from .audit import policy_snapshot, record, rule_snapshot
@@ -32,6 +33,7 @@ from .lists import (  # noqa: F401  (the list services are reached through this 
     remove_list_entry,
 )
 from .models import Action, Policy, Rule, TransactionDecision
+from .signals import alerts_decided
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +228,11 @@ def _enqueue_redecide() -> None:
 # --- Deciding stored rows --------------------------------------------------------------------------
 
 
-def _decide_into_table(frames: Iterable[pd.DataFrame], *, version: ModelVersion, policy: Policy) -> int:
+def _decide_into_table(
+    frames: Iterable[pd.DataFrame], *, version: ModelVersion, policy: Policy, announce: bool = False
+) -> int:
+    """Decide and store `frames`; with `announce` (first decisions of new rows), tell others of the
+    alerts: a `decision.block` webhook event per blocked row and the `alerts_decided` signal."""
     compiled = selectors.compiled_policy(policy)
     written = 0
     for frame in frames:
@@ -242,6 +248,8 @@ def _decide_into_table(frames: Iterable[pd.DataFrame], *, version: ModelVersion,
             }
         )
         written += bulk_insert_frame(TransactionDecision, table)
+        if announce:  # after the decisions are stored: receivers read them
+            _announce(frame, decided.decision, version)
     return written
 
 
@@ -276,12 +284,18 @@ def decide_undecided(*, version: ModelVersion | None = None, chunk_size: int = 5
     with transaction.atomic():
         undecided = scores_for(version).filter(decision__isnull=True)
         return _decide_into_table(
-            selectors.score_frames(undecided, keys, chunk_size=chunk_size), version=version, policy=policy
+            selectors.score_frames(undecided, keys, chunk_size=chunk_size),
+            version=version,
+            policy=policy,
+            announce=True,
         )
 
 
-def decide_scores(score_ids: list[int]) -> int:
-    """Decide (or decide again) the given stored score rows under the published policy."""
+def decide_scores(score_ids: list[int], *, announce: bool = False) -> int:
+    """Decide (or decide again) the given stored score rows under the published policy.
+
+    With `announce` (rows just stored), blocked rows emit `decision.block` and review/block rows
+    are signalled as alerts (cases opens or joins a case for them)."""
     if not score_ids:
         return 0
     scores = TransactionScore.objects.filter(pk__in=score_ids)
@@ -293,8 +307,20 @@ def decide_scores(score_ids: list[int]) -> int:
         TransactionDecision.objects.filter(score_id__in=score_ids).delete()
         for version in ModelVersion.objects.filter(pk__in=versions):
             frames = selectors.score_frames(scores.filter(model_version=version), keys)
-            written += _decide_into_table(frames, version=version, policy=policy)
+            written += _decide_into_table(frames, version=version, policy=policy, announce=announce)
     return written
+
+
+def _announce(frame: pd.DataFrame, decisions: Any, version: ModelVersion) -> None:
+    decisions = pd.Series(decisions, index=frame.index).astype(str)
+    blocked = frame[decisions == Action.BLOCK]
+    emit_many(
+        "decision.block",
+        [{"transaction_id": int(pk), "model_version": version.pk} for pk in blocked["score_transaction_id"]],
+    )
+    alerting = frame.loc[decisions.isin([Action.REVIEW, Action.BLOCK]), "score_transaction_id"]
+    if len(alerting):
+        alerts_decided.send(sender=TransactionDecision, version=version, transaction_ids=alerting.astype(int).tolist())
 
 
 def decide_stored_transactions(transaction_ids: Iterable[int], version: ModelVersion) -> int:
@@ -303,4 +329,4 @@ def decide_stored_transactions(transaction_ids: Iterable[int], version: ModelVer
     score_ids = list(
         TransactionScore.objects.filter(model_version=version, transaction_id__in=ids).values_list("id", flat=True)
     )
-    return decide_scores(score_ids)
+    return decide_scores(score_ids, announce=True)

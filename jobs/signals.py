@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection
-
 from .recovery import recover_dead_jobs
 
 logger = logging.getLogger(__name__)
@@ -18,7 +16,5 @@ def recover_when_a_worker_starts(sender, proc_name: str = "", **kwargs) -> None:
     except Exception:  # never keep a worker from starting
         logger.exception("could not check for dead runs at worker start")
         return
-    finally:
-        connection.close()
     if settled:
         logger.warning("worker %s settled dead runs: %s", proc_name, settled)

@@ -22,7 +22,15 @@ def watch(page) -> list[str]:
     page.add_init_script(REPORT_VIOLATIONS)
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    # A request cut short by the next navigation (a Dash callback still in flight) is not a failure.
+    page.on(
+        "requestfailed",
+        lambda request: (
+            problems.append(f"failed: {request.url} ({request.failure})")
+            if request.failure != "net::ERR_ABORTED"
+            else None
+        ),
+    )
     page.on(
         "response",
         lambda response: problems.append(f"{response.status}: {response.url}") if response.status >= 400 else None,

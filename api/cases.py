@@ -70,7 +70,7 @@ class CaseQuerySerializer(serializers.Serializer):
     assignee = serializers.ChoiceField(choices=["me"], required=False, help_text="'me': the caller's cases.")
     customer_id = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
-    offset = serializers.IntegerField(required=False, min_value=0, default=0)
+    offset = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0)
 
 
 class CloseSerializer(serializers.Serializer):

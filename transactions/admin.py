@@ -35,10 +35,15 @@ def customer_id_term(term: str) -> int | None:
     return value if value <= MAX_CUSTOMER_ID else None
 
 
+def could_be_invoice_no(term: str) -> bool:
+    """Whether `term` fits the InvoiceNo column at all (a longer one matches no row: no need to ask)."""
+    return len(term.strip()) <= Transaction._meta.get_field("invoice_no").max_length
+
+
 def exact_transaction_search(term: str, *, invoice_field: str = "invoice_no", customer_field: str = "customer_id") -> Q:
     """Return the filter for a search term: an exact InvoiceNo, or also a CustomerID when it can be one."""
     term = term.strip()
-    condition = Q(**{invoice_field: term})
+    condition = Q(**{invoice_field: term}) if could_be_invoice_no(term) else Q(pk__in=[])
     customer_id = customer_id_term(term)
     if customer_id is not None:
         condition |= Q(**{customer_field: customer_id})

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from core.admin_dates import IndexedDatesQuerySet
 from detection.fields import explanation_text
 from detection.models import TransactionScore
-from transactions.admin import customer_id_term
+from transactions.admin import could_be_invoice_no, customer_id_term
 from transactions.models import Transaction
 
 from .actions import ReviewActionsMixin, review_status_label
@@ -67,9 +67,11 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
+        customer_id = customer_id_term(term)
+        if not could_be_invoice_no(term):  # too long for an InvoiceNo: only a CustomerID can match
+            return (queryset.none() if customer_id is None else queryset.filter(customer_id=customer_id)), False
         invoice_rows = Transaction.objects.filter(invoice_no=term).values("pk")
         matches = queryset.filter(transaction_id__in=invoice_rows).order_by().values("pk")
-        customer_id = customer_id_term(term)
         if customer_id is not None:
             matches = matches.union(queryset.filter(customer_id=customer_id).order_by().values("pk"))
         return queryset.filter(pk__in=matches), False

@@ -70,11 +70,14 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
         customer_id = customer_id_term(term)
         if not could_be_invoice_no(term):  # too long for an InvoiceNo: only a CustomerID can match
             return (queryset.none() if customer_id is None else queryset.filter(customer_id=customer_id)), False
-        invoice_rows = Transaction.objects.filter(invoice_no=term).values("pk")
-        matches = queryset.filter(transaction_id__in=invoice_rows).order_by().values("pk")
+        # The matching keys are resolved first (an invoice or a customer has at most a few thousand
+        # rows): as nested subqueries, PostgreSQL can pick nested loops over unanalysed tables and run
+        # for minutes.
+        invoice_rows = list(Transaction.objects.filter(invoice_no=term).values_list("pk", flat=True))
+        matches = queryset.filter(transaction_id__in=invoice_rows).order_by().values_list("pk", flat=True)
         if customer_id is not None:
-            matches = matches.union(queryset.filter(customer_id=customer_id).order_by().values("pk"))
-        return queryset.filter(pk__in=matches), False
+            matches = matches.union(queryset.filter(customer_id=customer_id).order_by().values_list("pk", flat=True))
+        return queryset.filter(pk__in=list(matches)), False
 
     @admin.display(description="transaction", ordering="transaction_id")
     def transaction_link(self, score: TransactionScore) -> str:

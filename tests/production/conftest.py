@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -79,10 +81,9 @@ def scratch_env(scratch_database, tmp_path: Path) -> dict[str, str]:
     )
 
 
-def build_trained_site(folder: Path) -> dict[str, str]:
-    """Build a SQLite site in `folder`, generated data loaded and a model trained, in fresh processes;
-    return its environment."""
-    env = child_env(
+def _site_env(folder: Path) -> dict[str, str]:
+    """The environment of a SQLite site whose database and folders are in `folder`."""
+    return child_env(
         DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
         ARTIFACTS_DIR=str(folder / "artifacts"),
         UPLOADS_DIR=str(folder / "uploads"),
@@ -91,6 +92,12 @@ def build_trained_site(folder: Path) -> dict[str, str]:
         Q_WORKERS="1",
         DEBUG="1",
     )
+
+
+def build_trained_site(folder: Path) -> dict[str, str]:
+    """Build a SQLite site in `folder`, generated data loaded and a model trained, in fresh processes;
+    return its environment."""
+    env = _site_env(folder)
     manage("migrate", "--verbosity", "0", env=env)
     manage("setup_periodic_tasks", env=env)
     frame, _ = generate_demo_frame(3_000, seed=11)
@@ -99,7 +106,32 @@ def build_trained_site(folder: Path) -> dict[str, str]:
     return env
 
 
+def copy_site(template: Path, folder: Path) -> dict[str, str]:
+    """Copy the site built in `template` into `folder` and return the copy's environment.
+
+    The database records each artifact's absolute path, so the copy's records are pointed at its own
+    artifact files (which keep their sha256).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template / "artifacts", folder / "artifacts")
+    with sqlite3.connect(template / "db.sqlite3") as source, sqlite3.connect(folder / "db.sqlite3") as copy:
+        source.backup(copy)
+        copy.execute(
+            "UPDATE detection_modelversion SET artifacts = replace(artifacts, ?, ?)",
+            (str(template / "artifacts"), str(folder / "artifacts")),
+        )
+    return _site_env(folder)
+
+
+@pytest.fixture(scope="session")
+def trained_site_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One trained SQLite site per test session, for `trained_site` to copy (building one takes minutes)."""
+    folder = tmp_path_factory.mktemp("trained_site_template")
+    build_trained_site(folder)
+    return folder
+
+
 @pytest.fixture
-def trained_site(tmp_path: Path) -> dict[str, str]:
-    """A SQLite site with generated data loaded and a model trained, in fresh processes."""
-    return build_trained_site(tmp_path)
+def trained_site(trained_site_template: Path, tmp_path: Path) -> dict[str, str]:
+    """A SQLite site with generated data loaded and a model trained, of this test's own."""
+    return copy_site(trained_site_template, tmp_path / "site")

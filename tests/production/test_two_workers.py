@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import build_trained_site
+from .conftest import copy_site
 from .processes import LiveServer, manage
 
 PASSWORD = "two-workers-analyst-1"
@@ -37,13 +37,13 @@ print(json.dumps({"customer": top["customer_id"]}))
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory):
+def served(tmp_path_factory: pytest.TempPathFactory, trained_site_template: Path):
     """A trained site with an Analyst, served by gunicorn with 2 workers and the default (database) cache.
 
     Yields {"url", "customer" (one with flagged rows), "log" (the access log: pid, method, status, path?query)}.
     """
     folder = tmp_path_factory.mktemp("two_workers")
-    env = build_trained_site(folder)
+    env = copy_site(trained_site_template, folder / "site")
     env.pop("CACHE_URL", None)  # the documented default: the database cache, shared by both workers
     customer = json.loads(manage("shell", "-c", ANALYST.replace("PASSWORD", PASSWORD), env=env).stdout.splitlines()[-1])
     # Its own gunicorn config, so the access log goes to a file the test can read while the server runs.

@@ -13,6 +13,22 @@ from detection.models import TransactionScore
 from tests.conftest import ANALYST_GROUP, clear_cache, logged_in
 from transactions.selectors import source_row as source_columns
 
+# A transaction's columns and the seed's four features, in the order the seed's payloads give them.
+SEED_ROW_KEYS = [
+    "CustomerID",
+    "InvoiceNo",
+    "InvoiceDate",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "UnitPrice",
+    "Country",
+    "TotalSpent",
+    "HistFreq",
+    "UnusualDestination",
+    "QuantitySpike",
+]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counts(request):

@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from decisions import services
+from decisions.audit import policy_fields
 from decisions.models import Action, ListEntry, Policy, Rule, ValueList
 
 from .permissions import permission_for
@@ -120,10 +121,7 @@ def rule_payload(rule: Rule) -> dict[str, Any]:
 def policy_payload(policy: Policy) -> dict[str, Any]:
     return {
         "id": policy.pk,
-        "name": policy.name,
-        "status": policy.status,
-        "review_at": policy.review_at,
-        "block_at": policy.block_at,
+        **policy_fields(policy),
         "based_on": policy.based_on_id,
         "created_at": policy.created_at,
         "created_by": policy.created_by.get_username() if policy.created_by else None,

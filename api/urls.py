@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import auth, cases, views, webhooks
+from .routes import resource
 
 app_name = "api"
 
@@ -12,15 +13,16 @@ urlpatterns = [
     path("api/anomalies", views.AnomalyListApi.as_view(), name="anomalies"),
     path("api/score", views.TransactionScoreApi.as_view(), name="score"),
     path("api/transactions/", views.TransactionListApi.as_view(), name="transactions"),
-    path("api/models", views.ModelVersionListApi.as_view(), name="models"),
-    path("api/models/<int:pk>", views.ModelVersionDetailApi.as_view(), name="model"),
+    *resource("api/models", ("models", "model"), views.ModelVersionListApi, views.ModelVersionDetailApi),
     path("api/health", views.HealthApi.as_view(), name="health"),
     path("api/jobs/", include("api.job_urls")),
-    path("api/cases", cases.CaseListApi.as_view(), name="cases"),
-    path("api/cases/<int:pk>", cases.CaseDetailApi.as_view(), name="case"),
-    path("api/cases/<int:pk>/close", cases.CaseCloseApi.as_view(), name="case-close"),
-    path("api/webhooks/endpoints", webhooks.EndpointListCreateApi.as_view(), name="webhook-endpoints"),
-    path("api/webhooks/endpoints/<int:pk>", webhooks.EndpointDetailApi.as_view(), name="webhook-endpoint"),
+    *resource("api/cases", ("cases", "case"), cases.CaseListApi, cases.CaseDetailApi, close=cases.CaseCloseApi),
+    *resource(
+        "api/webhooks/endpoints",
+        ("webhook-endpoints", "webhook-endpoint"),
+        webhooks.EndpointListCreateApi,
+        webhooks.EndpointDetailApi,
+    ),
     path("api/", include("api.decision_urls")),
     path("api/auth/token", auth.TokenLoginApi.as_view(), name="token"),
     path("api/auth/logout", auth.TokenLogoutApi.as_view(), name="logout"),

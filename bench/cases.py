@@ -9,27 +9,24 @@ in between); prints the alerts, cases and the median wall time. Not a test: it a
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from _realdb import real_db_parser, scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", type=Path, default=Path("/tmp/cases-realdb/db.sqlite3"))
+    parser = real_db_parser(__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--window-days", type=int, default=30)
     args = parser.parse_args()
-    if not args.db.is_file():
-        sys.exit(f"{args.db} does not exist: ingest the real file and train into it first (see the docstring).")
-    folder = Path(tempfile.mkdtemp(prefix="bench-cases-"))
+    folder = scratch_folder(args.db, "bench-cases-")
     copy = folder / "db.sqlite3"
     shutil.copyfile(args.db, copy)
     os.environ.update(

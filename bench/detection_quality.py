@@ -76,6 +76,27 @@ def weekly_ratio(flags: np.ndarray, dates: pd.Series, invoices: pd.Series | None
     return float(rate.max() / frame["flag"].mean()), str(rate.idxmax())
 
 
+# Our detectors: the label each is reported under, and its column in the fused model's scores.
+OURS = {
+    "ours: fused (tail + forest)": "fused_surprise",
+    "ours: tail detector": "tail_score",
+    "ours: isolation forest": "iso_forest_tail",
+    "ours: autoencoder": "autoencoder_mse",
+}
+
+
+def compared_scores(scores: pd.DataFrame, features: pd.DataFrame, peers: list) -> dict[str, np.ndarray]:
+    """Each compared model's scores of the rows, keyed by its label; higher is more anomalous for all."""
+    values = {name: scores[column].to_numpy() for name, column in OURS.items()}
+    values["ours: isolation forest"] = -values["ours: isolation forest"]
+    values["seed fusion: mean rank (forest, autoencoder)"] = (
+        scores["iso_forest_score"].to_numpy() + scores["autoencoder_score"].to_numpy()
+    ) / 2
+    for peer in peers:
+        values[peer.label] = peer.score(features)
+    return values
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -124,20 +145,8 @@ def main() -> None:
     timings["fit PyOD peers (6)"] = time.perf_counter() - tick
 
     # --- planted anomalies ---------------------------------------------------------------------------
-    ours = {
-        "ours: fused (tail + forest)": "fused_surprise",
-        "ours: tail detector": "tail_score",
-        "ours: isolation forest": "iso_forest_tail",
-        "ours: autoencoder": "autoencoder_mse",
-    }
     sale_scores = scores[sale]
-    normal = {name: sale_scores[column].to_numpy() for name, column in ours.items()}
-    normal["ours: isolation forest"] = -normal["ours: isolation forest"]
-    normal["seed fusion: mean rank (forest, autoencoder)"] = (
-        sale_scores["iso_forest_score"].to_numpy() + sale_scores["autoencoder_score"].to_numpy()
-    ) / 2
-    for peer in peers:
-        normal[peer.label] = peer.score(sales)
+    normal = compared_scores(sale_scores, sales, peers)
 
     reports = []
     tick = time.perf_counter()
@@ -148,13 +157,7 @@ def main() -> None:
         planted, planted_feats = planted[labelled], planted_feats[labelled]
         planted_scores = fused.score(planted_feats)
         kinds = planted["plant_kind"].to_numpy()
-        values = {name: planted_scores[column].to_numpy() for name, column in ours.items()}
-        values["ours: isolation forest"] = -values["ours: isolation forest"]
-        values["seed fusion: mean rank (forest, autoencoder)"] = (
-            planted_scores["iso_forest_score"].to_numpy() + planted_scores["autoencoder_score"].to_numpy()
-        ) / 2
-        for peer in peers:
-            values[peer.label] = peer.score(planted_feats)
+        values = compared_scores(planted_scores, planted_feats, peers)
         for name in normal:
             reports.append({"model": name, "seed": seed, **top_share_report(normal[name], values[name], kinds)})
         print(f"seed {seed}: {len(planted):,} planted lines ({dict(pd.Series(kinds).value_counts())})")

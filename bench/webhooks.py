@@ -13,20 +13,19 @@ request to the receiver getting that row's alert.created. Prints medians and p99
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
+from _realdb import REAL_DB, real_db_parser, scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-webhook-secret-0123456789abcdef"
@@ -174,15 +173,12 @@ def score_to_delivery(receiver: Receiver, url: str, env: dict[str, str], alerts:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", type=Path, default=Path("/tmp/cases-realdb/db.sqlite3"))
-    parser.add_argument("--artifacts", type=Path, default=Path("/tmp/cases-realdb/artifacts"))
+    parser = real_db_parser(__doc__)
+    parser.add_argument("--artifacts", type=Path, default=REAL_DB.parent / "artifacts")
     parser.add_argument("--events", type=int, default=2_000)
     parser.add_argument("--alerts", type=int, default=50)
     args = parser.parse_args()
-    if not args.db.is_file():
-        sys.exit(f"{args.db} does not exist: ingest the real file and train into it first.")
-    folder = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
+    folder = scratch_folder(args.db, "bench-webhooks-")
     try:
         env = prepare(args.db, args.artifacts, folder)
         receiver = Receiver()

@@ -7,13 +7,15 @@ from django.contrib import admin, messages
 from django.contrib.admin import SimpleListFilter
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from core.admin_mixins import AssignedFilter, ColumnValuesFilter, ReadOnlyInline
+from transactions.admin import TransactionLinkMixin
+
 from .errors import CasePermissionDenied, CaseTransitionError
-from .models import Case, CaseEvent, CaseTransaction
+from .models import SERVICE_KEPT_FIELDS, Case, CaseEvent, CaseTransaction
 from .services import (
     CLOSE_CASE_PERMISSIONS,
     CLOSED_STATUSES,
@@ -45,9 +47,12 @@ class AgeFilter(SimpleListFilter):
         return queryset
 
 
-class AssigneeFilter(SimpleListFilter):
+class AssigneeFilter(AssignedFilter):
+    """Me, nobody, or any one user who has cases."""
+
     title = "assignee"
     parameter_name = "assignee"
+    user_field = "assignee"
 
     def lookups(self, request, model_admin):
         assignees = (
@@ -56,54 +61,26 @@ class AssigneeFilter(SimpleListFilter):
             .values_list("assignee_id", "assignee__username")
             .distinct()
         )
-        return [("me", "me"), ("nobody", "nobody"), *((str(pk), name) for pk, name in assignees)]
+        return [*super().lookups(request, model_admin), *((str(pk), name) for pk, name in assignees)]
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value == "me":
-            return queryset.filter(assignee=request.user)
-        if value == "nobody":
-            return queryset.filter(assignee__isnull=True)
-        return queryset.filter(assignee_id=value) if value and value.isdigit() else queryset
+        return queryset.filter(assignee_id=value) if value and value.isdigit() else super().queryset(request, queryset)
 
 
-class CountryFilter(SimpleListFilter):
+class CountryFilter(ColumnValuesFilter):
     title = "country"
     parameter_name = "country"
-
-    def lookups(self, request, model_admin):
-        countries = Case.objects.order_by("country").values_list("country", flat=True).distinct()
-        return [(country, country) for country in countries]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(country=self.value()) if self.value() else queryset
+    values_from = Case
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class CaseTransactionInline(ReadOnlyInline):
+class CaseTransactionInline(TransactionLinkMixin, ReadOnlyInline):
     model = CaseTransaction
     fields = ["transaction_link", "invoice_date", "anomaly_score", "amount", "review_status", "added_at"]
-    readonly_fields = fields
     ordering = ["-anomaly_score"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("transaction", "transaction__review")
-
-    @admin.display(description="transaction")
-    def transaction_link(self, link: CaseTransaction) -> str:
-        url = reverse("admin:transactions_transaction_change", args=[link.transaction_id])
-        return format_html('<a href="{}">{}</a>', url, link.transaction)
 
     @admin.display(description="InvoiceDate")
     def invoice_date(self, link: CaseTransaction):
@@ -118,7 +95,6 @@ class CaseTransactionInline(ReadOnlyInline):
 class CaseEventInline(ReadOnlyInline):
     model = CaseEvent
     fields = ["at", "actor", "from_status", "to_status", "assignee", "note"]
-    readonly_fields = fields
     verbose_name_plural = "history"
 
 
@@ -161,18 +137,7 @@ class CaseAdmin(admin.ModelAdmin):
     ordering = ["-max_score", "-value_at_risk", "id"]
     search_fields = ["=customer__customer_id"]
     search_help_text = "An exact CustomerID."
-    readonly_fields = [
-        "customer_link",
-        "opened_at",
-        "closed_at",
-        "sla_due_at",
-        "first_alert_at",
-        "last_alert_at",
-        "alert_count",
-        "value_at_risk",
-        "max_score",
-        "country",
-    ]
+    readonly_fields = ["customer_link", *SERVICE_KEPT_FIELDS]
     inlines = [CaseTransactionInline, CaseEventInline]
     actions = ["assign_to_me", "close_as_fraud", "close_as_legitimate"]
     list_per_page = 100

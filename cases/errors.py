@@ -1,12 +1,11 @@
 """Errors of the case services, each with the HTTP status it means."""
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, Conflict
 
 
-class CaseTransitionError(ApplicationError):
+class CaseTransitionError(Conflict):
     """The case cannot move to the requested status from its current one."""
 
-    status_code = 409
     default_message = "The case cannot change to that status."
 
 

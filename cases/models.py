@@ -1,7 +1,8 @@
 """Tables for cases: a customer's alerts grouped into one piece of work, its transactions and history."""
 
-from django.conf import settings
 from django.db import models
+
+from core.model_fields import status_field, user_reference
 
 
 class Case(models.Model):
@@ -14,10 +15,8 @@ class Case(models.Model):
         CLOSED_LEGITIMATE = "closed_legitimate", "Closed as legitimate"
 
     customer = models.ForeignKey("transactions.Customer", on_delete=models.PROTECT, related_name="cases")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
-    )
+    status = status_field(Status.choices, default=Status.OPEN)
+    assignee = user_reference(related_name="cases")
     notes = models.TextField(blank=True)
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -46,6 +45,20 @@ class Case(models.Model):
         return self.status in (self.Status.CLOSED_FRAUD, self.Status.CLOSED_LEGITIMATE)
 
 
+# A case's fields that the case services keep up to date; analysts change only status, assignee and notes.
+SERVICE_KEPT_FIELDS = [
+    "opened_at",
+    "closed_at",
+    "sla_due_at",
+    "first_alert_at",
+    "last_alert_at",
+    "alert_count",
+    "value_at_risk",
+    "max_score",
+    "country",
+]
+
+
 class CaseTransaction(models.Model):
     """A transaction in a case (each transaction is in at most one case), with its score when it joined."""
 
@@ -66,13 +79,11 @@ class CaseEvent(models.Model):
     """One change of a case: who, when, the status before and after, the assignee, and what happened."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = user_reference(blank=False)
     at = models.DateTimeField(db_index=True)
-    from_status = models.CharField(max_length=20, choices=Case.Status.choices, blank=True)
-    to_status = models.CharField(max_length=20, choices=Case.Status.choices)
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    from_status = status_field(Case.Status.choices, blank=True)
+    to_status = status_field(Case.Status.choices)
+    assignee = user_reference()
     note = models.TextField(blank=True, help_text="What changed: alerts added, the note given, reviews applied.")
 
     class Meta:

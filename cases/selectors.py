@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from .models import Case, CaseEvent, CaseTransaction
+from .models import SERVICE_KEPT_FIELDS, Case, CaseEvent, CaseTransaction
 
 OPEN_STATUSES = (Case.Status.OPEN, Case.Status.INVESTIGATING)
 CASE_FIELDS = [
@@ -15,15 +15,7 @@ CASE_FIELDS = [
     "status",
     "assignee__username",
     "notes",
-    "opened_at",
-    "closed_at",
-    "sla_due_at",
-    "first_alert_at",
-    "last_alert_at",
-    "alert_count",
-    "value_at_risk",
-    "max_score",
-    "country",
+    *SERVICE_KEPT_FIELDS,
 ]
 
 

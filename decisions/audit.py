@@ -30,11 +30,13 @@ def rule_snapshot(rule: Rule) -> dict[str, Any]:
     }
 
 
+def policy_fields(policy: Policy) -> dict[str, Any]:
+    """The version's name, status and thresholds: what the audit trail and the API both show of it."""
+    return {"name": policy.name, "status": policy.status, "review_at": policy.review_at, "block_at": policy.block_at}
+
+
 def policy_snapshot(policy: Policy) -> dict[str, Any]:
     return {
-        "name": policy.name,
-        "status": policy.status,
-        "review_at": policy.review_at,
-        "block_at": policy.block_at,
+        **policy_fields(policy),
         "rules": [rule_snapshot(rule) for rule in policy.rules.order_by("order", "id")],
     }

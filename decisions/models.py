@@ -1,10 +1,11 @@
 """Tables for decisions: policy versions with their rules and thresholds, value lists, the audit log,
 and the decision stored for each scored row."""
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from core.model_fields import user_reference
 
 RISK_VALIDATORS = [MinValueValidator(0), MaxValueValidator(99)]
 
@@ -39,13 +40,9 @@ class Policy(models.Model):
     )
     based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = user_reference()
     published_at = models.DateTimeField(null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    published_by = user_reference()
 
     class Meta:
         verbose_name_plural = "policies"
@@ -106,9 +103,7 @@ class ListEntry(models.Model):
 
     list = models.ForeignKey(ValueList, on_delete=models.CASCADE, related_name="entries")
     value = models.CharField(max_length=64, help_text="Stored as text; CustomerIDs as whole numbers (15311).")
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    added_by = user_reference()
     added_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
@@ -125,7 +120,7 @@ class AuditEvent(models.Model):
     """Who changed what in the decision layer, and when, with the object's before/after JSON."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = user_reference(blank=False)
     action = models.CharField(max_length=32, help_text="create, update, delete, publish, import, redecide")
     object_type = models.CharField(max_length=32)
     object_id = models.CharField(max_length=32, blank=True)

@@ -7,8 +7,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import path, reverse
+from django.urls import reverse
 
+from core.admin_mixins import ChangelistPageMixin, single_selected
 from core.errors import ApplicationError
 
 from . import services
@@ -36,7 +37,7 @@ class TrainForm(forms.Form):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(ChangelistPageMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "status",
@@ -52,6 +53,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_select_related = ["started_by"]
     readonly_fields = [field.name for field in ModelVersion._meta.fields]
     actions = ["activate_version"]
+    changelist_page = "train"
 
     @admin.display(description="duration")
     def duration(self, version: ModelVersion) -> str:
@@ -72,10 +74,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Activate the selected version (its scores must be kept)", permissions=["change"])
     def activate_version(self, request: HttpRequest, queryset: QuerySet) -> None:
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+        version = single_selected(self, request, queryset, "version to activate")
+        if version is None:
             return
-        version = queryset.get()
         if version.status != ModelVersion.Status.RETIRED:
             self.message_user(request, f"v{version.pk} is {version.status}: it cannot be activated.", messages.ERROR)
             return
@@ -84,14 +85,6 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return
         services.activate(version)
         self.message_user(request, f"v{version.pk} is now the active model.", messages.SUCCESS)
-
-    def get_urls(self):
-        train = path("train/", self.admin_site.admin_view(self.train_view), name="detection_modelversion_train")
-        return [train, *super().get_urls()]
-
-    def changelist_view(self, request: HttpRequest, extra_context=None):
-        extra = {"can_train": self.has_train_permission(request), **(extra_context or {})}
-        return super().changelist_view(request, extra_context=extra)
 
     def train_view(self, request: HttpRequest) -> HttpResponse:
         """Queue a training run (POST); refuse while another one is live."""

@@ -48,6 +48,15 @@ BURST_PRIOR_INVOICES = 10.0  # a customer's usual burst size counts 10 invoices 
 # customers hide better, 0.66 vs 0.82 of planted bursts in the top 2 %; 1: worse still)
 NEUTRAL_GAP_DAYS = 30.0  # days since the previous invoice, in the model matrix, for a customer with none
 
+# The columns compared with the stock code's own price and quantity history.
+ITEM_COLUMNS = [
+    "item_price_baseline",
+    "item_price_latest",
+    "item_price_days",
+    "price_ratio",
+    "item_quantity_baseline",
+    "quantity_vs_item",
+]
 HISTORY_COLUMNS = [
     "kind",
     "country",
@@ -80,12 +89,7 @@ HISTORY_COLUMNS = [
     "hour_share",
     "hour_rarity",
     "new_stock_code",
-    "item_price_baseline",
-    "item_price_latest",
-    "item_price_days",
-    "price_ratio",
-    "item_quantity_baseline",
-    "quantity_vs_item",
+    *ITEM_COLUMNS,
 ]
 
 
@@ -362,13 +366,6 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     ].to_numpy()
     out["zscore"] = zscore
     out["new_stock_code"] = new_stock_code
-    for column in (
-        "item_price_baseline",
-        "item_price_latest",
-        "item_price_days",
-        "price_ratio",
-        "item_quantity_baseline",
-        "quantity_vs_item",
-    ):
+    for column in ITEM_COLUMNS:
         out[column] = item[column]
     return out[HISTORY_COLUMNS]

@@ -1,8 +1,9 @@
 """Tables for detection results: model versions and per-transaction scores."""
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from core.model_fields import user_reference
 
 
 class ModelVersion(models.Model):
@@ -29,9 +30,7 @@ class ModelVersion(models.Model):
     artifacts = models.JSONField(default=dict, blank=True, help_text="name -> {path, sha256}")
     error = models.TextField(blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of a running training.")
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    started_by = user_reference()
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,7 +1,8 @@
 """The background job table: what the django-q2 worker runs for users, and how far it got."""
 
-from django.conf import settings
 from django.db import models
+
+from core.model_fields import user_reference
 
 
 class BackgroundJob(models.Model):
@@ -29,9 +30,7 @@ class BackgroundJob(models.Model):
     task_id = models.CharField(max_length=64, blank=True, help_text="The django-q2 task id.")
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid:start of the process running it.")
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life while running.")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,8 @@
 """Analysts' verdicts on transactions and every change made to them."""
 
-from django.conf import settings
 from django.db import models
+
+from core.model_fields import status_field, user_reference
 
 
 class Review(models.Model):
@@ -17,10 +18,8 @@ class Review(models.Model):
         FALSE_POSITIVE = "false_positive", "False positive"
 
     transaction = models.OneToOneField("transactions.Transaction", on_delete=models.PROTECT, related_name="review")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
-    analyst = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews"
-    )
+    status = status_field(Status.choices, default=Status.NEW)
+    analyst = user_reference(related_name="reviews")
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -42,18 +41,11 @@ class ReviewEvent(models.Model):
     """One change of a review: who, when, the status before and after, the assignee and note given."""
 
     review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = user_reference(blank=False)
     at = models.DateTimeField(db_index=True)
-    from_status = models.CharField(max_length=20, choices=Review.Status.choices)
-    to_status = models.CharField(max_length=20, choices=Review.Status.choices)
-    analyst = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="The assignee after the change.",
-    )
+    from_status = status_field(Review.Status.choices)
+    to_status = status_field(Review.Status.choices)
+    analyst = user_reference(help_text="The assignee after the change.")
     note = models.TextField(blank=True, help_text="The note written with the change, if any.")
 
     class Meta:

@@ -109,11 +109,17 @@ def analyst(db) -> User:
     return user
 
 
+def logged_in(user: User | None, client_class: type[Client] = Client) -> Client:
+    """A `client_class` client logged in (session) as `user`; anonymous when `user` is None."""
+    client = client_class()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def analyst_client(analyst) -> Client:
-    client = Client()
-    client.force_login(analyst)
-    return client
+    return logged_in(analyst)
 
 
 @pytest.fixture

@@ -17,9 +17,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from core.admin_dates import IndexedDatesQuerySet
+from core.admin_mixins import ChangelistPageMixin
 from core.errors import ApplicationError
 
 from .models import MAX_CUSTOMER_ID, Customer, ImportBatch, QuarantinedRow, Transaction
@@ -50,29 +52,31 @@ def exact_transaction_search(term: str, *, invoice_field: str = "invoice_no", cu
     return condition
 
 
+class TransactionLinkMixin:
+    """The `transaction_link` column for rows with a `transaction`: it, linked to its admin page."""
+
+    @admin.display(description="transaction", ordering="transaction_id")
+    def transaction_link(self, row) -> str:
+        url = reverse("admin:transactions_transaction_change", args=[row.transaction_id])
+        return format_html('<a href="{}">{}</a>', url, row.transaction)
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(help_text="The E-Commerce Data CSV (or .csv.gz) with the usual eight columns.")
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(admin.ModelAdmin):
+class ImportBatchAdmin(ChangelistPageMixin, admin.ModelAdmin):
     list_display = ["id", "file_name", "status", "started_at", "rows_read", "rows_loaded", "rows_quarantined"]
     list_filter = ["status"]
     readonly_fields = [field.name for field in ImportBatch._meta.fields]
+    changelist_page = "upload"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # batches come from ingest only
 
     def has_upload_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(UPLOAD_PERMISSIONS)
-
-    def get_urls(self):
-        upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="transactions_importbatch_upload")
-        return [upload, *super().get_urls()]
-
-    def changelist_view(self, request: HttpRequest, extra_context=None):
-        extra = {"can_upload": self.has_upload_permission(request), **(extra_context or {})}
-        return super().changelist_view(request, extra_context=extra)
 
     def upload_view(self, request: HttpRequest) -> HttpResponse:
         """Show the upload form; on POST check, store and queue the ingest, then show its job."""

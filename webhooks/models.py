@@ -2,10 +2,11 @@
 
 import uuid
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+
+from core.model_fields import user_reference
 
 ALERT_CREATED = "alert.created"
 CASE_OPENED = "case.opened"
@@ -23,9 +24,7 @@ class Endpoint(models.Model):
     description = models.CharField(max_length=255, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = user_reference()
     failing_since = models.DateTimeField(
         null=True, blank=True, help_text="First failed attempt since the last success; None while healthy."
     )

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from core.admin_mixins import ReadOnlyInline, single_selected
 from core.errors import ApplicationError, InvalidInput
 from detection.errors import NoActiveModel
 
@@ -33,22 +34,20 @@ class PolicyForm(forms.ModelForm):
         return cleaned
 
 
-class RuleInline(admin.TabularInline):
+class RuleInline(ReadOnlyInline):
     """The version's rules, read-only here: they are edited one by one (Rules), on drafts only."""
 
     model = Rule
     fields = ["order", "action", "name", "reason", "condition_text", "is_enabled"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
 
     @admin.display(description="condition")
     def condition_text(self, rule: Rule) -> str:
         return json.dumps(rule.condition)
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+    def has_change_permission(self, request, obj=None) -> bool:
+        # as the Rule admin allows: the link to each rule's own page then reads "Change", not "View"
+        return admin.TabularInline.has_change_permission(self, request, obj)
 
 
 @admin.register(Policy)
@@ -148,10 +147,9 @@ class PolicyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected draft (re-decides stored rows)", permissions=["publish"])
     def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one draft to publish.", messages.ERROR)
+        policy = single_selected(self, request, queryset, "draft to publish")
+        if policy is None:
             return
-        policy = queryset.get()
         try:
             services.publish_policy(policy=policy, user=request.user)
         except ApplicationError as exc:
@@ -162,10 +160,10 @@ class PolicyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Create a draft from the selected version", permissions=["add"])
     def new_draft(self, request: HttpRequest, queryset: QuerySet) -> None:
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one version to copy.", messages.ERROR)
+        based_on = single_selected(self, request, queryset, "version to copy")
+        if based_on is None:
             return
-        draft = services.create_draft(user=request.user, based_on=queryset.get())
+        draft = services.create_draft(user=request.user, based_on=based_on)
         self.message_user(request, f"Draft v{draft.pk} created.", messages.SUCCESS)
 
 

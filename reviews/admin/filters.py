@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.admin import SimpleListFilter
 
+from core.admin_mixins import AssignedFilter, ColumnValuesFilter
 from decisions.models import Action
 from detection.models import ModelVersion
 from transactions.models import Transaction
@@ -86,33 +87,18 @@ class RiskScoreFilter(SimpleListFilter):
         return queryset.filter(risk_score=float(self.value())) if self.value() in {"0", "1"} else queryset
 
 
-class CountryFilter(SimpleListFilter):
+class CountryFilter(ColumnValuesFilter):
     """Countries read from the transactions' country index (the score table has no country-first index)."""
 
     title = "country"
     parameter_name = "country"
-
-    def lookups(self, request, model_admin):
-        countries = Transaction.objects.order_by("country").values_list("country", flat=True).distinct()
-        return [(country, country) for country in countries]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(country=self.value()) if self.value() else queryset
+    values_from = Transaction
 
 
-class AssignedFilter(SimpleListFilter):
+class ReviewAssignedFilter(AssignedFilter):
     title = "assigned to"
     parameter_name = "assigned"
-
-    def lookups(self, request, model_admin):
-        return [("me", "me"), ("nobody", "nobody")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "me":
-            return queryset.filter(analyst=request.user)
-        if self.value() == "nobody":
-            return queryset.filter(analyst__isnull=True)
-        return queryset
+    user_field = "analyst"
 
 
 class DecisionFilter(SimpleListFilter):

@@ -6,13 +6,12 @@ from django.contrib import admin
 from django.contrib.admin import ShowFacets
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin_dates import IndexedDatesQuerySet
 from detection.fields import explanation_text
 from detection.models import TransactionScore
-from transactions.admin import could_be_invoice_no, customer_id_term
+from transactions.admin import TransactionLinkMixin, could_be_invoice_no, customer_id_term
 from transactions.models import Transaction
 
 from .actions import ReviewActionsMixin, review_status_label
@@ -20,7 +19,7 @@ from .filters import CountryFilter, DecisionFilter, ModelVersionFilter, ReviewSt
 
 
 @admin.register(TransactionScore)
-class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
+class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.ModelAdmin):
     list_display = [
         "transaction_link",
         "customer_id",
@@ -78,11 +77,6 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
         if customer_id is not None:
             matches = matches.union(queryset.filter(customer_id=customer_id).order_by().values_list("pk", flat=True))
         return queryset.filter(pk__in=list(matches)), False
-
-    @admin.display(description="transaction", ordering="transaction_id")
-    def transaction_link(self, score: TransactionScore) -> str:
-        url = reverse("admin:transactions_transaction_change", args=[score.transaction_id])
-        return format_html('<a href="{}">{}</a>', url, score.transaction)
 
     @admin.display(description="anomaly score", ordering="-anomaly_score")
     def anomaly_score_display(self, score: TransactionScore) -> str:

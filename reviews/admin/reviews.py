@@ -11,26 +11,18 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from transactions.admin import exact_transaction_search
+from core.admin_mixins import ReadOnlyInline
+from transactions.admin import TransactionLinkMixin, exact_transaction_search
 
 from ..models import Review, ReviewEvent
 from ..services import ReviewTransitionError, change_review, check_transition
 from .actions import ReviewActionsMixin
-from .filters import AssignedFilter
+from .filters import ReviewAssignedFilter
 
 
-class ReviewEventInline(admin.TabularInline):
+class ReviewEventInline(ReadOnlyInline):
     model = ReviewEvent
     fields = ["at", "actor", "from_status", "to_status", "analyst", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReviewForm(forms.ModelForm):
@@ -50,12 +42,12 @@ class ReviewForm(forms.ModelForm):
 
 
 @admin.register(Review)
-class ReviewAdmin(ReviewActionsMixin, admin.ModelAdmin):
+class ReviewAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.ModelAdmin):
     form = ReviewForm
     list_display = ["transaction_link", "customer", "country", "status", "analyst", "updated_at", "closed_at"]
     list_display_links = ["status"]
     list_select_related = ["transaction", "analyst"]
-    list_filter = ["status", AssignedFilter]
+    list_filter = ["status", ReviewAssignedFilter]
     search_fields = ["=transaction__invoice_no", "=transaction__customer__customer_id"]
     search_help_text = "An exact InvoiceNo or CustomerID."
     raw_id_fields = ["transaction"]
@@ -74,11 +66,6 @@ class ReviewAdmin(ReviewActionsMixin, admin.ModelAdmin):
             search_term, invoice_field="transaction__invoice_no", customer_field="transaction__customer_id"
         )
         return queryset.filter(condition), False
-
-    @admin.display(description="transaction", ordering="transaction_id")
-    def transaction_link(self, review: Review) -> str:
-        url = reverse("admin:transactions_transaction_change", args=[review.transaction_id])
-        return format_html('<a href="{}">{}</a>', url, review.transaction)
 
     @admin.display(description="CustomerID")
     def customer(self, review: Review):

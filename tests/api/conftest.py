@@ -10,10 +10,24 @@ from django.db.models import Count
 from rest_framework.test import APIClient
 
 from detection.models import TransactionScore
-from tests.conftest import clear_cache
+from tests.conftest import ANALYST_GROUP, clear_cache, logged_in
 from transactions.selectors import source_row as source_columns
 
-ANALYST_GROUP = "Analyst"
+# A transaction's columns and the seed's four features, in the order the seed's payloads give them.
+SEED_ROW_KEYS = [
+    "CustomerID",
+    "InvoiceNo",
+    "InvoiceDate",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "UnitPrice",
+    "Country",
+    "TotalSpent",
+    "HistFreq",
+    "UnusualDestination",
+    "QuantitySpike",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -40,17 +54,13 @@ def plain_user(django_user_model):
 @pytest.fixture
 def api(analyst) -> APIClient:
     """A client logged in (session) as an analyst: it may read, not store or start jobs."""
-    client = APIClient()
-    client.force_login(analyst)
-    return client
+    return logged_in(analyst, APIClient)
 
 
 @pytest.fixture
 def plain_api(plain_user) -> APIClient:
     """A client logged in (session) as a user without any permission."""
-    client = APIClient()
-    client.force_login(plain_user)
-    return client
+    return logged_in(plain_user, APIClient)
 
 
 @pytest.fixture
@@ -60,9 +70,7 @@ def loader_api(django_user_model) -> APIClient:
     user.groups.add(Group.objects.get(name=ANALYST_GROUP))
     permission = Permission.objects.get(codename="add_transaction", content_type__app_label="transactions")
     user.user_permissions.add(permission)
-    client = APIClient()
-    client.force_login(user)
-    return client
+    return logged_in(user, APIClient)
 
 
 @pytest.fixture

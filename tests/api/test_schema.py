@@ -14,7 +14,7 @@ from django.db.models import Count
 from api.serializers import DrillDownRowSerializer
 from detection.models import TransactionScore
 
-from .conftest import source_row
+from .conftest import SEED_ROW_KEYS, source_row
 
 pytestmark = pytest.mark.django_db
 
@@ -80,23 +80,7 @@ def test_every_documented_endpoint_answers_as_documented(trained_version, loader
 
 
 # The seed's drill_down_data keys, in its order: clients depend on them.
-SEED_DRILL_DOWN_KEYS = [
-    "CustomerID",
-    "InvoiceNo",
-    "InvoiceDate",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "UnitPrice",
-    "Country",
-    "TotalSpent",
-    "HistFreq",
-    "UnusualDestination",
-    "QuantitySpike",
-    "RiskScore",
-    "anomaly_score",
-    "explanation",
-]
+SEED_DRILL_DOWN_KEYS = [*SEED_ROW_KEYS, "RiskScore", "anomaly_score", "explanation"]
 
 
 def test_drill_down_rows_are_documented_and_sent_with_the_seed_keys(trained_version, loader_api) -> None:

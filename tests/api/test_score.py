@@ -7,7 +7,7 @@ import pytest
 from detection.models import TransactionScore
 from transactions.models import Customer, ImportBatch, Transaction
 
-from .conftest import source_row
+from .conftest import SEED_ROW_KEYS, source_row
 
 pytestmark = pytest.mark.django_db
 
@@ -15,18 +15,7 @@ SCORED_ROW_KEYS = {
     "row",
     "stored",
     "transaction_id",
-    "CustomerID",
-    "InvoiceNo",
-    "InvoiceDate",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "UnitPrice",
-    "Country",
-    "TotalSpent",
-    "HistFreq",
-    "UnusualDestination",
-    "QuantitySpike",
+    *SEED_ROW_KEYS,
     "ZScore",
     "PriceDeviation",
     "TransactionHour",

@@ -1,4 +1,4 @@
-"""Fixtures for the dashboard tests: a logged-in client and customers in each state."""
+"""Fixtures for the dashboard tests: a logged-in client and customers in each state; finding a component in a layout."""
 
 from __future__ import annotations
 
@@ -15,6 +15,19 @@ def _empty_cache(request):
     """The overview reads are cached per model activation: start every test without them."""
     clear_cache(request)
     yield
+
+
+def component_props(tree, component_id: str) -> dict | None:
+    """The props of the component with `component_id` in a Dash layout as JSON, or None."""
+    if isinstance(tree, dict):
+        if tree.get("id") == component_id:
+            return tree
+        children = tree.values()
+    elif isinstance(tree, list):
+        children = tree
+    else:
+        return None
+    return next((found for child in children if (found := component_props(child, component_id))), None)
 
 
 @pytest.fixture

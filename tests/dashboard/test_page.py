@@ -12,6 +12,7 @@ import pytest
 from dashboard.dash_app import APP_NAME
 from detection.models import ModelVersion
 from detection.selectors import ranked_anomalies
+from tests.dashboard.conftest import component_props
 from transactions.services import ingest_file
 
 pytestmark = pytest.mark.django_db
@@ -28,19 +29,6 @@ def referenced_urls(text: str) -> list[str]:
 
 def external(urls: list[str]) -> list[str]:
     return [url for url in urls if urlparse(url).hostname not in LOCAL_HOSTS]
-
-
-def component_props(tree, component_id: str) -> dict | None:
-    """The props of the component with `component_id` in a Dash layout as JSON, or None."""
-    if isinstance(tree, dict):
-        if tree.get("id") == component_id:
-            return tree
-        children = tree.values()
-    elif isinstance(tree, list):
-        children = tree
-    else:
-        return None
-    return next((found for child in children if (found := component_props(child, component_id))), None)
 
 
 def test_page_and_dash_endpoints_need_a_login(client) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -49,6 +51,35 @@ def manage(*args: str, env: dict[str, str], timeout: float = 300, check: bool = 
         timeout=timeout,
         check=check,
     )
+
+
+def start_cluster(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start `manage.py qcluster` in its own process group (a test signals the whole tree), its output
+    (stdout and stderr) appended to `log`."""
+    with open(log, "a") as out:
+        return subprocess.Popen(
+            [PYTHON, str(ROOT / "manage.py"), "qcluster"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_cluster(cluster: subprocess.Popen, timeout: float = 60) -> None:
+    """Ask the cluster to stop (SIGTERM), wait up to `timeout` seconds, then SIGKILL whatever of its tree is left.
+
+    A loaded machine stops the cluster slowly; a test reads what it wrote so far."""
+    os.killpg(cluster.pid, signal.SIGTERM)
+    try:
+        cluster.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait(timeout=30)
 
 
 DRIVER = Path(__file__).with_name("fault_driver.py")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
 import time
 
 import requests
 
-from .processes import PYTHON, ROOT, LiveServer, child_env, manage
+from .processes import LiveServer, child_env, manage, start_cluster, stop_cluster
 
 
 def json_lines(text: str) -> list[dict]:
@@ -51,27 +47,11 @@ def test_the_worker_writes_only_json_lines(tmp_path) -> None:
     manage("migrate", "--verbosity", "0", env=env)
     manage("setup_periodic_tasks", env=env)
     log = tmp_path / "worker.log"
-    with open(log, "w") as handle:
-        worker = subprocess.Popen(
-            [PYTHON, str(ROOT / "manage.py"), "qcluster"],
-            env=env,
-            cwd=ROOT,
-            stdout=handle,
-            stderr=handle,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while "recover_dead_jobs_task" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.5)  # start, spawn workers, run the sweep schedule once
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            pass  # a loaded machine stops the cluster slowly; what it wrote so far is what is checked
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(worker.pid, signal.SIGKILL)  # whatever of the tree is left
-            worker.wait(timeout=30)
+    worker = start_cluster(env, log)
+    deadline = time.monotonic() + 120
+    while "recover_dead_jobs_task" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)  # start, spawn workers, run the sweep schedule once
+    stop_cluster(worker)
 
     lines = json_lines(log.read_text())
     assert lines, "the worker wrote nothing"

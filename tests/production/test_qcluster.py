@@ -3,10 +3,8 @@ installed) on Redis: the chunks spread over the workers, a re-delivered group wr
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -17,7 +15,7 @@ import pytest
 from detection.chunked import TASK
 from transactions.demo_data import generate_demo_frame
 
-from .processes import PYTHON, ROOT, driver
+from .processes import driver, start_cluster, stop_cluster
 
 CHUNK_ROWS = 400
 
@@ -76,25 +74,12 @@ def test_chunks_spread_over_the_workers_and_a_redelivered_group_adds_nothing(
     first = driver(f"ingest:{demo_csv}", "train", f"ingest:{newer}", f"enqueue-chunks:{CHUNK_ROWS}", env=env)[-1]
     chunks = len(first["ranges"])
     log = tmp_path / "qcluster.log"
-    with open(log, "w") as out:
-        cluster = subprocess.Popen(
-            [PYTHON, str(ROOT / "manage.py"), "qcluster"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    cluster = start_cluster(env, log)
     try:
         # Wait for the chunks; deliver them all again (as after a worker died before acknowledging them).
         done, _, again = driver(f"wait-group:{chunks}:{first['group']}", "requeue", f"wait-group:{chunks}", env=env)
     finally:
-        os.killpg(cluster.pid, signal.SIGTERM)
-        try:
-            cluster.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(cluster.pid, signal.SIGKILL)
-            cluster.wait()
+        stop_cluster(cluster)
 
     assert first["unscored"] > 2_500
     assert chunks == -(-first["unscored"] // CHUNK_ROWS) >= 7

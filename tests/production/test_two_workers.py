@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.dashboard.conftest import component_props
+
 from .conftest import copy_site
 from .processes import LiveServer, manage
 
@@ -64,19 +66,6 @@ def served_by(log: Path, pattern: str, count: int) -> list[str]:
         if len(pids) >= count or time.monotonic() > deadline:
             return pids
         time.sleep(0.1)
-
-
-def component_props(tree, component_id: str) -> dict | None:
-    """The props of the component with `component_id` in a Dash layout as JSON, or None."""
-    if isinstance(tree, dict):
-        if tree.get("id") == component_id:
-            return tree
-        children = tree.values()
-    elif isinstance(tree, list):
-        children = tree
-    else:
-        return None
-    return next((found for child in children if (found := component_props(child, component_id))), None)
 
 
 def test_every_load_of_a_customer_link_preselects_the_customer_whichever_worker_answers(served) -> None:

@@ -15,21 +15,13 @@ from pathlib import Path
 from tests.conftest import write_csv
 from transactions.demo_data import generate_demo_frame
 
-from .processes import PYTHON, ROOT, manage
+from .processes import manage, start_cluster
 
 
 def shell(code: str, env: dict[str, str]) -> dict:
     """Run `code` in `manage.py shell` and return the JSON it prints last."""
     out = manage("shell", "-c", code, env=env, timeout=300).stdout
     return json.loads(out.strip().splitlines()[-1])
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    handle = open(log, "a")  # noqa: SIM115 (kept open for the worker's lifetime)
-    return subprocess.Popen(
-        [PYTHON, str(ROOT / "manage.py"), "qcluster"], env=env, cwd=ROOT, stdout=handle, stderr=handle,
-        start_new_session=True,  # its own process group: the test kills the whole tree
-    )  # fmt: skip
 
 
 def kill_tree(worker: subprocess.Popen) -> None:
@@ -60,13 +52,13 @@ def wait_for_status(env: dict[str, str], pk: int, statuses: set[str], *, timeout
 def kill_mid_run_and_restart(env: dict[str, str], queue_code: str, log: Path) -> tuple[dict, float]:
     """Queue a job (`queue_code` prints {"pk"}), SIGKILL the worker's tree once it runs, start a new
     worker; return the job's row once settled and the seconds that took after the kill."""
-    worker = start_worker(env, log)
+    worker = start_cluster(env, log)
     try:
         job = shell(queue_code, env)["pk"]
         assert wait_for_status(env, job, {"running", "failed", "succeeded"}, timeout=300)["status"] == "running"
         kill_tree(worker)
         killed_at = time.monotonic()
-        worker = start_worker(env, log)
+        worker = start_cluster(env, log)
         state = wait_for_status(env, job, {"failed", "succeeded"}, timeout=90)
         return state, time.monotonic() - killed_at
     finally:

@@ -9,10 +9,9 @@ from rest_framework.test import APIClient
 
 from detection.training_jobs import TRAIN_PERMISSIONS
 from tests.api.conftest import source_row, typical_score  # noqa: F401  (typical_score is a fixture)
-from tests.conftest import clear_cache
+from tests.conftest import ANALYST_GROUP, clear_cache, logged_in
 from transactions.uploads import UPLOAD_PERMISSIONS
 
-ANALYST_GROUP = "Analyst"
 JOB_PERMISSIONS = {*TRAIN_PERMISSIONS, *UPLOAD_PERMISSIONS, "jobs.view_backgroundjob"}
 PASSWORD = "role-pass-123456"
 
@@ -45,10 +44,7 @@ def make_user(role: str) -> User | None:
 
 
 def client_for(user: User | None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_login(user)
-    return client
+    return logged_in(user, APIClient)
 
 
 @pytest.fixture
@@ -79,15 +75,10 @@ def reader(django_user_model):
 @pytest.fixture
 def reader_client(reader) -> Client:
     """A client logged in as `reader`: bad input reaches the checks behind the read permission."""
-    client = Client()
-    client.force_login(reader)
-    return client
+    return logged_in(reader)
 
 
 @pytest.fixture
 def superuser_client(django_user_model) -> Client:
     """A client logged in as a superuser (the admin pages)."""
-    user = django_user_model.objects.create_superuser("boss", "boss@example.com", "boss-pass-123")
-    client = Client()
-    client.force_login(user)
-    return client
+    return logged_in(django_user_model.objects.create_superuser("boss", "boss@example.com", "boss-pass-123"))

@@ -1,0 +1,24 @@
+"""What the benchmarks on a copy of a real-data database share: the --db option and the scratch folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+REAL_DB = Path("/tmp/cases-realdb/db.sqlite3")
+
+
+def real_db_parser(description: str | None) -> argparse.ArgumentParser:
+    """An argument parser with `--db`: the SQLite file with the real data ingested and a model trained."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--db", type=Path, default=REAL_DB)
+    return parser
+
+
+def scratch_folder(db: Path, prefix: str) -> Path:
+    """A new temporary folder for the run; exits with a hint when `db` does not exist."""
+    if not db.is_file():
+        sys.exit(f"{db} does not exist: ingest the real file and train into it first (see the docstring).")
+    return Path(tempfile.mkdtemp(prefix=prefix))

@@ -195,15 +195,18 @@ class Detector:
         Uses the numpy exports when the version has them (no TensorFlow); else reads the fitted
         objects (importing TensorFlow) and exports them in memory.
         """
+        fitted = ("scaler", "forest", "autoencoder", "quantiles")
         if all(name in artifacts for name in SERVING_ARTIFACTS):
-            paths = {name: verified_path(artifacts, name) for name in (*SERVING_ARTIFACTS, "quantiles")}
+            # The fitted files are checked too, though unread: any changed file means the version's
+            # folder cannot be trusted, whichever file a process happens to read.
+            paths = {name: verified_path(artifacts, name) for name in (*fitted, *SERVING_ARTIFACTS)}
             try:
                 scaler, autoencoder = serving.load_autoencoder(paths["autoencoder_arrays"])
                 forest = serving.load_forest(paths["forest_arrays"])
             except (KeyError, ValueError) as exc:
                 raise ArtifactError(f"model arrays cannot be read: {exc}") from exc
         else:
-            paths = {name: verified_path(artifacts, name) for name in ("scaler", "forest", "autoencoder", "quantiles")}
+            paths = {name: verified_path(artifacts, name) for name in fitted}
             import joblib
             import keras
 

@@ -100,6 +100,8 @@ class ArrayForest:
 
 def export_scaler(scaler) -> ArrayScaler:
     """Return a fitted StandardScaler's mean and scale (scale 1 where scikit-learn uses 1)."""
+    if isinstance(scaler, ArrayScaler):
+        return scaler
     features = scaler.n_features_in_
     mean = scaler.mean_ if scaler.with_mean else np.zeros(features)
     scale = scaler.scale_ if scaler.with_std else np.ones(features)
@@ -108,6 +110,8 @@ def export_scaler(scaler) -> ArrayScaler:
 
 def export_autoencoder(model) -> DenseAutoencoder:
     """Return the weights of a Keras model made only of Dense layers; raise ValueError on anything else."""
+    if isinstance(model, DenseAutoencoder):
+        return model
     kernels, biases, activations = [], [], []
     for layer in model.layers:
         name = getattr(getattr(layer, "activation", None), "__name__", None)
@@ -122,6 +126,8 @@ def export_autoencoder(model) -> DenseAutoencoder:
 
 def export_forest(forest) -> ArrayForest:
     """Return a fitted IsolationForest's trees as flat arrays (see ArrayForest)."""
+    if isinstance(forest, ArrayForest):
+        return forest
     from sklearn.ensemble._iforest import _average_path_length
 
     trees = [estimator.tree_ for estimator in forest.estimators_]

@@ -14,7 +14,7 @@ from sklearn.ensemble import IsolationForest
 
 from detection import services, serving
 from detection.errors import ArtifactError
-from detection.estimators import SERVING_ARTIFACTS, Detector
+from detection.estimators import SERVING_ARTIFACTS, Detector, file_sha256
 from detection.features import build_features, model_matrix
 from detection.models import ModelVersion
 from transactions.selectors import source_row, transactions_frame
@@ -107,6 +107,23 @@ def test_a_version_saved_before_the_exports_still_scores_the_same(trained_versio
 
     assert np.array_equal(legacy.anomaly_score, current.anomaly_score)
     assert np.array_equal(legacy.is_flagged, current.is_flagged)
+
+
+def test_export_command_gives_an_old_version_its_arrays(trained_version: ModelVersion) -> None:
+    from django.core.management import call_command
+
+    for name in SERVING_ARTIFACTS:
+        Path(trained_version.artifacts[name]["path"]).unlink()
+    trained_version.artifacts = {k: v for k, v in trained_version.artifacts.items() if k not in SERVING_ARTIFACTS}
+    trained_version.save(update_fields=["artifacts"])
+
+    call_command("export_serving_arrays")
+
+    trained_version.refresh_from_db()
+    for name in SERVING_ARTIFACTS:
+        assert file_sha256(Path(trained_version.artifacts[name]["path"])) == trained_version.artifacts[name]["sha256"]
+    assert services.export_serving_arrays(trained_version) is False
+    assert isinstance(Detector.load(trained_version.artifacts).forest, serving.ArrayForest)
 
 
 def test_a_version_saved_before_the_exports_is_served_by_the_api(trained_version, client, admin_user) -> None:

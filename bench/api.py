@@ -2,6 +2,7 @@
 
     python bench/api.py [--db /tmp/realdb/db.sqlite3] [--artifacts /tmp/realdb/artifacts] [--runs 300]
     python bench/api.py --server        # over a loopback gunicorn on 127.0.0.1:8101 instead of in-process
+                                        # (then also prints the worker's RSS at the end)
 
 Copies the database to a temporary folder (the original is never written), authenticates with a
 token, warms every endpoint up (the first /api/score loads the model), then prints p50/p95/p99 per
@@ -151,6 +152,12 @@ class Loopback:
         response = self.connection.getresponse()
         return response.status, response.read()
 
+    def worker_rss_mib(self) -> float:
+        """The resident memory of the (only) gunicorn worker, from /proc (Linux)."""
+        children = Path(f"/proc/{self.server.pid}/task/{self.server.pid}/children").read_text().split()
+        status = Path(f"/proc/{children[0]}/status").read_text().splitlines()
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
     def close(self) -> None:
         self.server.terminate()
         self.server.wait(timeout=30)
@@ -253,6 +260,8 @@ def main() -> None:
                     f"{cpu_p50:>8} {queries:>7} {size:>9,}"
                 )
                 sys.stdout.flush()
+            if args.server:
+                print(f"gunicorn worker RSS after the run: {driver.worker_rss_mib():.0f} MiB")
         finally:
             driver.close()
         print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -7,6 +7,9 @@
   reconstruction MSE is above the training 98th percentile.
 - Each model's raw score is mapped to 0..1 as its percentile rank among the training rows, through
   1,001 stored quantiles, so new rows are ranked against the same reference.
+- Saving also exports the scaler, the autoencoder and the forest as numpy arrays (`serving`);
+  loading prefers those, so a serving process imports neither TensorFlow nor the fitted
+  scikit-learn objects. Versions saved without them load the Keras and joblib files instead.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import joblib
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import IsolationForest
-from sklearn.preprocessing import StandardScaler
 
+from . import serving
 from .errors import ArtifactError
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import IsolationForest
+    from sklearn.preprocessing import StandardScaler
 
 AUTOENCODER_PERCENTILE = 98.0
 RISK_ZSCORE = 3.0
@@ -108,10 +114,14 @@ def build_autoencoder(n_features: int):
 
 @dataclass
 class Detector:
-    """A fitted scaler, forest and autoencoder, with the thresholds and quantiles learnt in training."""
+    """A fitted scaler, forest and autoencoder, with the thresholds and quantiles learnt in training.
 
-    scaler: StandardScaler
-    forest: IsolationForest
+    Fresh from training they are scikit-learn and Keras objects; loaded for scoring, the numpy
+    `serving` equivalents (same interface: transform, score_samples, reconstruct).
+    """
+
+    scaler: StandardScaler | serving.ArrayScaler
+    forest: IsolationForest | serving.ArrayForest
     autoencoder: object
     iso_forest_threshold: float
     autoencoder_threshold: float
@@ -123,11 +133,7 @@ class Detector:
         """Return both models' scores and flags for the rows of `matrix`."""
         scaled = self.scaler.transform(matrix).astype(np.float32)
         iso_raw = -self.forest.score_samples(scaled)
-        if len(scaled) <= batch_size:
-            # predict() builds a dataset and loop per call (~100 ms even for one row); one batch needs neither.
-            reconstructed = np.asarray(self.autoencoder.predict_on_batch(scaled))
-        else:
-            reconstructed = np.asarray(self.autoencoder.predict(scaled, batch_size=batch_size, verbose=0))
+        reconstructed = reconstruct(self.autoencoder, scaled, batch_size=batch_size)
         squared = (scaled - reconstructed) ** 2
         mse = squared.mean(axis=1).astype(np.float64)
         totals = squared.sum(axis=1, keepdims=True)
@@ -152,7 +158,12 @@ class Detector:
         }
 
     def save(self, folder: Path) -> dict[str, dict[str, str]]:
-        """Write the artifacts to `folder` and return {name: {path, sha256}}."""
+        """Write the artifacts to `folder` and return {name: {path, sha256}}.
+
+        Besides the fitted objects (joblib, .keras), writes their numpy exports for serving.
+        """
+        import joblib
+
         folder.mkdir(parents=True, exist_ok=True)
         paths = {
             "scaler": folder / "scaler.joblib",
@@ -163,6 +174,7 @@ class Detector:
         joblib.dump(self.scaler, paths["scaler"])
         joblib.dump(self.forest, paths["forest"])
         self.autoencoder.save(paths["autoencoder"])
+        paths.update(save_serving_arrays(self, folder))
         paths["quantiles"].write_text(
             json.dumps(
                 {
@@ -178,21 +190,70 @@ class Detector:
 
     @classmethod
     def load(cls, artifacts: dict[str, dict[str, str]]) -> Detector:
-        """Load a detector from recorded artifacts; raise ArtifactError if any file was changed."""
-        paths = {name: verified_path(artifacts, name) for name in ("scaler", "forest", "autoencoder", "quantiles")}
-        import keras
+        """Load a detector from recorded artifacts; raise ArtifactError if any file was changed.
 
+        Uses the numpy exports when the version has them (no TensorFlow); else reads the fitted
+        objects (importing TensorFlow) and exports them in memory.
+        """
+        fitted = ("scaler", "forest", "autoencoder", "quantiles")
+        if all(name in artifacts for name in SERVING_ARTIFACTS):
+            # The fitted files are checked too, though unread: any changed file means the version's
+            # folder cannot be trusted, whichever file a process happens to read.
+            paths = {name: verified_path(artifacts, name) for name in (*fitted, *SERVING_ARTIFACTS)}
+            try:
+                scaler, autoencoder = serving.load_autoencoder(paths["autoencoder_arrays"])
+                forest = serving.load_forest(paths["forest_arrays"])
+            except (KeyError, ValueError) as exc:
+                raise ArtifactError(f"model arrays cannot be read: {exc}") from exc
+        else:
+            paths = {name: verified_path(artifacts, name) for name in fitted}
+            import joblib
+            import keras
+
+            # Saved before the numpy exports existed: export them now, in memory, so that scoring
+            # runs the same forward passes whichever way the version was loaded.
+            scaler = serving.export_scaler(joblib.load(paths["scaler"]))
+            forest = serving.export_forest(joblib.load(paths["forest"]))
+            autoencoder = serving.export_autoencoder(keras.saving.load_model(paths["autoencoder"], compile=False))
         stored = json.loads(paths["quantiles"].read_text())
         return cls(
-            scaler=joblib.load(paths["scaler"]),
-            forest=joblib.load(paths["forest"]),
-            autoencoder=keras.saving.load_model(paths["autoencoder"], compile=False),
+            scaler=scaler,
+            forest=forest,
+            autoencoder=autoencoder,
             iso_forest_threshold=stored["iso_forest_threshold"],
             autoencoder_threshold=stored["autoencoder_threshold"],
             iso_forest_quantiles=np.asarray(stored["iso_forest_quantiles"]),
             autoencoder_quantiles=np.asarray(stored["autoencoder_quantiles"]),
             feature_names=stored["feature_names"],
         )
+
+
+SERVING_ARTIFACTS = ("autoencoder_arrays", "forest_arrays")
+
+
+def save_serving_arrays(detector: Detector, folder: Path) -> dict[str, Path]:
+    """Export the detector's fitted scaler, autoencoder and forest as `.npz` files; return {name: path}."""
+    paths = {
+        "autoencoder_arrays": folder / serving.AUTOENCODER_FILE,
+        "forest_arrays": folder / serving.FOREST_FILE,
+    }
+    serving.save_autoencoder(
+        paths["autoencoder_arrays"],
+        serving.export_scaler(detector.scaler),
+        serving.export_autoencoder(detector.autoencoder),
+    )
+    serving.save_forest(paths["forest_arrays"], serving.export_forest(detector.forest))
+    return paths
+
+
+def reconstruct(autoencoder, scaled: np.ndarray, *, batch_size: int = 8192) -> np.ndarray:
+    """Return the autoencoder's reconstruction of `scaled`: numpy for an export, Keras for a fitted model."""
+    if isinstance(autoencoder, serving.DenseAutoencoder):
+        return autoencoder.reconstruct(scaled)
+    if len(scaled) <= batch_size:
+        # predict() builds a dataset and loop per call (~100 ms even for one row); one batch needs neither.
+        return np.asarray(autoencoder.predict_on_batch(scaled))
+    return np.asarray(autoencoder.predict(scaled, batch_size=batch_size, verbose=0))
 
 
 def file_sha256(path: Path) -> str:
@@ -223,6 +284,8 @@ def fit_forest(
     scaled: np.ndarray, *, contamination: float = 0.02, seed: int = 0, n_estimators: int = 100
 ) -> tuple[IsolationForest, np.ndarray]:
     """Fit the Isolation Forest; return it and the training rows' anomaly scores (higher = stranger)."""
+    from sklearn.ensemble import IsolationForest
+
     forest = IsolationForest(
         n_estimators=n_estimators, contamination=contamination, random_state=seed, n_jobs=os.cpu_count()
     ).fit(scaled)
@@ -251,6 +314,8 @@ def fit_detector(
     n_estimators: int = 100,
 ) -> Detector:
     """Fit the scaler, the Isolation Forest and the autoencoder on `matrix`; return the detector."""
+    from sklearn.preprocessing import StandardScaler
+
     scaler = StandardScaler().fit(matrix)
     scaled = scaler.transform(matrix).astype(np.float32)
     forest, iso_raw = fit_forest(scaled, contamination=contamination, seed=seed, n_estimators=n_estimators)

@@ -18,6 +18,7 @@ from django.db import transaction
 from core.bulk import bulk_insert_frame
 from transactions.cleaning import clean_rows
 from transactions.models import ImportBatch
+from transactions.plain_rows import plain_rows
 from transactions.services import store_rows
 from transactions.source import EXPECTED_COLUMNS
 
@@ -78,6 +79,9 @@ def score_rows(
 
 def _validated(records: Sequence[Mapping[str, str]]) -> pd.DataFrame:
     """Return the typed rows of `records` (index = position); raise InvalidRows on any bad row."""
+    typed = plain_rows(records)  # a few well-formed rows, without the vectorised set-up
+    if typed is not None:
+        return typed
     raw = pd.DataFrame(
         {
             column: ["" if row.get(column) is None else str(row.get(column)) for row in records]

@@ -31,7 +31,7 @@ from jobs.recovery import recover_dead_jobs
 from transactions.selectors import scoreable_transactions, transactions_frame
 
 from .errors import NoActiveModel, TrainingError, TrainingInProgress
-from .estimators import Detector, file_sha256, fit_detector, verified_path
+from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays, verified_path
 from .features import MODEL_FEATURES, FeatureReference, build_features, build_reference, model_matrix
 from .fields import SCORE_COLUMNS, explanation_json
 from .metrics import training_metrics
@@ -268,8 +268,9 @@ def load_scoring_bundle(version_id: int, artifacts_json: str) -> tuple[Detector,
     detector = Detector.load(artifacts)
     with np.load(verified_path(artifacts, "reference"), allow_pickle=False) as arrays:
         reference = FeatureReference.from_arrays({key: arrays[key] for key in arrays.files})
-    # TensorFlow leaves a large heap of long-lived objects: move it out of the collector's sight so
-    # that a full collection does not pause a scoring request for hundreds of milliseconds.
+    # Django, pandas and (for a version without numpy exports) TensorFlow leave a large heap of
+    # long-lived objects: move it out of the collector's sight so that a full collection does not
+    # pause a scoring request for hundreds of milliseconds.
     gc.collect()
     gc.freeze()
     return detector, reference
@@ -277,6 +278,25 @@ def load_scoring_bundle(version_id: int, artifacts_json: str) -> tuple[Detector,
 
 def scoring_bundle(version: ModelVersion) -> tuple[Detector, FeatureReference]:
     return load_scoring_bundle(version.pk, json.dumps(version.artifacts, sort_keys=True))
+
+
+def export_serving_arrays(version: ModelVersion) -> bool:
+    """Write the numpy exports of a version trained before they existed and record them; return
+    False if it has them already. Raises ArtifactError when its files cannot be loaded."""
+    if all(name in version.artifacts for name in SERVING_ARTIFACTS):
+        return False
+    detector = Detector.load(version.artifacts)  # checks every file's sha256 first
+    folder = Path(version.artifacts["quantiles"]["path"]).parent
+    paths = save_serving_arrays(detector, folder)
+    with transaction.atomic():
+        locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        locked.artifacts = {
+            **locked.artifacts,
+            **{name: {"path": str(path), "sha256": file_sha256(path)} for name, path in paths.items()},
+        }
+        locked.save(update_fields=["artifacts"])
+    version.artifacts = locked.artifacts
+    return True
 
 
 def score_new_transactions(*, version: ModelVersion | None = None) -> int:

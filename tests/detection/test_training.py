@@ -38,7 +38,15 @@ def test_training_scores_every_scoreable_row_and_activates(trained_version: Mode
     assert metrics["iso_forest_flags"] == pytest.approx(0.02 * scoreable, abs=0.005 * scoreable)
     assert metrics["autoencoder_flags"] == pytest.approx(0.02 * scoreable, abs=0.005 * scoreable)
     assert metrics["common_anomalies"] == TransactionScore.objects.filter(is_common_anomaly=True).count()
-    assert set(trained_version.artifacts) == {"scaler", "forest", "autoencoder", "quantiles", "reference"}
+    assert set(trained_version.artifacts) == {
+        "scaler",
+        "forest",
+        "autoencoder",
+        "quantiles",
+        "reference",
+        "autoencoder_arrays",
+        "forest_arrays",
+    }
     assert Path(trained_version.artifacts["autoencoder"]["path"]).suffix == ".keras"
 
 

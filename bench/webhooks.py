@@ -164,10 +164,10 @@ def score_to_delivery(receiver: Receiver, url: str, env: dict[str, str], alerts:
             f"median {np.median(req):.0f} ms, p99 {np.percentile(req, 99):.0f} ms"
         )
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
+        worker.send_signal(signal.SIGTERM)  # the main process only: signalling the group hangs its stop
         try:
             worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # the cluster's stop can hang; its process group is ours alone
+        except subprocess.TimeoutExpired:  # its process group is ours alone
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(timeout=10)
 

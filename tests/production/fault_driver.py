@@ -9,6 +9,7 @@ each step's result:
     train                  train and activate a model (1 epoch)
     token                  an API token for the user `admin`
     state                  rows per table, batches, versions, and what /api/anomalies serves
+    jobs                   background jobs and model versions: kind/status/error, status/error
     enqueue-chunks:N       queue chunked scoring of the unscored rows, N rows a chunk
     requeue[:GROUP]        queue the tasks of GROUP (default: the last group) again, as GROUP-retry
     wait-group:N[:GROUP]   wait until GROUP (default: the last group) has N finished tasks; their
@@ -106,6 +107,17 @@ def state() -> dict:
     }
 
 
+def jobs() -> dict:
+    """Every background job and model version, oldest first."""
+    from detection.models import ModelVersion
+    from jobs.models import BackgroundJob
+
+    return {
+        "jobs": list(BackgroundJob.objects.order_by("pk").values("kind", "status", "error")),
+        "versions": list(ModelVersion.objects.order_by("pk").values("status", "error")),
+    }
+
+
 def enqueue_chunks(chunk_rows: int, context: dict) -> dict:
     from detection.chunked import enqueue_chunked_scoring, unscored_transactions
     from detection.services import active_version
@@ -165,6 +177,8 @@ def run(step: str, marker: str | None, context: dict) -> dict:
         return token()
     if name == "state":
         return state()
+    if name == "jobs":
+        return jobs()
     if name == "enqueue-chunks":
         return enqueue_chunks(int(argument), context)
     if name == "requeue":

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -68,10 +70,12 @@ def start_cluster(env: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def stop_cluster(cluster: subprocess.Popen, timeout: float = 60) -> None:
-    """Ask the cluster to stop (SIGTERM), wait up to `timeout` seconds, then SIGKILL whatever of its tree is left.
+    """Stop the cluster as the README says: SIGTERM to its main process only (signalling the whole group
+    hangs django-q2's main process), wait up to `timeout` seconds, then SIGKILL whatever of its tree is left.
 
     A loaded machine stops the cluster slowly; a test reads what it wrote so far."""
-    os.killpg(cluster.pid, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):
+        cluster.send_signal(signal.SIGTERM)
     try:
         cluster.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -199,3 +203,65 @@ class LiveServer:
     def output(self) -> tuple[str, str]:
         """What the server wrote to stdout and stderr, once it has stopped."""
         return self._output
+
+
+class RedisServer:
+    """A throwaway redis-server on a unix socket in `folder` (no TCP port another test run could share).
+
+    `url` is what Q_REDIS_URL takes; `stop()` ends it (also on leaving the context). Skips the test
+    where redis-server is not installed.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.socket_path = folder / "redis.sock"
+        self.url = f"unix://{self.socket_path}?db=0"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> RedisServer:
+        import pytest
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not installed (Debian package redis-server)")
+        command = [binary, "--port", "0", "--unixsocket", str(self.socket_path), "--save", ""]
+        command += ["--dir", str(self.folder)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self._wait_for_pong()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_for_pong(self) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if self.answers():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"redis-server did not answer on {self.socket_path}")
+
+    def answers(self) -> bool:
+        """Whether the server answers PING on its socket now."""
+        try:
+            with socket.socket(socket.AF_UNIX) as probe:
+                probe.settimeout(1)
+                probe.connect(str(self.socket_path))
+                probe.sendall(b"PING\r\n")
+                return probe.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Stop the server and wait for it to exit."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

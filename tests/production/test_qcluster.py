@@ -4,10 +4,6 @@ installed) on Redis: the chunks spread over the workers, a re-delivered group wr
 from __future__ import annotations
 
 import re
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -15,45 +11,16 @@ import pytest
 from detection.chunked import TASK
 from transactions.demo_data import generate_demo_frame
 
-from .processes import driver, start_cluster, stop_cluster
+from .processes import RedisServer, driver, start_cluster, stop_cluster
 
 CHUNK_ROWS = 400
 
 
 @pytest.fixture
 def redis_url(tmp_path: Path):
-    """A throwaway redis-server on a unix socket in tmp_path (no TCP port another test run could share);
-    skips where redis-server is not installed."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (Debian package redis-server)")
-    socket_path = tmp_path / "redis.sock"
-    server = subprocess.Popen(
-        [binary, "--port", "0", "--unixsocket", str(socket_path), "--save", "", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_pong(socket_path, server)
-        yield f"unix://{socket_path}?db=0"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _wait_for_pong(socket_path: Path, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            with socket.socket(socket.AF_UNIX) as probe:
-                probe.settimeout(1)
-                probe.connect(str(socket_path))
-                probe.sendall(b"PING\r\n")
-                if probe.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"redis-server did not answer on {socket_path}")
+    """A throwaway redis-server's URL; skips where redis-server is not installed."""
+    with RedisServer(tmp_path) as redis:
+        yield redis.url
 
 
 @pytest.fixture(params=["orm", "redis"])

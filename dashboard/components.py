@@ -40,7 +40,7 @@ def controls() -> html.Div:
                     dcc.Dropdown(
                         id="customer",
                         options=[],
-                        value=None,  # present, so that django-plotly-dash's initial arguments can set it
+                        value=None,  # set from the frame's query string by the open_link callback
                         searchable=True,
                         clearable=True,
                         placeholder="All customers: type a CustomerID to search",
@@ -84,6 +84,7 @@ def layout() -> html.Div:
     """The whole app: controls, ranking chart and table, detail, overview charts, all-rows table."""
     return html.Div(
         [
+            dcc.Location(id="url", refresh=False),
             html.Section(
                 [
                     controls(),

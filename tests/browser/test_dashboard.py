@@ -118,3 +118,53 @@ def test_a_link_with_a_customer_opens_that_customers_ranking(site_with_model, ch
     expect(frame.locator("#customer")).to_contain_text(str(customer))
     expect(frame.locator("#top-anomalies .barlayer .point")).to_have_count(len(expected))
     page.close()
+
+
+def customer_outside_the_list() -> int:
+    """A scored, flagged customer that the dropdown's initial options (the most flagged) leave out."""
+    listed = {item["customer_id"] for item in customers_by_anomalies()}
+    ranked = customers_by_anomalies(limit=10_000)
+    outside = [item["customer_id"] for item in ranked if item["customer_id"] not in listed]
+    assert outside, "the generated data has too few customers for this test"
+    return outside[-1]
+
+
+def test_a_link_opens_a_customer_outside_the_initial_options(site_with_model, chromium_browser) -> None:
+    from playwright.sync_api import expect
+
+    customer = customer_outside_the_list()
+    page = chromium_browser.new_page()
+    log_in(page, site_with_model.url, next_path=f"/%3Fcustomer%3D{customer}%26metric%3D{METRIC}")
+    page.wait_for_url(f"{site_with_model.url}/?customer={customer}&metric={METRIC}")
+
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#ranking-message")).to_contain_text(f"customer {customer} by {METRIC}")
+    expect(frame.locator("#customer")).to_contain_text(str(customer))
+    expect(frame.locator("#metric")).to_contain_text(METRIC)
+    page.close()
+
+
+def test_a_link_opens_its_customer_in_a_browser_that_has_the_dashboard_open(site_with_model, chromium_browser) -> None:
+    from playwright.sync_api import expect
+
+    customer = customers_by_anomalies(limit=2)[1]["customer_id"]
+    page = chromium_browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    log_in(page, site_with_model.url)
+    page.wait_for_url(f"{site_with_model.url}/")
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#ranking-message")).to_contain_text("all customers by TotalSpent")
+
+    page.goto(f"{site_with_model.url}/?customer={customer}")
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#ranking-message")).to_contain_text(f"customer {customer} by TotalSpent")
+    expect(frame.locator("#customer")).to_contain_text(str(customer))
+
+    outside = customer_outside_the_list()
+    page.goto(f"{site_with_model.url}/?customer={outside}")
+    expect(page.frame_locator("iframe").locator("#ranking-message")).to_contain_text(f"customer {outside} by")
+    page.goto(f"{site_with_model.url}/")
+    expect(page.frame_locator("iframe").locator("#ranking-message")).to_contain_text("all customers by")
+    page.close()
+    assert errors == []

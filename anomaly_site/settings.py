@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "cases",
     "dashboard",
     "api",
+    "exports",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 from dash import dcc, html
@@ -89,6 +90,7 @@ def layout() -> html.Div:
                 [
                     controls(),
                     html.Div(id="ranking-message", className="ranking-message"),
+                    html.Div(id="export-links", className="export-links"),
                     graph("top-anomalies", height=380),
                     html.H3("These transactions in detail"),
                     dag.AgGrid(
@@ -177,6 +179,21 @@ def _number(value: Any, digits: int = 2) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:,.{digits}f}"
+
+
+def export_links(customer_id: int | None, metric: str) -> list[Any]:
+    """Download links for the drill-down shown (and the customer's transactions when one is chosen)."""
+    query = urlencode({"metric": metric, **({"customer": customer_id} if customer_id is not None else {})})
+    links: list[Any] = ["Export this drill-down: "]
+    for file_format, label in (("csv", "CSV"), ("xlsx", "Excel")):
+        url = reverse("exports:drilldown", args=[file_format])
+        links += [html.A(label, href=f"{url}?{query}", id=f"export-drilldown-{file_format}", download=""), " "]
+    if customer_id is not None:
+        links.append(f"· customer {customer_id}'s transactions: ")
+        for file_format, label in (("csv", "CSV"), ("xlsx", "Excel")):
+            url = reverse("exports:customer", args=[customer_id, file_format])
+            links += [html.A(label, href=url, id=f"export-customer-{file_format}", download=""), " "]
+    return links
 
 
 def case_link(case: dict[str, Any] | None) -> html.A | None:

@@ -31,7 +31,7 @@ from detection.selectors import (
 )
 from transactions.selectors import search_customers
 
-from .components import DETAIL_PROMPT, detail_panel, layout, message
+from .components import DETAIL_PROMPT, detail_panel, export_links, layout, message
 from .events import clicked_transaction_id, triggered_component
 from .figures import (
     anomalies_by_country_figure,
@@ -154,6 +154,16 @@ def update_ranking(customer_id: int | str | None, metric: str | None) -> tuple[A
         return empty_figure(NO_MODEL), [], message(NO_MODEL, kind="empty")
     title = ranking_title(metric, customer, len(rows))
     return top_anomalies_figure(rows, metric, METRICS[metric], title), grid_rows(rows), message(title)
+
+
+@app.callback(Output("export-links", "children"), Input("customer", "value"), Input("metric", "value"))
+def update_export_links(customer_id: Any, metric: Any) -> list[Any]:
+    """Links to download what the ranking shows, as CSV or Excel."""
+    try:
+        customer = parse_customer(customer_id)
+    except ValueError:
+        customer = None
+    return export_links(customer, metric if isinstance(metric, str) and metric in METRICS else DEFAULT_METRIC)
 
 
 @app.callback(

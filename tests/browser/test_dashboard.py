@@ -168,3 +168,38 @@ def test_a_link_opens_its_customer_in_a_browser_that_has_the_dashboard_open(site
     expect(page.frame_locator("iframe").locator("#ranking-message")).to_contain_text("all customers by")
     page.close()
     assert errors == []
+
+
+def test_an_analyst_downloads_a_customers_transactions_as_csv_and_excel(site_with_model, chromium_browser) -> None:
+    import csv
+    import io
+
+    import openpyxl
+
+    from transactions.models import Transaction
+
+    customer = customers_by_anomalies(limit=1)[0]["customer_id"]
+    Transaction.objects.filter(customer_id=customer).update(description='=HYPERLINK("http://x")')
+    rows = TransactionScore.objects.filter(customer_id=customer).count()
+    context = chromium_browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    hosts: set[str | None] = set()
+    context.on("request", lambda request: hosts.add(urlparse(request.url).hostname))
+    log_in(page, site_with_model.url, next_path=f"/%3Fcustomer%3D{customer}")
+    frame = page.frame_locator("iframe")
+
+    with page.expect_download() as csv_download:
+        frame.locator("#export-customer-csv").click()
+    with open(csv_download.value.path(), encoding="utf-8-sig") as handle:
+        header, *lines = list(csv.reader(handle))
+    assert len(lines) == rows
+    assert {line[header.index("Description")] for line in lines} == {'\'=HYPERLINK("http://x")'}
+
+    with page.expect_download() as xlsx_download:
+        frame.locator("#export-customer-xlsx").click()
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_download.value.path().read_bytes()), read_only=True).active
+    header, *cells = list(sheet.iter_rows(values_only=True))
+    assert len(cells) == rows and cells[0][header.index("CustomerID")] == customer
+    assert cells[0][header.index("Description")] == '\'=HYPERLINK("http://x")'
+    context.close()
+    assert hosts <= LOCAL_HOSTS

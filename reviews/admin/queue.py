@@ -9,17 +9,17 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from core.admin_dates import IndexedDatesQuerySet
-from detection.fields import explanation_text
 from detection.models import TransactionScore
 from transactions.admin import TransactionLinkMixin, could_be_invoice_no, customer_id_term
 from transactions.models import Transaction
 
 from .actions import ReviewActionsMixin, review_status_label
 from .filters import CountryFilter, DecisionFilter, ModelVersionFilter, ReviewStatusFilter, RiskScoreFilter
+from .score_page import ScorePageMixin
 
 
 @admin.register(TransactionScore)
-class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.ModelAdmin):
+class TransactionScoreAdmin(ScorePageMixin, TransactionLinkMixin, ReviewActionsMixin, admin.ModelAdmin):
     list_display = [
         "transaction_link",
         "customer_id",
@@ -55,7 +55,6 @@ class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.Mode
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     list_per_page = 100
-    readonly_fields = ["explanation_display"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -99,10 +98,6 @@ class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.Mode
     def review_analyst(self, score: TransactionScore) -> str:
         review = getattr(score.transaction, "review", None)
         return str(review.analyst) if review and review.analyst else ""
-
-    @admin.display(description="explanation")
-    def explanation_display(self, score: TransactionScore) -> str:
-        return explanation_text(score.explanation)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # scores are written by training and scoring only

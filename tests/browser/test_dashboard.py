@@ -203,3 +203,45 @@ def test_an_analyst_downloads_a_customers_transactions_as_csv_and_excel(site_wit
     assert cells[0][header.index("Description")] == '\'=HYPERLINK("http://x")'
     context.close()
     assert hosts <= LOCAL_HOSTS
+
+
+def headline_boxes(page) -> list[dict]:
+    return [card.bounding_box() for card in page.locator("#headline .figure").all()]
+
+
+def overflowing(page) -> list[str]:
+    """Cards whose text is wider than the card, and the page itself when it scrolls sideways."""
+    return page.evaluate(
+        """() => [
+          ...[...document.querySelectorAll('#headline .figure')]
+            .filter((card) => card.scrollWidth > card.clientWidth + 1).map((card) => card.innerText),
+          ...(document.documentElement.scrollWidth > window.innerWidth ? ['page'] : []),
+        ]"""
+    )
+
+
+def test_headline_cards_share_one_row_from_1280_px_and_stay_readable_at_1024(
+    site_with_model, chromium_browser, screenshot_dir
+) -> None:
+    from playwright.sync_api import expect
+
+    page = chromium_browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, site_with_model.url)
+    expect(page.locator("#headline .figure")).to_have_count(8)
+    for width in (1280, 1440, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        boxes = headline_boxes(page)
+        assert len({round(box["y"]) for box in boxes}) == 1, width
+        assert min(box["width"] for box in boxes) >= 130, width
+        assert overflowing(page) == [], width
+        if width == 1280:
+            page.locator("#headline").screenshot(path=screenshot_dir / "headline-1280.png")
+
+    page.set_viewport_size({"width": 1024, "height": 900})
+    boxes = headline_boxes(page)
+    assert len({round(box["y"]) for box in boxes}) == 2
+    assert min(box["width"] for box in boxes) >= 200
+    assert overflowing(page) == []
+    page.locator("#headline").screenshot(path=screenshot_dir / "headline-1024.png")
+    assert (screenshot_dir / "headline-1280.png").stat().st_size > 0
+    page.close()

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "dashboard",
     "api",
     "exports",
+    "profiles",
 ]
 
 MIDDLEWARE = [

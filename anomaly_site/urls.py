@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("django_plotly_dash/", include(dash_routes.urlpatterns())),
     path("", include("exports.urls")),
+    path("", include("profiles.urls")),
     path("", include("api.urls")),
     path("", include("dashboard.urls")),
 ]

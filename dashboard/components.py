@@ -189,7 +189,9 @@ def export_links(customer_id: int | None, metric: str) -> list[Any]:
         url = reverse("exports:drilldown", args=[file_format])
         links += [html.A(label, href=f"{url}?{query}", id=f"export-drilldown-{file_format}", download=""), " "]
     if customer_id is not None:
-        links.append(f"· customer {customer_id}'s transactions: ")
+        profile = reverse("profiles:customer", args=[customer_id])
+        links += ["· ", html.A(f"customer {customer_id}'s profile", href=profile, target="_blank", id="profile-link")]
+        links.append(" · their transactions: ")
         for file_format, label in (("csv", "CSV"), ("xlsx", "Excel")):
             url = reverse("exports:customer", args=[customer_id, file_format])
             links += [html.A(label, href=url, id=f"export-customer-{file_format}", download=""), " "]
@@ -259,6 +261,14 @@ def detail_panel(detail: dict[str, Any], case: dict[str, Any] | None = None) -> 
                 rel="noopener",
                 id="admin-link",
                 className="admin-link",
+            ),
+            " · ",
+            html.A(
+                "Customer profile",
+                href=reverse("profiles:customer", args=[row["customer_id"]]),
+                target="_blank",
+                rel="noopener",
+                id="detail-profile-link",
             ),
             *([html.P(["This customer's case: ", case_link(case)])] if case else []),
         ],

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.admin import ShowFacets
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin_dates import IndexedDatesQuerySet
@@ -22,7 +23,7 @@ from .score_page import ScorePageMixin
 class TransactionScoreAdmin(ScorePageMixin, TransactionLinkMixin, ReviewActionsMixin, admin.ModelAdmin):
     list_display = [
         "transaction_link",
-        "customer_id",
+        "customer_link",
         "invoice_date",
         "country",
         "anomaly_score_display",
@@ -76,6 +77,11 @@ class TransactionScoreAdmin(ScorePageMixin, TransactionLinkMixin, ReviewActionsM
         if customer_id is not None:
             matches = matches.union(queryset.filter(customer_id=customer_id).order_by().values_list("pk", flat=True))
         return queryset.filter(pk__in=list(matches)), False
+
+    @admin.display(description="customer", ordering="customer_id")
+    def customer_link(self, score: TransactionScore) -> str:
+        url = reverse("profiles:customer", args=[score.customer_id])
+        return format_html('<a href="{}" title="Customer profile">{}</a>', url, score.customer_id)
 
     @admin.display(description="anomaly score", ordering="-anomaly_score")
     def anomaly_score_display(self, score: TransactionScore) -> str:

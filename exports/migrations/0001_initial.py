@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,17 +14,35 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ExportLog',
+            name="ExportLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('queue', 'review queue'), ('drilldown', 'customer drill-down'), ('customer_transactions', "customer's transactions")], max_length=32)),
-                ('file_format', models.CharField(choices=[('csv', 'CSV'), ('xlsx', 'Excel')], max_length=8)),
-                ('parameters', models.JSONField(blank=True, default=dict, help_text='The filters of the exported view.')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exports', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("queue", "review queue"),
+                            ("drilldown", "customer drill-down"),
+                            ("customer_transactions", "customer's transactions"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("file_format", models.CharField(choices=[("csv", "CSV"), ("xlsx", "Excel")], max_length=8)),
+                (
+                    "parameters",
+                    models.JSONField(blank=True, default=dict, help_text="The filters of the exported view."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="exports", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

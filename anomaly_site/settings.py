@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "cases",
     "dashboard",
     "api",
+    "exports",
+    "profiles",
 ]
 
 MIDDLEWARE = [

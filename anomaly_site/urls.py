@@ -8,6 +8,8 @@ from dashboard import dash_routes
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("django_plotly_dash/", include(dash_routes.urlpatterns())),
+    path("", include("exports.urls")),
+    path("", include("profiles.urls")),
     path("", include("api.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -9,6 +9,7 @@ Runs `migrate` on that database, then prints:
   customers with most anomalies and customers picked at random, every metric; and without a customer;
 - the median time of a block of the server-side table for typical sorts and filters, and of the
   overview charts' callback with an empty cache and cached;
+- the customer profile page of 17841 (the busiest customer), through the test Client;
 - the first page load over loopback from a gunicorn server: the page HTML, the Dash app's HTML,
   its layout and its callback graph (what the browser fetches before any chart), median of the runs
   after a cold first load, which is printed apart.
@@ -144,6 +145,23 @@ def time_overview(endpoint: Endpoint, runs: int) -> tuple[float, float]:
     return cold, statistics.median(endpoint.seconds(output, inputs) for _ in range(runs))
 
 
+PROFILE_CUSTOMER = 17841  # the customer with the most lines in the real file
+
+
+def time_profile(endpoint: Endpoint, runs: int, customer: int = PROFILE_CUSTOMER) -> tuple[float, float]:
+    """Server seconds of the customer profile page (GET /customers/<id>/): the first call, then the median."""
+
+    def once() -> float:
+        start = time.perf_counter()
+        response = endpoint.client.get(f"/customers/{customer}/")
+        elapsed = time.perf_counter() - start
+        assert response.status_code == 200, response.status_code
+        return elapsed
+
+    first = once()
+    return first, statistics.median(once() for _ in range(max(runs, 5)))
+
+
 def wait_for(url: str, timeout: float = 120.0) -> None:
     """Wait until `url` answers (the first request also imports the URL configuration and Dash)."""
     import requests
@@ -263,6 +281,8 @@ def main() -> None:
         )
     for name, seconds in time_table(endpoint, args.runs).items():
         print(f"server-side table block of 100, {name}: median {ms(seconds)}")
+    first, median = time_profile(endpoint, args.runs)
+    print(f"customer profile page of {PROFILE_CUSTOMER}: median {ms(median)} (first call {ms(first)})")
     cold, cached = time_overview(endpoint, args.runs)
     print(f"overview callback (over time, by country, distribution): empty cache {ms(cold)}, cached {ms(cached)}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 from dash import dcc, html
@@ -40,7 +41,7 @@ def controls() -> html.Div:
                     dcc.Dropdown(
                         id="customer",
                         options=[],
-                        value=None,  # present, so that django-plotly-dash's initial arguments can set it
+                        value=None,  # set from the frame's query string by the open_link callback
                         searchable=True,
                         clearable=True,
                         placeholder="All customers: type a CustomerID to search",
@@ -84,10 +85,12 @@ def layout() -> html.Div:
     """The whole app: controls, ranking chart and table, detail, overview charts, all-rows table."""
     return html.Div(
         [
+            dcc.Location(id="url", refresh=False),
             html.Section(
                 [
                     controls(),
                     html.Div(id="ranking-message", className="ranking-message"),
+                    html.Div(id="export-links", className="export-links"),
                     graph("top-anomalies", height=380),
                     html.H3("These transactions in detail"),
                     dag.AgGrid(
@@ -178,6 +181,23 @@ def _number(value: Any, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
+def export_links(customer_id: int | None, metric: str) -> list[Any]:
+    """Download links for the drill-down shown (and the customer's transactions when one is chosen)."""
+    query = urlencode({"metric": metric, **({"customer": customer_id} if customer_id is not None else {})})
+    links: list[Any] = ["Export this drill-down: "]
+    for file_format, label in (("csv", "CSV"), ("xlsx", "Excel")):
+        url = reverse("exports:drilldown", args=[file_format])
+        links += [html.A(label, href=f"{url}?{query}", id=f"export-drilldown-{file_format}", download=""), " "]
+    if customer_id is not None:
+        profile = reverse("profiles:customer", args=[customer_id])
+        links += ["· ", html.A(f"customer {customer_id}'s profile", href=profile, target="_blank", id="profile-link")]
+        links.append(" · their transactions: ")
+        for file_format, label in (("csv", "CSV"), ("xlsx", "Excel")):
+            url = reverse("exports:customer", args=[customer_id, file_format])
+            links += [html.A(label, href=url, id=f"export-customer-{file_format}", download=""), " "]
+    return links
+
+
 def case_link(case: dict[str, Any] | None) -> html.A | None:
     """A link to the customer's case in the admin (`cases.selectors.case_for_customer`), or None."""
     if case is None:
@@ -241,6 +261,14 @@ def detail_panel(detail: dict[str, Any], case: dict[str, Any] | None = None) -> 
                 rel="noopener",
                 id="admin-link",
                 className="admin-link",
+            ),
+            " · ",
+            html.A(
+                "Customer profile",
+                href=reverse("profiles:customer", args=[row["customer_id"]]),
+                target="_blank",
+                rel="noopener",
+                id="detail-profile-link",
             ),
             *([html.P(["This customer's case: ", case_link(case)])] if case else []),
         ],

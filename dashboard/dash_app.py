@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import dash.dash
-from dash import Input, Output, State
+from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 from django.core.cache import cache
 from django.templatetags.static import static
@@ -29,10 +29,9 @@ from detection.selectors import (
     score_distribution,
     transaction_detail,
 )
-from transactions.models import MAX_CUSTOMER_ID
 from transactions.selectors import search_customers
 
-from .components import DETAIL_PROMPT, detail_panel, layout, message
+from .components import DETAIL_PROMPT, detail_panel, export_links, layout, message
 from .events import clicked_transaction_id, triggered_component
 from .figures import (
     anomalies_by_country_figure,
@@ -42,10 +41,10 @@ from .figures import (
     score_distribution_figure,
     top_anomalies_figure,
 )
+from .links import DEFAULT_METRIC, DashboardView, parse_customer
 from .tables import grid_rows, page_query
 
 APP_NAME = "AnomalyDashboard"
-DEFAULT_METRIC = "TotalSpent"
 NO_MODEL = "No model has been trained yet: load data (manage.py ingest_csv) and train (manage.py train_models)."
 NOT_A_CUSTOMER = "The chosen customer is not a CustomerID: pick one from the list."
 # The over-time and by-country reads group every scored row; keep them per model version a while.
@@ -67,37 +66,46 @@ def _cached(version: ModelVersion, name: str, read: Callable[[], T]) -> T:
     return cache.get_or_set(f"dashboard:{version.pk}:{stamp}:{name}", read, OVERVIEW_CACHE_SECONDS)
 
 
-def parse_customer(value: Any) -> int | None:
-    """The chosen CustomerID (15311, "15311" or "15311.0"), None for no choice; ValueError for anything else.
-
-    The dropdown sends ints, but a callback request can carry any JSON value.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"not a CustomerID: {type(value).__name__}")
-    text = str(value).strip().removesuffix(".0")
-    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_CUSTOMER_ID)):
-        raise ValueError("not a CustomerID")
-    customer = int(text)
-    if not 1 <= customer <= MAX_CUSTOMER_ID:
-        raise ValueError("not a CustomerID")
-    return customer
-
-
 def ranking_title(metric: str, customer_id: int | None, count: int) -> str:
     whose = f"customer {customer_id}" if customer_id is not None else "all customers"
     return f"Top {count} flagged transactions of {whose} by {metric} (then anomaly_score)"
 
 
-@app.callback(Output("customer", "options"), Input("customer", "search_value"), State("customer", "value"))
-def customer_options(search_value: str | None, selected: int | None) -> list[dict[str, Any]]:
-    """Options matching the typed CustomerID prefix; before any typing, the most flagged customers."""
+@app.callback(
+    Output("customer", "options"),
+    Output("customer", "value"),
+    Output("metric", "value"),
+    Input("customer", "search_value"),
+    Input("url", "search"),
+    State("customer", "value"),
+)
+def customer_choices(
+    search_value: str | None, link: str | None, selected: int | None, callback_context: Any = None
+) -> tuple[list[dict[str, Any]], Any, Any]:
+    """The dropdown's options, and at start the customer and metric the frame's query string names.
+
+    Options and value come in one response: Dash's dropdown clears a value missing from its options,
+    so a linked customer outside the initial options must arrive with an option of its own.
+    """
     search_value = search_value if isinstance(search_value, str) else None
     try:
         selected = parse_customer(selected)
     except ValueError:
         selected = None
+    customer: Any = no_update
+    metric: Any = no_update
+    if triggered_component(callback_context) in (None, "url"):
+        view = DashboardView.from_query(link if isinstance(link, str) else "")
+        customer = selected = view.customer
+        metric = view.metric
+    return customer_options(search_value, selected), customer, metric
+
+
+def customer_options(search_value: str | None, selected: int | None) -> list[dict[str, Any]]:
+    """Options matching the typed CustomerID prefix; before any typing, the most flagged customers.
+
+    `selected` is always among them, so the dropdown can show it.
+    """
     if search_value:
         options = [
             {"label": f"{item['customer_id']} · {item['country']}", "value": item["customer_id"]}
@@ -122,6 +130,8 @@ def customer_options(search_value: str | None, selected: int | None) -> list[dic
     Output("ranking-message", "children"),
     Input("customer", "value"),
     Input("metric", "value"),
+    # open_link sets both at start; an initial call of its own could answer after that one and win.
+    prevent_initial_call=True,
 )
 def update_ranking(customer_id: int | str | None, metric: str | None) -> tuple[Any, list[dict[str, Any]], Any]:
     """The top 10 flagged rows of the customer (or of everyone) by `metric`: bars, table rows, a notice."""
@@ -144,6 +154,16 @@ def update_ranking(customer_id: int | str | None, metric: str | None) -> tuple[A
         return empty_figure(NO_MODEL), [], message(NO_MODEL, kind="empty")
     title = ranking_title(metric, customer, len(rows))
     return top_anomalies_figure(rows, metric, METRICS[metric], title), grid_rows(rows), message(title)
+
+
+@app.callback(Output("export-links", "children"), Input("customer", "value"), Input("metric", "value"))
+def update_export_links(customer_id: Any, metric: Any) -> list[Any]:
+    """Links to download what the ranking shows, as CSV or Excel."""
+    try:
+        customer = parse_customer(customer_id)
+    except ValueError:
+        customer = None
+    return export_links(customer, metric if isinstance(metric, str) and metric in METRICS else DEFAULT_METRIC)
 
 
 @app.callback(

@@ -6,23 +6,24 @@ from django.contrib import admin
 from django.contrib.admin import ShowFacets
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin_dates import IndexedDatesQuerySet
-from detection.fields import explanation_text
 from detection.models import TransactionScore
 from transactions.admin import TransactionLinkMixin, could_be_invoice_no, customer_id_term
 from transactions.models import Transaction
 
 from .actions import ReviewActionsMixin, review_status_label
 from .filters import CountryFilter, DecisionFilter, ModelVersionFilter, ReviewStatusFilter, RiskScoreFilter
+from .score_page import ScorePageMixin
 
 
 @admin.register(TransactionScore)
-class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.ModelAdmin):
+class TransactionScoreAdmin(ScorePageMixin, TransactionLinkMixin, ReviewActionsMixin, admin.ModelAdmin):
     list_display = [
         "transaction_link",
-        "customer_id",
+        "customer_link",
         "invoice_date",
         "country",
         "anomaly_score_display",
@@ -55,7 +56,6 @@ class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.Mode
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     list_per_page = 100
-    readonly_fields = ["explanation_display"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -78,6 +78,11 @@ class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.Mode
             matches = matches.union(queryset.filter(customer_id=customer_id).order_by().values_list("pk", flat=True))
         return queryset.filter(pk__in=list(matches)), False
 
+    @admin.display(description="customer", ordering="customer_id")
+    def customer_link(self, score: TransactionScore) -> str:
+        url = reverse("profiles:customer", args=[score.customer_id])
+        return format_html('<a href="{}" title="Customer profile">{}</a>', url, score.customer_id)
+
     @admin.display(description="anomaly score", ordering="-anomaly_score")
     def anomaly_score_display(self, score: TransactionScore) -> str:
         return f"{score.anomaly_score:.3f}"
@@ -99,10 +104,6 @@ class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.Mode
     def review_analyst(self, score: TransactionScore) -> str:
         review = getattr(score.transaction, "review", None)
         return str(review.analyst) if review and review.analyst else ""
-
-    @admin.display(description="explanation")
-    def explanation_display(self, score: TransactionScore) -> str:
-        return explanation_text(score.explanation)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # scores are written by training and scoring only

@@ -118,3 +118,130 @@ def test_a_link_with_a_customer_opens_that_customers_ranking(site_with_model, ch
     expect(frame.locator("#customer")).to_contain_text(str(customer))
     expect(frame.locator("#top-anomalies .barlayer .point")).to_have_count(len(expected))
     page.close()
+
+
+def customer_outside_the_list() -> int:
+    """A scored, flagged customer that the dropdown's initial options (the most flagged) leave out."""
+    listed = {item["customer_id"] for item in customers_by_anomalies()}
+    ranked = customers_by_anomalies(limit=10_000)
+    outside = [item["customer_id"] for item in ranked if item["customer_id"] not in listed]
+    assert outside, "the generated data has too few customers for this test"
+    return outside[-1]
+
+
+def test_a_link_opens_a_customer_outside_the_initial_options(site_with_model, chromium_browser) -> None:
+    from playwright.sync_api import expect
+
+    customer = customer_outside_the_list()
+    page = chromium_browser.new_page()
+    log_in(page, site_with_model.url, next_path=f"/%3Fcustomer%3D{customer}%26metric%3D{METRIC}")
+    page.wait_for_url(f"{site_with_model.url}/?customer={customer}&metric={METRIC}")
+
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#ranking-message")).to_contain_text(f"customer {customer} by {METRIC}")
+    expect(frame.locator("#customer")).to_contain_text(str(customer))
+    expect(frame.locator("#metric")).to_contain_text(METRIC)
+    page.close()
+
+
+def test_a_link_opens_its_customer_in_a_browser_that_has_the_dashboard_open(site_with_model, chromium_browser) -> None:
+    from playwright.sync_api import expect
+
+    customer = customers_by_anomalies(limit=2)[1]["customer_id"]
+    page = chromium_browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    log_in(page, site_with_model.url)
+    page.wait_for_url(f"{site_with_model.url}/")
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#ranking-message")).to_contain_text("all customers by TotalSpent")
+
+    page.goto(f"{site_with_model.url}/?customer={customer}")
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#ranking-message")).to_contain_text(f"customer {customer} by TotalSpent")
+    expect(frame.locator("#customer")).to_contain_text(str(customer))
+
+    outside = customer_outside_the_list()
+    page.goto(f"{site_with_model.url}/?customer={outside}")
+    expect(page.frame_locator("iframe").locator("#ranking-message")).to_contain_text(f"customer {outside} by")
+    page.goto(f"{site_with_model.url}/")
+    expect(page.frame_locator("iframe").locator("#ranking-message")).to_contain_text("all customers by")
+    page.close()
+    assert errors == []
+
+
+def test_an_analyst_downloads_a_customers_transactions_as_csv_and_excel(site_with_model, chromium_browser) -> None:
+    import csv
+    import io
+
+    import openpyxl
+
+    from transactions.models import Transaction
+
+    customer = customers_by_anomalies(limit=1)[0]["customer_id"]
+    Transaction.objects.filter(customer_id=customer).update(description='=HYPERLINK("http://x")')
+    rows = TransactionScore.objects.filter(customer_id=customer).count()
+    context = chromium_browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    hosts: set[str | None] = set()
+    context.on("request", lambda request: hosts.add(urlparse(request.url).hostname))
+    log_in(page, site_with_model.url, next_path=f"/%3Fcustomer%3D{customer}")
+    frame = page.frame_locator("iframe")
+
+    with page.expect_download() as csv_download:
+        frame.locator("#export-customer-csv").click()
+    with open(csv_download.value.path(), encoding="utf-8-sig") as handle:
+        header, *lines = list(csv.reader(handle))
+    assert len(lines) == rows
+    assert {line[header.index("Description")] for line in lines} == {'\'=HYPERLINK("http://x")'}
+
+    with page.expect_download() as xlsx_download:
+        frame.locator("#export-customer-xlsx").click()
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_download.value.path().read_bytes()), read_only=True).active
+    header, *cells = list(sheet.iter_rows(values_only=True))
+    assert len(cells) == rows and cells[0][header.index("CustomerID")] == customer
+    assert cells[0][header.index("Description")] == '\'=HYPERLINK("http://x")'
+    context.close()
+    assert hosts <= LOCAL_HOSTS
+
+
+def headline_boxes(page) -> list[dict]:
+    return [card.bounding_box() for card in page.locator("#headline .figure").all()]
+
+
+def overflowing(page) -> list[str]:
+    """Cards whose text is wider than the card, and the page itself when it scrolls sideways."""
+    return page.evaluate(
+        """() => [
+          ...[...document.querySelectorAll('#headline .figure')]
+            .filter((card) => card.scrollWidth > card.clientWidth + 1).map((card) => card.innerText),
+          ...(document.documentElement.scrollWidth > window.innerWidth ? ['page'] : []),
+        ]"""
+    )
+
+
+def test_headline_cards_share_one_row_from_1280_px_and_stay_readable_at_1024(
+    site_with_model, chromium_browser, screenshot_dir
+) -> None:
+    from playwright.sync_api import expect
+
+    page = chromium_browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, site_with_model.url)
+    expect(page.locator("#headline .figure")).to_have_count(8)
+    for width in (1280, 1440, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        boxes = headline_boxes(page)
+        assert len({round(box["y"]) for box in boxes}) == 1, width
+        assert min(box["width"] for box in boxes) >= 130, width
+        assert overflowing(page) == [], width
+        if width == 1280:
+            page.locator("#headline").screenshot(path=screenshot_dir / "headline-1280.png")
+
+    page.set_viewport_size({"width": 1024, "height": 900})
+    boxes = headline_boxes(page)
+    assert len({round(box["y"]) for box in boxes}) == 2
+    assert min(box["width"] for box in boxes) >= 200
+    assert overflowing(page) == []
+    page.locator("#headline").screenshot(path=screenshot_dir / "headline-1024.png")
+    assert (screenshot_dir / "headline-1280.png").stat().st_size > 0
+    page.close()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from dash import no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.dash_app import (
     NO_MODEL,
+    customer_choices,
     customer_options,
     show_detail,
     table_page,
@@ -132,6 +135,20 @@ def test_customer_options_load_by_search_and_keep_the_selection(
 
     kept = customer_options("99999", busiest_customer)
     assert kept == [{"label": str(busiest_customer), "value": busiest_customer}]
+
+
+def test_a_link_sets_the_customer_with_an_option_of_its_own_and_the_metric(trained_version: ModelVersion) -> None:
+    options, customer, metric = customer_choices(None, "?customer=99999&metric=HistFreq", None)
+    assert (customer, metric) == (99999, "HistFreq")
+    assert options[0] == {"label": "99999", "value": 99999}
+    assert customer_choices(None, "?customer=12a&metric=nope", None)[1:] == (None, "TotalSpent")
+
+
+def test_typing_a_search_keeps_the_chosen_customer_and_metric(trained_version: ModelVersion) -> None:
+    typed = SimpleNamespace(triggered=[{"prop_id": "customer.search_value", "value": "12"}])
+    options, customer, metric = customer_choices("12", "?customer=99999", 99999, callback_context=typed)
+    assert customer is no_update and metric is no_update
+    assert options[0]["value"] == 99999
 
 
 def test_clicking_a_bar_or_a_row_shows_the_transaction_and_its_admin_link(

@@ -25,6 +25,7 @@ APP = f"/django_plotly_dash/app/{APP_NAME}/"
 UPDATE = APP + "_dash-update-component"
 RANKING = "..top-anomalies.figure...drilldown.rowData...ranking-message.children.."
 SPECS = callback_specs(APP_NAME)
+CHOICES = "..customer.options...customer.value...metric.value.."
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +74,7 @@ def test_an_unhashable_metric_falls_back_to_the_default(trained_version, reader_
 
 
 def test_customer_options_ignore_a_selected_value_that_is_no_customer_id(trained_version, reader_client) -> None:
-    body = callback_body("customer.options", ["1"], state=({"x": 1},))
+    body = callback_body(CHOICES, ["1"], "?customer=x", state=({"x": 1},))
 
     options = response_of(post(reader_client, body))["customer"]["options"]
 
@@ -141,7 +142,7 @@ def test_a_click_on_no_transaction_shows_the_prompt(trained_version, reader_clie
         {**callback_body("score-table.getRowsResponse", {"startRow": 0}), "outputs": "x"},
         {**callback_body("score-table.getRowsResponse", {"startRow": 0}), "changedPropIds": "x"},
         {"output": RANKING},
-        {**callback_body("customer.options", None, state=(None,)), "state": [[]]},
+        {**callback_body(CHOICES, None, None, state=(None,)), "state": [[]]},
     ],
 )
 def test_a_request_that_fits_no_callback_is_400(db, reader_client, body) -> None:

@@ -8,6 +8,8 @@ import re
 from urllib.parse import urlparse
 
 import pytest
+from django.template import Context, Template
+from django.test import RequestFactory
 
 from dashboard.dash_app import APP_NAME
 from detection.models import ModelVersion
@@ -63,7 +65,13 @@ def test_page_shows_headline_figures_and_embeds_the_app(staff_client, trained_ve
 def test_plotly_app_runs_the_main_callback_through_the_update_endpoint(
     staff_client, trained_version: ModelVersion, busiest_customer: int
 ) -> None:
-    assert staff_client.get("/").status_code == 200  # renders {% plotly_app %}
+    # The pinned django-plotly-dash still renders its own tag, to the address the page's frame uses.
+    request = RequestFactory().get("/")
+    tag = Template("{% load plotly_dash %}{% plotly_app name=app_name %}").render(
+        Context({"app_name": APP_NAME, "request": request})
+    )
+    assert f'src="{APP_URL}"' in tag and "<iframe" in tag
+    assert f'<iframe src="{APP_URL}"' in staff_client.get("/").content.decode()
     assert staff_client.get(APP_URL).status_code == 200
     layout = staff_client.get(APP_URL + "_dash-layout").json()
     assert "top-anomalies" in json.dumps(layout)

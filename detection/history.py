@@ -18,7 +18,8 @@ n / (n + PRIOR_WEIGHT), n = earlier invoices in the window, so a customer's firs
 like an ordinary customer, not like outliers.
 
 `past` must hold every stored row of the customers in `rows` and of the StockCodes in `rows`
-(the windows only read the last LAG_WINDOW events, but the counts read all of them).
+(the windows only read the last LAG_WINDOW events, but the counts read all of them), with its
+`quantity_vs_item` from training when it is such a slice of the training rows.
 """
 
 from __future__ import annotations
@@ -156,6 +157,12 @@ def history_features(
     is_new[len(everything) - len(rows) :] = True
     lines = _prepare_lines(everything)
     lines["history"] = True if rows_are_history else ~is_new
+    if past is not None and "quantity_vs_item" in past:
+        # Stored lines keep the item index training gave them: a slice of the past does not hold
+        # every other line of those items, so recomputing it there would differ.
+        lines["given_quantity_vs_item"] = np.r_[
+            past["quantity_vs_item"].to_numpy(np.float64), np.full(len(rows), np.nan)
+        ]
     priors = priors or fit_priors(everything)
     out = _compute(lines, priors)
     result = out[is_new]
@@ -288,7 +295,12 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
 
     # --- lines against the customer's past sale lines (same window for every line of an invoice) --
     item = _item_baselines(lines, known, priors.quantity_log_median)
-    lines = lines.assign(quantity_vs_item=item["quantity_vs_item"])
+    given = lines["given_quantity_vs_item"].to_numpy() if "given_quantity_vs_item" in lines else None
+    lines = lines.assign(
+        quantity_vs_item=item["quantity_vs_item"]
+        if given is None
+        else np.where(np.isnan(given), item["quantity_vs_item"], given)
+    )
     line_events = lines[known]
     line_keys_sorted_order = np.argsort(
         _keys(line_events["customer_code"].to_numpy(), line_events["seconds"].to_numpy()), kind="stable"

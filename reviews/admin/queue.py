@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin_dates import IndexedDatesQuerySet
-from detection.fields import explanation_text
+from detection.fields import explanation_text, reasons_text
 from detection.models import TransactionScore
 from transactions.admin import could_be_invoice_no, customer_id_term
 from transactions.models import Transaction
@@ -27,6 +27,7 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
         "invoice_date",
         "country",
         "anomaly_score_display",
+        "kind",
         "iso_forest_flag",
         "autoencoder_flag",
         "is_common_anomaly",
@@ -42,6 +43,7 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
         ReviewStatusFilter,
         DecisionFilter,
         "is_flagged",
+        "kind",
         "iso_forest_flag",
         "autoencoder_flag",
         "is_common_anomaly",
@@ -56,7 +58,7 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     list_per_page = 100
-    readonly_fields = ["explanation_display"]
+    readonly_fields = ["explanation_display", "reasons_display"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -106,6 +108,10 @@ class TransactionScoreAdmin(ReviewActionsMixin, admin.ModelAdmin):
     @admin.display(description="explanation")
     def explanation_display(self, score: TransactionScore) -> str:
         return explanation_text(score.explanation)
+
+    @admin.display(description="why flagged")
+    def reasons_display(self, score: TransactionScore) -> str:
+        return reasons_text(score.flag_reasons)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # scores are written by training and scoring only

@@ -40,6 +40,9 @@ SCORED_ROW_KEYS = {
     "is_flagged",
     "is_common_anomaly",
     "explanation",
+    "kind",
+    "original_transaction_id",
+    "flag_reasons",
     "decision",
     "reasons",
 }

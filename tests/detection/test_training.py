@@ -256,3 +256,19 @@ def test_score_transactions_without_a_model_fails_clearly(db) -> None:
 
     with pytest.raises(CommandError, match=r"(?i)no active model version"):
         call_command("score_transactions")
+
+
+def test_evaluate_models_prints_the_peer_table_and_stores_it(trained_version: ModelVersion, capsys) -> None:
+    from django.core.management import call_command
+
+    call_command("evaluate_models", "--seeds", "0", "--invoices-per-kind", "12")
+    out = capsys.readouterr().out
+    for label in ("ours: fused (tail + forest)", "ECOD[plain]", "COPOD[history]", "IForest[plain]", "burst"):
+        assert label in out
+    assert "cancellations / non-product lines in the top 100" in out
+    trained_version.refresh_from_db()
+    evaluation = trained_version.metrics["evaluation"]
+    ours = evaluation["planted"]["ours: fused (tail + forest)"]
+    assert 0.5 < ours["roc_auc"] <= 1 and 0 <= ours["top_share"] <= 1 and "top_new_country" in ours
+    assert evaluation["sanity"]["non_sale_top_100"] == 0  # the queue ranks sales only
+    assert evaluation["sanity"]["worst_week_ratio"] >= 1

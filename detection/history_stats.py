@@ -7,7 +7,6 @@ Pure numpy/pandas helpers of `detection.history` (see its docstring for the meth
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,9 +67,19 @@ def _poisson_surprise(count: np.ndarray, expected: np.ndarray) -> np.ndarray:
 
 
 def _masked_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(np.where(valid, values, np.nan), axis=1)
+    """Per row, the median of the valid, non-NaN values (NaN for none): np.nanmedian's answer, sorted
+    directly (nanmedian takes a slow masked-array path on narrow windows, felt per API request)."""
+    keep = valid & ~np.isnan(values)
+    count = keep.sum(axis=1)
+    if values.shape[1] == 0:
+        return np.full(len(values), np.nan)
+    data = np.sort(np.where(keep, values, np.nan), axis=1)  # NaN sorts last
+    rows = np.arange(len(data))
+    low = data[rows, np.maximum(count - 1, 0) // 2]
+    high = data[rows, np.minimum(count // 2, data.shape[1] - 1)]
+    with np.errstate(invalid="ignore"):
+        median = (low + high) / 2
+    return np.where(count > 0, median, np.nan)
 
 
 def _robust(values: np.ndarray, valid: np.ndarray, prior_median: float, prior_mad: float, weight: float):

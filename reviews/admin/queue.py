@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from core.admin_dates import IndexedDatesQuerySet
-from detection.fields import explanation_text
+from detection.fields import explanation_text, reasons_text
 from detection.models import TransactionScore
 from transactions.admin import TransactionLinkMixin, could_be_invoice_no, customer_id_term
 from transactions.models import Transaction
@@ -26,6 +26,7 @@ class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.Mode
         "invoice_date",
         "country",
         "anomaly_score_display",
+        "kind",
         "iso_forest_flag",
         "autoencoder_flag",
         "is_common_anomaly",
@@ -41,6 +42,7 @@ class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.Mode
         ReviewStatusFilter,
         DecisionFilter,
         "is_flagged",
+        "kind",
         "iso_forest_flag",
         "autoencoder_flag",
         "is_common_anomaly",
@@ -55,7 +57,7 @@ class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.Mode
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     list_per_page = 100
-    readonly_fields = ["explanation_display"]
+    readonly_fields = ["explanation_display", "reasons_display"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -103,6 +105,10 @@ class TransactionScoreAdmin(TransactionLinkMixin, ReviewActionsMixin, admin.Mode
     @admin.display(description="explanation")
     def explanation_display(self, score: TransactionScore) -> str:
         return explanation_text(score.explanation)
+
+    @admin.display(description="why flagged")
+    def reasons_display(self, score: TransactionScore) -> str:
+        return reasons_text(score.flag_reasons)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # scores are written by training and scoring only

@@ -1,0 +1,134 @@
+"""What scoring needs from a training run, and its files: the fused detector, the history priors and
+the training rows (the point-in-time history new rows are judged against). Pure numpy/pandas plus
+file I/O; no ORM.
+
+Artifacts, each recorded as {path, sha256} on the ModelVersion and verified on load: the seed's
+four (scaler, forest, autoencoder, quantiles: `estimators.Detector.save`), `fusion` (the tail
+detector's sorted training values, the calibrations and the fused threshold, as .npz), `priors`
+(.json) and `history` (the training rows' columns, as .npz; no pickled objects anywhere).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .estimators import Detector, file_sha256, verified_path
+from .fusion import Calibrator, FusedDetector, TailDetector
+from .history_stats import HistoryPriors
+
+FORMAT_VERSION = 1
+HISTORY_COLUMNS = [
+    "transaction_id",
+    "invoice_no",
+    "stock_code",
+    "quantity",
+    "unit_price",
+    "customer_id",
+    "country",
+    "quantity_vs_item",  # the line's item index at training (history.history_features reuses it)
+]
+
+
+@dataclass
+class ScoringBundle:
+    """A fitted FusedDetector, its HistoryPriors and the training rows (transactions_frame columns, kind
+    and quantity_vs_item)."""
+
+    fused: FusedDetector
+    priors: HistoryPriors
+    history: pd.DataFrame = field(repr=False)
+
+    @cached_property
+    def _by_customer(self) -> dict[int, np.ndarray]:
+        return self.history.groupby("customer_id", sort=False).indices
+
+    @cached_property
+    def _by_stock_code(self) -> dict[str, np.ndarray]:
+        return self.history.groupby("stock_code", sort=False).indices
+
+    def past_for(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Return the training rows `history_features` needs to judge `rows`: every row of their
+        customers and of their StockCodes, less the rows of the invoices being scored (a posted copy
+        of a stored invoice is judged as the stored one was, never against itself)."""
+        parts = [self._by_customer.get(int(customer)) for customer in pd.unique(rows["customer_id"])]
+        parts += [self._by_stock_code.get(str(code)) for code in pd.unique(rows["stock_code"])]
+        found = [part for part in parts if part is not None]
+        positions = np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+        past = self.history.iloc[positions]
+        return past[~past["invoice_no"].isin(set(rows["invoice_no"].astype(str)))]
+
+
+def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]]:
+    """Write every artifact to `folder`; return {name: {path, sha256}}."""
+    fused = bundle.fused
+    artifacts = fused.models.save(folder)
+    paths = {"fusion": folder / "fusion.npz", "priors": folder / "priors.json", "history": folder / "history.npz"}
+    arrays = {f"tail__{name}": values for name, values in fused.tail.reference.items()}
+    arrays.update({f"calibration__{name}": c.sorted_scores for name, c in fused.calibrators.items()})
+    settings = {
+        "format": FORMAT_VERSION,
+        "second_weight": fused.tail.second_weight,
+        "joint": {name: list(members) for name, members in (fused.tail.joint or {}).items()},
+        "fused_threshold": fused.fused_threshold,
+        "contamination": fused.contamination,
+    }
+    np.savez(paths["fusion"], settings=np.array(json.dumps(settings)), **arrays)
+    paths["priors"].write_text(json.dumps(bundle.priors.to_dict()))
+    history = bundle.history
+    np.savez(
+        paths["history"],
+        **{column: _plain(history[column]) for column in HISTORY_COLUMNS},
+        kind=history["kind"].astype(str).to_numpy(str),
+        seconds=_seconds(history["invoice_date"]),
+    )
+    artifacts.update({name: {"path": str(path), "sha256": file_sha256(path)} for name, path in paths.items()})
+    return artifacts
+
+
+def load_bundle(artifacts: dict[str, dict[str, str]]) -> ScoringBundle:
+    """Load a bundle from recorded artifacts; raise ArtifactError when a file is missing or changed."""
+    models = Detector.load(artifacts)
+    with np.load(verified_path(artifacts, "fusion"), allow_pickle=False) as stored:
+        settings = json.loads(str(stored["settings"]))
+        reference = {key.removeprefix("tail__"): stored[key] for key in stored.files if key.startswith("tail__")}
+        calibrators = {
+            key.removeprefix("calibration__"): Calibrator(sorted_scores=stored[key])
+            for key in stored.files
+            if key.startswith("calibration__")
+        }
+    tail = TailDetector(
+        reference=reference,
+        second_weight=settings["second_weight"],
+        joint={name: tuple(members) for name, members in settings["joint"].items()},
+    )
+    fused = FusedDetector(
+        models=models,
+        tail=tail,
+        calibrators=calibrators,
+        fused_threshold=settings["fused_threshold"],
+        contamination=settings["contamination"],
+    )
+    priors = HistoryPriors.from_dict(json.loads(verified_path(artifacts, "priors").read_text()))
+    with np.load(verified_path(artifacts, "history"), allow_pickle=False) as stored:
+        history = pd.DataFrame({column: stored[column] for column in HISTORY_COLUMNS})
+        for column in ("invoice_no", "stock_code", "country"):
+            history[column] = history[column].astype(object)
+        history["invoice_date"] = pd.to_datetime(stored["seconds"], unit="s", utc=True)
+        history["kind"] = stored["kind"].astype(object)
+    return ScoringBundle(fused=fused, priors=priors, history=history)
+
+
+def _plain(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy()
+    return values.astype(str).to_numpy(str)
+
+
+def _seconds(dates: pd.Series) -> np.ndarray:
+    return ((dates.dt.tz_convert("UTC") - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(np.int64)

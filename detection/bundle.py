@@ -5,7 +5,9 @@ file I/O; no ORM.
 Artifacts, each recorded as {path, sha256} on the ModelVersion and verified on load: the seed's
 four (scaler, forest, autoencoder, quantiles: `estimators.Detector.save`), `fusion` (the tail
 detector's sorted training values, the calibrations and the fused threshold, as .npz), `priors`
-(.json) and `history` (the training rows' columns, as .npz; no pickled objects anywhere).
+(.json), `history` (the training rows' columns, as .npz) and `history_state` (their compact
+per-customer and per-StockCode history, `history_state.HistoryState`, as .npz; a version saved
+without it builds it on load). No pickled objects anywhere.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import ArtifactError
 from .estimators import Detector, file_sha256, verified_path
 from .fusion import Calibrator, FusedDetector, TailDetector
+from .history_state import HistoryState, build_history_state
 from .history_stats import HistoryPriors
 
 FORMAT_VERSION = 1
@@ -37,12 +41,17 @@ HISTORY_COLUMNS = [
 
 @dataclass
 class ScoringBundle:
-    """A fitted FusedDetector, its HistoryPriors and the training rows (transactions_frame columns, kind
-    and quantity_vs_item)."""
+    """A fitted FusedDetector, its HistoryPriors, the training rows (transactions_frame columns, kind
+    and quantity_vs_item) and their HistoryState (built from them when not given)."""
 
     fused: FusedDetector
     priors: HistoryPriors
     history: pd.DataFrame = field(repr=False)
+    state: HistoryState | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.state is None:
+            self.state = build_history_state(self.history)
 
     @cached_property
     def _by_customer(self) -> dict[int, np.ndarray]:
@@ -68,7 +77,12 @@ def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]
     """Write every artifact to `folder`; return {name: {path, sha256}}."""
     fused = bundle.fused
     artifacts = fused.models.save(folder)
-    paths = {"fusion": folder / "fusion.npz", "priors": folder / "priors.json", "history": folder / "history.npz"}
+    paths = {
+        "fusion": folder / "fusion.npz",
+        "priors": folder / "priors.json",
+        "history": folder / "history.npz",
+        "history_state": folder / "history_state.npz",
+    }
     arrays = {f"tail__{name}": values for name, values in fused.tail.reference.items()}
     arrays.update({f"calibration__{name}": c.sorted_scores for name, c in fused.calibrators.items()})
     settings = {
@@ -87,6 +101,7 @@ def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]
         kind=history["kind"].astype(str).to_numpy(str),
         seconds=_seconds(history["invoice_date"]),
     )
+    np.savez(paths["history_state"], **bundle.state.to_arrays())
     artifacts.update({name: {"path": str(path), "sha256": file_sha256(path)} for name, path in paths.items()})
     return artifacts
 
@@ -121,7 +136,14 @@ def load_bundle(artifacts: dict[str, dict[str, str]]) -> ScoringBundle:
             history[column] = history[column].astype(object)
         history["invoice_date"] = pd.to_datetime(stored["seconds"], unit="s", utc=True)
         history["kind"] = stored["kind"].astype(object)
-    return ScoringBundle(fused=fused, priors=priors, history=history)
+    state = None
+    if "history_state" in artifacts:
+        with np.load(verified_path(artifacts, "history_state"), allow_pickle=False) as stored:
+            try:
+                state = HistoryState.from_arrays(stored)
+            except (KeyError, ValueError) as exc:
+                raise ArtifactError(f"history state cannot be read: {exc}") from exc
+    return ScoringBundle(fused=fused, priors=priors, history=history, state=state)
 
 
 def _plain(values: pd.Series) -> np.ndarray:

@@ -26,7 +26,7 @@ from transactions.source import EXPECTED_COLUMNS
 from .errors import InvalidRows
 from .fields import SCORE_COLUMNS, explanation_json
 from .models import ModelVersion, TransactionScore
-from .scoring import score_frame
+from .scoring import score_posted
 from .services import scoring_bundle
 from .signals import scores_written
 
@@ -65,7 +65,7 @@ def score_rows(
     typed = _validated(records)
     bundle = scoring_bundle(version)
     frame = _scoring_frame(typed)
-    scores = score_frame(frame, bundle, past=bundle.past_for(frame))
+    scores = score_posted(frame, bundle)
     rows = pd.concat(
         [typed[["invoice_no", "stock_code", "description", "quantity", "unit_price"]], scores], axis=1
     ).reset_index(drop=True)

@@ -55,6 +55,17 @@ def score_frame(frame: pd.DataFrame, bundle: ScoringBundle, past: pd.DataFrame |
     return score_features(rows, features, bundle.fused, past=past)
 
 
+def score_posted(frame: pd.DataFrame, bundle: ScoringBundle) -> pd.DataFrame:
+    """Return the score rows of posted rows (not stored) judged against the training rows: from the
+    bundle's HistoryState when it can answer for them (the same figures, tested), else through
+    `history_features` over the training rows of their customers and StockCodes."""
+    rows = frame.assign(kind=line_kinds(frame))
+    features = bundle.state.features(rows, bundle.priors) if bundle.state is not None else None
+    if features is None:
+        return score_frame(frame, bundle, past=bundle.past_for(frame))
+    return score_features(rows, features, bundle.fused)
+
+
 def score_features(
     frame: pd.DataFrame, features: pd.DataFrame, fused: FusedDetector, *, past: pd.DataFrame | None = None
 ) -> pd.DataFrame:

@@ -14,8 +14,9 @@ from detection import services
 from detection.errors import ArtifactError, TrainingInProgress
 from detection.estimators import Detector, fit_detector, risk_score
 from detection.features import MODEL_FEATURES, build_features, build_reference, model_matrix
+from detection.kinds import line_kinds
 from detection.models import ModelVersion, TransactionScore
-from detection.scoring import score_frame
+from detection.scoring import score_frame, score_posted
 from detection.services import (
     claim_training,
     score_new_transactions,
@@ -49,6 +50,7 @@ def test_training_scores_every_scoreable_row_and_activates(trained_version: Mode
         "fusion",
         "priors",
         "history",
+        "history_state",
     }
     assert all(len(item["sha256"]) == 64 for item in trained_version.artifacts.values())
     assert Path(trained_version.artifacts["autoencoder"]["path"]).suffix == ".keras"
@@ -274,3 +276,28 @@ def test_evaluate_models_prints_the_peer_table_and_stores_it(trained_version: Mo
     assert 0.5 < ours["roc_auc"] <= 1 and 0 <= ours["top_share"] <= 1 and "top_new_country" in ours
     assert evaluation["sanity"]["non_sale_top_100"] == 0  # the queue ranks sales only
     assert evaluation["sanity"]["worst_week_ratio"] >= 1
+
+
+def test_posted_rows_after_the_data_score_through_the_state_as_through_the_full_history(
+    trained_version: ModelVersion,
+) -> None:
+    services.load_scoring_bundle.cache_clear()
+    bundle = scoring_bundle(trained_version)
+    frame = transactions_frame()
+    later = frame["invoice_date"].max() + pd.Timedelta(days=1)
+    sales = frame[frame["quantity"] > 0].drop_duplicates("customer_id").head(20)
+    posted = sales.assign(
+        transaction_id=0, invoice_no=[f"N{n}" for n in range(len(sales))], invoice_date=later
+    ).reset_index(drop=True)
+    posted.loc[0, "customer_id"] = 99_999_999  # a new customer
+    posted.loc[1, "stock_code"] = "NEW-ITEM"  # a new item
+    posted.loc[2, "quantity"] = 5_000
+
+    fast = score_posted(posted, bundle)
+    full = score_frame(posted, bundle, past=bundle.past_for(posted))
+
+    assert bundle.state.features(posted.assign(kind=line_kinds(posted)), bundle.priors) is not None
+    assert fast["anomaly_score"].to_numpy() == pytest.approx(full["anomaly_score"].to_numpy(), abs=1e-12)
+    assert (fast["is_flagged"].to_numpy() == full["is_flagged"].to_numpy()).all()
+    assert fast["flag_reasons"].tolist() == full["flag_reasons"].tolist()
+    assert fast.loc[2, "is_flagged"]

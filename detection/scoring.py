@@ -61,9 +61,19 @@ def score_posted(frame: pd.DataFrame, bundle: ScoringBundle) -> pd.DataFrame:
     `history_features` over the training rows of their customers and StockCodes."""
     rows = frame.assign(kind=line_kinds(frame))
     features = bundle.state.features(rows, bundle.priors) if bundle.state is not None else None
-    if features is None:
-        return score_frame(frame, bundle, past=bundle.past_for(frame))
-    return score_features(rows, features, bundle.fused)
+    if features is not None:
+        return score_features(rows, features, bundle.fused)
+    past = bundle.past_for(frame)
+    features = history_features(rows, past=earlier_invoices(past, frame), priors=bundle.priors)
+    return score_features(rows, features, bundle.fused, past=past)
+
+
+def earlier_invoices(past: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The invoices of `past` that start before the latest line of `rows`: every figure of
+    `history_features` is strictly earlier than a line's invoice (an item's days, strictly earlier
+    days), so the later invoices change none of them. Whole invoices, as their amounts are sums."""
+    starts = past.groupby("invoice_no", sort=False)["invoice_date"].transform("min")
+    return past[(starts < rows["invoice_date"].max()).to_numpy()]
 
 
 def score_features(

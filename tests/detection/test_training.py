@@ -301,3 +301,20 @@ def test_posted_rows_after_the_data_score_through_the_state_as_through_the_full_
     assert (fast["is_flagged"].to_numpy() == full["is_flagged"].to_numpy()).all()
     assert fast["flag_reasons"].tolist() == full["flag_reasons"].tolist()
     assert fast.loc[2, "is_flagged"]
+
+
+def test_posted_rows_inside_the_data_score_against_their_earlier_invoices_as_against_all(
+    trained_version: ModelVersion,
+) -> None:
+    bundle = scoring_bundle(trained_version)
+    frame = transactions_frame()
+    posted = frame.sample(40, random_state=3).sort_index()  # stored rows: judged without their own invoices
+    posted = pd.concat([posted, frame[frame["invoice_no"] == posted["invoice_no"].iloc[0]]]).drop_duplicates()
+
+    fast = score_posted(posted, bundle)
+    full = score_frame(posted, bundle, past=bundle.past_for(posted))
+
+    assert bundle.state.features(posted.assign(kind=line_kinds(posted)), bundle.priors) is None
+    assert fast["anomaly_score"].to_numpy() == pytest.approx(full["anomaly_score"].to_numpy(), abs=1e-12)
+    assert fast["original_transaction_id"].fillna(-1).tolist() == full["original_transaction_id"].fillna(-1).tolist()
+    assert fast["flag_reasons"].tolist() == full["flag_reasons"].tolist()

@@ -24,7 +24,8 @@ from .errors import ArtifactError
 from .estimators import Detector, file_sha256, verified_path
 from .fusion import Calibrator, FusedDetector, TailDetector
 from .history_state import HistoryState, build_history_state
-from .history_stats import HistoryPriors
+from .history_stats import LOCAL_TIME_ZONE, PRICE_LAG_DAYS, HistoryPriors, _local_day
+from .kinds import SALE
 
 FORMAT_VERSION = 1
 HISTORY_COLUMNS = [
@@ -61,16 +62,50 @@ class ScoringBundle:
     def _by_stock_code(self) -> dict[str, np.ndarray]:
         return self.history.groupby("stock_code", sort=False).indices
 
+    @cached_property
+    def _days(self) -> np.ndarray:
+        """The local day of each training row."""
+        return _local_day(self.history["invoice_date"].dt.tz_convert(LOCAL_TIME_ZONE))
+
+    @cached_property
+    def _selling_days(self) -> dict[str, np.ndarray]:
+        """Per StockCode, the sorted local days with a sale line at a positive price."""
+        history = self.history
+        sold = (history["kind"] == SALE).to_numpy() & (history["unit_price"].to_numpy() > 0)
+        days = pd.DataFrame({"stock": history["stock_code"].to_numpy()[sold], "day": self._days[sold]})
+        return {code: np.unique(group.to_numpy()) for code, group in days.groupby("stock", sort=False)["day"]}
+
+    @cached_property
+    def _invoice_numbers(self) -> set[str]:
+        return set(self.history["invoice_no"])
+
     def past_for(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Return the training rows `history_features` needs to judge `rows`: every row of their
-        customers and of their StockCodes, less the rows of the invoices being scored (a posted copy
-        of a stored invoice is judged as the stored one was, never against itself)."""
+        customers, and the rows of their StockCodes from the PRICE_LAG_DAYS selling days before each
+        code's first posted day on (an item's baseline reads no earlier day), less the rows of the
+        invoices being scored (a posted copy of a stored invoice is judged as the stored one was,
+        never against itself)."""
+        invoices = set(rows["invoice_no"].astype(str))
+        # Each excluded stored invoice may remove a selling day or two from a window: keep as many more.
+        margin = PRICE_LAG_DAYS + 2 * len(invoices & self._invoice_numbers)
         parts = [self._by_customer.get(int(customer)) for customer in pd.unique(rows["customer_id"])]
-        parts += [self._by_stock_code.get(str(code)) for code in pd.unique(rows["stock_code"])]
+        first_days = (
+            pd.Series(_local_day(rows["invoice_date"].dt.tz_convert(LOCAL_TIME_ZONE)))
+            .groupby(rows["stock_code"].astype(str).to_numpy())
+            .min()
+        )
+        for code, first_day in first_days.items():
+            positions = self._by_stock_code.get(code)
+            days = self._selling_days.get(code)
+            if positions is not None and days is not None:
+                earlier = int(np.searchsorted(days, first_day, "left"))
+                if earlier > margin:
+                    positions = positions[self._days[positions] >= days[earlier - margin]]
+            parts.append(positions)
         found = [part for part in parts if part is not None]
         positions = np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
         past = self.history.iloc[positions]
-        return past[~past["invoice_no"].isin(set(rows["invoice_no"].astype(str)))]
+        return past[~past["invoice_no"].isin(invoices)]
 
 
 def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]]:

@@ -14,6 +14,8 @@ from detection.history import HISTORY_COLUMNS, fit_priors, history_features
 from detection.history_state import HistoryState
 from detection.kinds import line_kinds
 
+from .factories import whole_past
+
 END = pd.Timestamp("2011-02-28 23:50", tz="UTC")  # winter: London time is UTC
 STOCKS = [f"2{n:04d}" for n in range(30)] + ["POST"]
 COUNTRIES = ["United Kingdom", "France", "Germany", "EIRE"]
@@ -115,7 +117,7 @@ def test_state_features_equal_the_full_history_computation(trained) -> None:
     rows = with_kind(posted_rows())
 
     fast = state.features(rows, bundle.priors)
-    full = history_features(rows, past=bundle.past_for(rows), priors=bundle.priors)
+    full = history_features(rows, past=whole_past(bundle.history, rows), priors=bundle.priors)
 
     assert fast is not None
     assert_same_features(fast, full)
@@ -133,7 +135,7 @@ def test_each_invoice_alone_equals_the_full_history_computation(trained, invoice
     fast = state.features(rows, bundle.priors)
 
     assert fast is not None
-    assert_same_features(fast, history_features(rows, past=bundle.past_for(rows), priors=bundle.priors))
+    assert_same_features(fast, history_features(rows, past=whole_past(bundle.history, rows), priors=bundle.priors))
 
 
 def test_every_customer_and_item_of_the_training_rows_equals_the_full_computation(trained) -> None:
@@ -157,7 +159,7 @@ def test_every_customer_and_item_of_the_training_rows_equals_the_full_computatio
     fast = state.features(rows, bundle.priors)
 
     assert fast is not None
-    assert_same_features(fast, history_features(rows, past=bundle.past_for(rows), priors=bundle.priors))
+    assert_same_features(fast, history_features(rows, past=whole_past(bundle.history, rows), priors=bundle.priors))
 
 
 def test_state_survives_an_npz_round_trip_without_pickle(trained) -> None:
@@ -189,3 +191,20 @@ def test_two_invoices_of_one_customer_are_declined(trained) -> None:
     bundle, state = trained
     rows = posted_rows().head(2).assign(invoice_no=["A1", "A2"])
     assert state.features(with_kind(rows), bundle.priors) is None
+
+
+@pytest.mark.parametrize("fresh_numbers", [False, True])
+def test_past_for_gives_the_figures_of_the_whole_past(trained, fresh_numbers: bool) -> None:
+    bundle, _ = trained
+    late = bundle.history[bundle.history["invoice_date"] > END - pd.Timedelta(days=20)]
+    rows = late.sample(4, random_state=1).drop(columns="quantity_vs_item")
+    if fresh_numbers:
+        rows = rows.assign(invoice_no="N" + rows["invoice_no"])
+    rows = with_kind(rows)
+    past, whole = bundle.past_for(rows), whole_past(bundle.history, rows)
+
+    assert len(past) < len(whole)  # the items' older days are left out
+    assert_same_features(
+        history_features(rows, past=past, priors=bundle.priors),
+        history_features(rows, past=whole, priors=bundle.priors),
+    )

@@ -28,6 +28,8 @@ from transactions.models import Transaction
 from transactions.selectors import transactions_frame
 from transactions.services import ingest_file
 
+from .factories import whole_past
+
 pytestmark = pytest.mark.django_db
 
 
@@ -294,7 +296,7 @@ def test_posted_rows_after_the_data_score_through_the_state_as_through_the_full_
     posted.loc[2, "quantity"] = 5_000
 
     fast = score_posted(posted, bundle)
-    full = score_frame(posted, bundle, past=bundle.past_for(posted))
+    full = score_frame(posted, bundle, past=whole_past(bundle.history, posted))
 
     assert bundle.state.features(posted.assign(kind=line_kinds(posted)), bundle.priors) is not None
     assert fast["anomaly_score"].to_numpy() == pytest.approx(full["anomaly_score"].to_numpy(), abs=1e-12)
@@ -312,7 +314,7 @@ def test_posted_rows_inside_the_data_score_against_their_earlier_invoices_as_aga
     posted = pd.concat([posted, frame[frame["invoice_no"] == posted["invoice_no"].iloc[0]]]).drop_duplicates()
 
     fast = score_posted(posted, bundle)
-    full = score_frame(posted, bundle, past=bundle.past_for(posted))
+    full = score_frame(posted, bundle, past=whole_past(bundle.history, posted))
 
     assert bundle.state.features(posted.assign(kind=line_kinds(posted)), bundle.priors) is None
     assert fast["anomaly_score"].to_numpy() == pytest.approx(full["anomaly_score"].to_numpy(), abs=1e-12)

@@ -92,6 +92,8 @@ class HistoryState:
     def features(self, rows: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame | None:
         """Return `history_features(rows, past=<their training rows>, priors=priors)`, or None when
         the state cannot answer for these rows (see the module docstring)."""
+        if rows[["invoice_no", "customer_id"]].drop_duplicates()["customer_id"].duplicated().any():
+            return None  # several invoices of one customer (told before the costlier checks)
         lines = _prepare_lines(rows)
         invoices = _invoices(lines)
         customer = _find(self.customer_ids, invoices["customer_id"].to_numpy(np.int64))

@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import pandas as pd
 from django.utils import timezone
 
 from decisions.engine import Decisions
@@ -34,7 +35,7 @@ def _local_iso(value: datetime) -> str:
 
 
 def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+    return None if value is None or value != value or value is pd.NA else int(value)  # NaN != NaN
 
 
 def _money(value: Any) -> float:

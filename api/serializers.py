@@ -180,6 +180,13 @@ class ExplanationItemSerializer(serializers.Serializer):
     share = serializers.FloatField(help_text="Its share of the autoencoder's reconstruction error, 0..1.")
 
 
+class FlagReasonSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="What kind of evidence: new_country, burst, price_vs_item, rule, ...")
+    values = serializers.DictField(help_text="The figures the sentence quotes.")
+    surprise = serializers.FloatField(allow_null=True, help_text="-log tail probability among training lines.")
+    text = serializers.CharField(help_text='In words, e.g. "first purchase from Brazil; 14 earlier invoices".')
+
+
 _SERIALIZER_FIELDS: dict[str, type[serializers.Field]] = {
     "int": serializers.IntegerField,
     "float": serializers.FloatField,
@@ -195,6 +202,9 @@ def payload_serializer(name: str, keys: list[str], **extra: serializers.Field) -
     for key in keys:
         if key == "explanation":
             fields[PAYLOAD_NAMES[key]] = ExplanationItemSerializer(many=True, help_text=score_fields.help_text(key))
+            continue
+        if key == "flag_reasons":
+            fields[PAYLOAD_NAMES[key]] = FlagReasonSerializer(many=True, help_text=score_fields.help_text(key))
             continue
         field_class = _SERIALIZER_FIELDS[score_fields.value_kind(key)]
         help_text = score_fields.help_text(key) or None

@@ -29,33 +29,34 @@ def peak_rss_mib() -> float:
 
 def train_stages() -> dict[str, float]:
     """Time each training stage on the loaded data, then one whole train_and_activate run."""
-    from sklearn.preprocessing import StandardScaler
-
-    from detection.estimators import fit_autoencoder, fit_forest
-    from detection.features import build_features, build_reference, model_matrix
-    from detection.services import train_and_activate
+    from detection.fusion import fit_fused
+    from detection.history import fit_priors, history_features
+    from detection.kinds import SALE, line_kinds
+    from detection.scoring import score_features
+    from detection.services import FIT_SAMPLE_ROWS, train_and_activate
     from transactions.selectors import transactions_frame
 
     frame = transactions_frame()
     start = time.perf_counter()
-    matrix = model_matrix(build_features(frame, build_reference(frame)))
-    features = time.perf_counter() - start
-    scaled = StandardScaler().fit_transform(matrix).astype("float32")
+    frame["kind"] = line_kinds(frame)
+    features = history_features(frame, priors=fit_priors(frame))
+    history = time.perf_counter() - start
     start = time.perf_counter()
-    fit_forest(scaled)
-    forest = time.perf_counter() - start
+    fused = fit_fused(features[(features["kind"] == SALE).to_numpy()], epochs=20, fit_rows=FIT_SAMPLE_ROWS)
+    fit = time.perf_counter() - start
     start = time.perf_counter()
-    fit_autoencoder(scaled)
-    autoencoder = time.perf_counter() - start
+    score_features(frame, features, fused)
+    score = time.perf_counter() - start
+    del features, fused
 
     start = time.perf_counter()
     version = train_and_activate()
     total = time.perf_counter() - start
     return {
         "rows": len(frame),
-        "features": features,
-        "iso_forest_fit_score": forest,
-        "autoencoder_fit_score": autoencoder,
+        "history_features": history,
+        "fit_detectors": fit,
+        "score_all_lines": score,
         "write_scores": version.metrics["write_seconds"],
         "total": total,
     }

@@ -81,13 +81,20 @@ def light_customer() -> int:
     return counts[0]["customer_id"]
 
 
-def source_rows(count: int) -> list[dict]:
-    """`count` loaded transactions of customers, as a client would post them (the file's columns)."""
+def source_rows(count: int, *, dated_after: bool = False) -> list[dict]:
+    """`count` loaded transactions of customers, as a client would post them (the file's columns).
+
+    With `dated_after`, dated the day after the real file's last day (same time of day), as new
+    transactions are; else on their own dates (the file's first day).
+    """
     from transactions.models import Transaction
     from transactions.selectors import source_row
 
     loaded = Transaction.objects.filter(customer__isnull=False, quantity__gt=0).order_by("id")[:count]
-    return [{**source_row(txn), "InvoiceNo": f"B{txn.invoice_no}"} for txn in loaded]
+    rows = [{**source_row(txn), "InvoiceNo": f"B{txn.invoice_no}"} for txn in loaded]
+    if dated_after:
+        rows = [{**row, "InvoiceDate": "12/10/2011 " + row["InvoiceDate"].split(" ")[1]} for row in rows]
+    return rows
 
 
 class InProcess:
@@ -197,6 +204,8 @@ def main() -> None:
     parser.add_argument("--artifacts", default="/tmp/realdb/artifacts")
     parser.add_argument("--runs", type=int, default=300, help="requests per endpoint (the 1,000-row score: a tenth)")
     parser.add_argument("--server", action="store_true", help=f"through gunicorn on 127.0.0.1:{PORT}")
+    parser.add_argument("--score-only", action="store_true", help="only the /api/score lines")
+    parser.add_argument("--dated-after", action="store_true", help="post rows dated after the real file's last day")
     args = parser.parse_args()
     if not Path(args.db).is_file():
         sys.exit(f"no database at {args.db}: pass --db (a database with data loaded and a model trained)")
@@ -205,7 +214,8 @@ def main() -> None:
         prepare_environment(Path(args.db), Path(args.artifacts), Path(folder))
         token = api_token()
         light = light_customer()
-        one_row, thousand_rows = source_rows(1), source_rows(1000)
+        one_row = source_rows(1, dated_after=args.dated_after)
+        thousand_rows = source_rows(1000, dated_after=args.dated_after)
         driver = Loopback(token) if args.server else InProcess(token)
         cases: list[tuple[str, str, str, dict | None, int]] = [
             ("GET /customer_ids", "GET", "/customer_ids", None, args.runs),
@@ -241,6 +251,8 @@ def main() -> None:
             ("POST /api/score 1,000 rows", "POST", "/api/score", {"rows": thousand_rows}, max(args.runs // 10, 10)),
             ("GET /api/transactions/ (50 rows)", "GET", "/api/transactions/?flagged=true", None, args.runs),
         ]
+        if args.score_only:
+            cases = [case for case in cases if case[2] == "/api/score"]
         mode = f"loopback gunicorn on 127.0.0.1:{PORT}" if args.server else "in-process test client"
         print(f"database copy of {args.db}; {mode}; token auth; milliseconds")
         print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")

@@ -42,7 +42,9 @@ def main() -> None:
 
     django.setup()
     from detection.estimators import SERVING_ARTIFACTS, Detector
-    from detection.features import build_features, model_matrix
+    from detection.fusion import history_matrix
+    from detection.history import history_features
+    from detection.kinds import line_kinds
     from detection.selectors import require_active_model_version
     from detection.services import scoring_bundle
     from transactions.selectors import transactions_frame
@@ -50,8 +52,9 @@ def main() -> None:
     version = require_active_model_version()
     if not all(name in version.artifacts for name in SERVING_ARTIFACTS):
         sys.exit(f"v{version.pk} has no numpy exports: run manage.py export_serving_arrays first")
-    _, reference = scoring_bundle(version)
-    matrix = model_matrix(build_features(transactions_frame().head(1000), reference))
+    frame = transactions_frame().head(1000)
+    features = history_features(frame.assign(kind=line_kinds(frame)), priors=scoring_bundle(version).priors)
+    matrix = history_matrix(features)
     fitted_artifacts = {name: record for name, record in version.artifacts.items() if name not in SERVING_ARTIFACTS}
 
     start = time.perf_counter()

@@ -9,7 +9,7 @@ import dash_ag_grid as dag
 from dash import dcc, html
 from django.urls import reverse
 
-from detection.fields import FEATURE_COLUMNS, METRICS, PAYLOAD_NAMES, explanation_text
+from detection.fields import FEATURE_COLUMNS, METRICS, PAYLOAD_NAMES, explanation_text, reasons_text
 
 from .figures import empty_figure
 from .tables import PAGE_SIZE, column_defs, local_time
@@ -253,6 +253,8 @@ def detail_panel(detail: dict[str, Any], case: dict[str, Any] | None = None) -> 
                 [part for name, value in facts for part in (html.Dt(name), html.Dd(_number(value)))],
                 className="facts",
             ),
+            html.P(["Why flagged: ", reasons_text(row.get("flag_reasons")) or "not flagged, none stored"]),
+            html.P(["Kind: ", str(row.get("kind") or "sale")]),
             html.P(["Explanation: ", explanation_text(row["explanation"]) or "not flagged, none stored"]),
             html.A(
                 "Review this transaction in the admin",

@@ -10,11 +10,11 @@ from typing import Any
 from django.utils import timezone
 
 from detection import fields
-from detection.fields import LISTED_KEYS, PAYLOAD_NAMES, TABLE_FIELDS, explanation_text
+from detection.fields import JSON_KEYS, LISTED_KEYS, PAYLOAD_NAMES, TABLE_FIELDS, explanation_text
 from detection.grid import ColumnFilter
 
 # The grid's columns: every listed score field (the registry's order), the explanation as text.
-DRILLDOWN_FIELDS = [*(key for key in LISTED_KEYS if key != "explanation"), "explanation_text"]
+DRILLDOWN_FIELDS = [*(key for key in LISTED_KEYS if key not in JSON_KEYS), "explanation_text"]
 PAGE_SIZE = 100
 # AG Grid filter types -> selector operators.
 _NUMBER_OPS = {
@@ -39,7 +39,7 @@ def header(field: str) -> str:
 
 def grid_type(field: str) -> str:
     """ "number", "boolean" (flags and the seed's 0/1 indicators), "text", or "" for other columns."""
-    if field not in fields.BY_KEY or field == "explanation":
+    if field not in fields.BY_KEY or field in JSON_KEYS:
         return ""
     if fields.BY_KEY[field].json == "flag01":
         return "boolean"
@@ -90,7 +90,7 @@ def grid_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Selector rows made JSON-ready for the grid: local dates, explanation as text, string row ids."""
     shaped = []
     for row in rows:
-        item = {key: value for key, value in row.items() if key != "explanation"}
+        item = {key: value for key, value in row.items() if key not in JSON_KEYS}
         item["invoice_date"] = local_time(row["invoice_date"])
         item["explanation_text"] = explanation_text(row.get("explanation"))
         item["row_id"] = str(row["transaction_id"])

@@ -8,7 +8,7 @@ A condition is JSON, never evaluated text:
 
 - A node is `{"all": [...]}` or `{"any": [...]}` (non-empty, nested up to MAX_DEPTH) or a leaf
   `{"field", "op", "value"}`.
-- Fields are the score-field registry's stored and listed keys (`detection.fields`), but `explanation`.
+- Fields are the score-field registry's stored and listed keys (`detection.fields`), but its JSON lists.
 - Operators depend on the field's type (`OPERATORS`); `contains` ignores case.
   `in_list` / `not_in_list` name a list (`ValueList.name`) of the field's kind: customer_id, country,
   stock_code or invoice_no.
@@ -60,7 +60,7 @@ def _condition_fields() -> dict[str, str]:
     keys = [
         f.key
         for f in score_fields.FIELDS
-        if (f.has(score_fields.STORED) or f.has(score_fields.LISTED)) and f.key != "explanation"
+        if (f.has(score_fields.STORED) or f.has(score_fields.LISTED)) and f.key not in score_fields.JSON_KEYS
     ]
     return {key: _condition_kind(key) for key in keys}
 

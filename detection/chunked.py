@@ -19,8 +19,7 @@ from transactions.selectors import scoreable_transactions, transactions_frame
 
 from .errors import NoActiveModel
 from .models import ModelVersion, TransactionScore
-from .scoring import score_frame
-from .services import active_version, scoring_bundle, write_scores
+from .services import active_version, score_against_stored, write_scores
 
 CHUNK_ROWS = 50_000
 TASK = "detection.tasks.score_id_range"
@@ -55,8 +54,7 @@ def score_id_range(version_id: int, first_id: int, last_id: int) -> int:
     frame = transactions_frame(unscored_transactions(version).filter(id__range=(first_id, last_id)))
     if frame.empty:
         return 0
-    detector, reference = scoring_bundle(version)
-    scores = score_frame(frame, reference, detector)
+    scores = score_against_stored(frame, version)
     with transaction.atomic():
         return write_scores(version, scores, ignore_conflicts=True)
 

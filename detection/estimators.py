@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -146,6 +146,17 @@ class Detector:
             autoencoder_score=percentile_rank(mse, self.autoencoder_quantiles),
             autoencoder_flag=mse > self.autoencoder_threshold,
             error_share=share,
+        )
+
+    def exported(self) -> Detector:
+        """Return this detector with the numpy exports in place of the fitted objects: what a loaded
+        version scores with. Training calibrates and scores with it too, so that a training row's
+        stored score and its served score agree to the bit (a row ranks against its own score)."""
+        return replace(
+            self,
+            scaler=serving.export_scaler(self.scaler),
+            forest=serving.export_forest(self.forest),
+            autoencoder=serving.export_autoencoder(self.autoencoder),
         )
 
     def thresholds(self) -> dict:

@@ -1,8 +1,10 @@
-"""Feature engineering for transactions: pure pandas, DataFrame in, DataFrame out; no ORM, no I/O.
+"""The seed's whole-year features (pure pandas, no ORM, no I/O) and the shared transforms.
 
+Training and scoring use the point-in-time features of `detection.history` instead; this module
+keeps `signed_log1p` and `ZSCORE_CLIP` for them, and `build_features` (figures over the whole year,
+the transaction itself included) as the earlier design that benchmarks and tests compare against.
 Input frame columns: transaction_id, invoice_no, stock_code, quantity, unit_price, invoice_date
-(timezone-aware), customer_id, country. Per-customer figures come from a `FeatureReference` built
-on the training data, so batch training and scoring of new rows compute features the same way.
+(timezone-aware), customer_id, country.
 """
 
 from __future__ import annotations

@@ -81,6 +81,9 @@ FIELDS: tuple[ScoreField, ...] = (
     _field("is_flagged", "is_flagged", STORED, LISTED),
     _field("is_common_anomaly", "is_common_anomaly", STORED, LISTED),
     _field("explanation", "explanation", STORED, LISTED, DRILL_DOWN),
+    _field("kind", "kind", STORED, LISTED),
+    _field("original_transaction_id", "original_transaction_id", STORED, LISTED, json="optional_int"),
+    _field("flag_reasons", "flag_reasons", STORED, LISTED),
 )
 BY_KEY: dict[str, ScoreField] = {field.key: field for field in FIELDS}
 # The columns every score row repeats from its transaction, so per-customer, over-time and
@@ -105,8 +108,10 @@ DRILL_DOWN_KEYS: list[str] = keys(DRILL_DOWN)
 METRICS: dict[str, str] = {field.client_name: field.key for field in FIELDS if field.has(METRIC)}
 PAYLOAD_NAMES: dict[str, str] = {field.key: field.client_name for field in FIELDS}
 ORM_PATHS: dict[str, str] = {field.key: field.path for field in FIELDS if field.has(LISTED)}
+# The stored lists (JSON) of a row: shown as text, never sorted or filtered on.
+JSON_KEYS = ("explanation", "flag_reasons")
 # Columns the table views can sort and filter on (every listed column but the explanation list).
-TABLE_FIELDS: list[str] = [key for key in LISTED_KEYS if key != "explanation"]
+TABLE_FIELDS: list[str] = [key for key in LISTED_KEYS if key not in JSON_KEYS]
 
 
 @cache
@@ -162,3 +167,8 @@ def explanation_text(items: Sequence[dict[str, Any]] | None) -> str:
     return ", ".join(
         f"{item['feature']}={item['value']:,.6g} ({item['share']:.0%})" for item in explanation_items(items)
     )
+
+
+def reasons_text(items: Sequence[dict[str, Any]] | None) -> str:
+    """The stored flag reasons in words, strongest first, joined by "; "; "" for none."""
+    return "; ".join(str(item.get("text", "")) for item in explanation_items(items))

@@ -18,7 +18,8 @@ n / (n + PRIOR_WEIGHT), n = earlier invoices in the window, so a customer's firs
 like an ordinary customer, not like outliers.
 
 `past` must hold every stored row of the customers in `rows` and of the StockCodes in `rows`
-(the windows only read the last LAG_WINDOW events, but the counts read all of them).
+(the windows only read the last LAG_WINDOW events, but the counts read all of them), with its
+`quantity_vs_item` from training when it is such a slice of the training rows.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .history_stats import (
     _keys,
     _lag_window,
     _mad,
+    _padded,
     _poisson_surprise,
     _prepare_lines,
     _robust,
@@ -160,6 +162,12 @@ def history_features(
     is_new[len(everything) - len(rows) :] = True
     lines = _prepare_lines(everything)
     lines["history"] = True if rows_are_history else ~is_new
+    if past is not None and "quantity_vs_item" in past:
+        # Stored lines keep the item index training gave them: a slice of the past does not hold
+        # every other line of those items, so recomputing it there would differ.
+        lines["given_quantity_vs_item"] = np.r_[
+            past["quantity_vs_item"].to_numpy(np.float64), np.full(len(rows), np.nan)
+        ]
     priors = priors or fit_priors(everything)
     out = _compute(lines, priors)
     result = out[is_new]
@@ -199,7 +207,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     last_hour, last_day, last_week = count_since(3600), count_since(86400), count_since(7 * 86400)
 
     positions, valid, _ = _lag_window(event_keys, inv_keys, inv_start, LAG_WINDOW)
-    event_seconds = events["seconds"].to_numpy()
+    event_seconds = _padded(events["seconds"].to_numpy())
     previous_seconds = np.where(valid[:, 0], event_seconds[positions[:, 0]], np.nan)
     gap_days = (invoices["seconds"].to_numpy() - previous_seconds) / 86400.0
     first_pos = np.searchsorted(event_keys, inv_start, "left")
@@ -232,7 +240,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     earlier_in_country = np.searchsorted(pair_events, pair_keys, "left") - np.searchsorted(
         pair_events, pair_start, "left"
     )
-    event_country = events["country_code"].to_numpy()
+    event_country = _padded(events["country_code"].to_numpy())
     previous_country_code = np.where(valid[:, 0], event_country[positions[:, 0]], -1)
     previous_pair = invoices["customer_code"].to_numpy(np.int64) * (len(country_names) + 1) + np.maximum(
         previous_country_code, 0
@@ -248,7 +256,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     )
 
     # Usual hours: share of the last LAG_WINDOW invoices within +-1 hour, shrunk to the global share.
-    event_hours = events["hour"].to_numpy()
+    event_hours = _padded(events["hour"].to_numpy())
     hours = invoices["hour"].to_numpy()
     distance = np.abs(event_hours[positions] - hours[:, None])
     near = ((np.minimum(distance, 24 - distance) <= HOUR_NEIGHBOURS) & valid).sum(axis=1)
@@ -256,7 +264,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     hour_share = (near + weight * np.asarray(priors.hour_share)[hours]) / (n + weight)
 
     # The invoice's sale amount against the customer's past invoice amounts (log scale).
-    event_amount = np.log1p(events["sale_amount"].clip(lower=0).to_numpy())
+    event_amount = _padded(np.log1p(events["sale_amount"].clip(lower=0).to_numpy()))
     center, scale = _robust(event_amount[positions], valid, priors.amount_log_median, priors.amount_log_mad, weight)
     invoice_amount = invoices["sale_amount"].to_numpy()
     amount_z = (np.log1p(np.clip(invoice_amount, 0, None)) - center) / scale
@@ -292,7 +300,12 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
 
     # --- lines against the customer's past sale lines (same window for every line of an invoice) --
     item = _item_baselines(lines, known, priors.quantity_log_median)
-    lines = lines.assign(quantity_vs_item=item["quantity_vs_item"])
+    given = lines["given_quantity_vs_item"].to_numpy() if "given_quantity_vs_item" in lines else None
+    lines = lines.assign(
+        quantity_vs_item=item["quantity_vs_item"]
+        if given is None
+        else np.where(np.isnan(given), item["quantity_vs_item"], given)
+    )
     line_events = lines[known]
     line_keys_sorted_order = np.argsort(
         _keys(line_events["customer_code"].to_numpy(), line_events["seconds"].to_numpy()), kind="stable"
@@ -301,21 +314,21 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     line_event_keys = _keys(line_events["customer_code"].to_numpy(), line_events["seconds"].to_numpy())
     positions, valid, _ = _lag_window(line_event_keys, inv_keys, inv_start, LAG_WINDOW)
     q_center, q_scale = _robust(
-        np.log1p(line_events["quantity"].to_numpy())[positions],
+        _padded(np.log1p(line_events["quantity"].to_numpy()))[positions],
         valid,
         priors.quantity_log_median,
         priors.quantity_log_mad,
         weight,
     )
     s_center, s_scale = _robust(
-        np.log1p(line_events["total_spent"].clip(lower=0).to_numpy())[positions],
+        _padded(np.log1p(line_events["total_spent"].clip(lower=0).to_numpy()))[positions],
         valid,
         priors.spent_log_median,
         priors.spent_log_mad,
         weight,
     )
     i_center, i_scale = _robust(
-        line_events["quantity_vs_item"].to_numpy()[positions], valid, 0.0, priors.index_log_mad, weight
+        _padded(line_events["quantity_vs_item"].to_numpy())[positions], valid, 0.0, priors.index_log_mad, weight
     )
     inv_table["_q_center"], inv_table["_q_scale"] = q_center, q_scale
     inv_table["_i_center"], inv_table["_i_scale"] = i_center, i_scale

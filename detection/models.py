@@ -56,25 +56,59 @@ class TransactionScore(models.Model):
     country = models.CharField(max_length=64)
 
     total_spent = models.FloatField(help_text="Quantity x UnitPrice.")
-    hist_freq = models.PositiveIntegerField(help_text="The customer's distinct invoices in the training data.")
-    unusual_destination = models.BooleanField(help_text="1 when the country is not the customer's usual one, else 0.")
-    quantity_spike = models.BooleanField(help_text="1 when the quantity is over 3 standard deviations from the mean.")
-    zscore = models.FloatField(help_text="TotalSpent's z-score within the customer's history (clipped to +-50).")
-    price_deviation = models.FloatField(help_text="log1p(UnitPrice) - log1p(the StockCode's median price).")
+    hist_freq = models.PositiveIntegerField(
+        help_text="The customer's invoices strictly before this one (0 = first purchase)."
+    )
+    unusual_destination = models.BooleanField(
+        help_text="1 on a first purchase from this country by a customer with earlier invoices, else 0."
+    )
+    quantity_spike = models.BooleanField(
+        help_text="1 when the quantity's robust z against the customer's earlier lines is over 3.5."
+    )
+    zscore = models.FloatField(
+        help_text="TotalSpent's robust z (median, MAD; log scale) against the customer's earlier lines, +-50."
+    )
+    price_deviation = models.FloatField(
+        help_text="log(UnitPrice / the item's median price in the 30 days before this day, or its latest)."
+    )
     transaction_hour = models.PositiveSmallIntegerField(help_text="0..23, UK time.")
     transaction_day = models.PositiveSmallIntegerField(help_text="0 = Monday.")
 
-    iso_forest_score = models.FloatField(help_text="Isolation Forest percentile rank, 0..1.")
-    iso_forest_flag = models.BooleanField(help_text="Flagged by the Isolation Forest.")
+    iso_forest_score = models.FloatField(help_text="Isolation Forest percentile rank among training sale lines, 0..1.")
+    iso_forest_flag = models.BooleanField(help_text="A sale line in the Isolation Forest's top 2 %.")
     autoencoder_mse = models.FloatField(help_text="The autoencoder's reconstruction error (mean squared).")
     autoencoder_score = models.FloatField(help_text="Autoencoder reconstruction-error percentile rank, 0..1.")
-    autoencoder_flag = models.BooleanField(help_text="Flagged by the autoencoder.")
+    autoencoder_flag = models.BooleanField(help_text="A sale line in the autoencoder's top 2 %.")
     risk_score = models.FloatField(help_text="1.0 if ZScore > 3 or Autoencoder_Score > 0.85, else 0.0.")
-    anomaly_score = models.FloatField(help_text="Mean of the two percentile ranks, 0..1.")
-    is_flagged = models.BooleanField(help_text="Flagged by either model.")
-    is_common_anomaly = models.BooleanField(help_text="Flagged by both models.")
+    anomaly_score = models.FloatField(
+        help_text="Sales: 1 - the smallest calibrated tail probability (tail detector, forest); else 0."
+    )
+    is_flagged = models.BooleanField(
+        help_text="A sale line in the fused score's top 2 %, or a line a documented rule flags."
+    )
+    is_common_anomaly = models.BooleanField(help_text="Flagged by both the Isolation Forest and the autoencoder.")
     explanation = models.JSONField(
         default=list, blank=True, help_text="For flagged rows: the features that weigh most in the error; else []."
+    )
+    kind = models.CharField(
+        max_length=16,
+        choices=[("sale", "sale"), ("cancellation", "cancellation"), ("non_product", "non-product")],
+        default="sale",
+        help_text="sale, cancellation or non_product (postage, fees, adjustments): detection.kinds.",
+    )
+    original_transaction = models.ForeignKey(
+        "transactions.Transaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        help_text="For a cancellation: the sale it undoes, when one was found; else null.",
+    )
+    flag_reasons = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Why the row was flagged, in words: [{"key", "values", "surprise", "text"}], strongest first.',
     )
 
     class Meta:

@@ -1,7 +1,8 @@
 """Scoring transactions posted in the source file's columns with a model version, optionally storing them.
 
 Rows are validated by the same `clean_rows` that ingest uses and scored by the same `score_frame`
-that training uses, against the history learnt at training time (no retraining). With `store`,
+(point-in-time features) that training uses, against the training rows of their customers and
+StockCodes (`ScoringBundle.past_for`; no retraining). With `store`,
 the rows become a new ImportBatch of Transactions plus their TransactionScore rows.
 """
 
@@ -25,7 +26,7 @@ from transactions.source import EXPECTED_COLUMNS
 from .errors import InvalidRows
 from .fields import SCORE_COLUMNS, explanation_json
 from .models import ModelVersion, TransactionScore
-from .scoring import score_frame
+from .scoring import score_posted
 from .services import scoring_bundle
 from .signals import scores_written
 
@@ -62,8 +63,9 @@ def score_rows(
     if not 1 <= len(records) <= MAX_ROWS:
         raise ValueError(f"between 1 and {MAX_ROWS} rows can be scored at once, not {len(records)}")
     typed = _validated(records)
-    detector, reference = scoring_bundle(version)
-    scores = score_frame(_scoring_frame(typed), reference, detector)
+    bundle = scoring_bundle(version)
+    frame = _scoring_frame(typed)
+    scores = score_posted(frame, bundle)
     rows = pd.concat(
         [typed[["invoice_no", "stock_code", "description", "quantity", "unit_price"]], scores], axis=1
     ).reset_index(drop=True)
@@ -134,6 +136,7 @@ def _store(
         stored = store_rows(typed, source_name=source_name, payload=payload)
         table = scores[stored.inserted][SCORE_COLUMNS].assign(transaction_id=stored.transaction_ids[stored.inserted])
         table["explanation"] = table["explanation"].map(explanation_json)
+        table["flag_reasons"] = table["flag_reasons"].map(explanation_json)
         bulk_insert_frame(TransactionScore, table.assign(model_version_id=version.pk))
         scores_written.send(sender=ModelVersion, version=version, transaction_ids=table["transaction_id"].tolist())
     return stored.batch, stored.transaction_ids, stored.inserted

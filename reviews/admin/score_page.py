@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from detection.fields import explanation_text
+from detection.fields import explanation_text, reasons_text
 from detection.models import TransactionScore
 
 from ..models import Review
@@ -68,7 +68,9 @@ class ScorePageMixin:
                     "iso_forest_rounded",
                     "autoencoder_rounded",
                     "risk_score_rounded",
+                    "kind",
                     "flags",
+                    "reasons_display",
                     "explanation_display",
                 ]
             },
@@ -109,6 +111,10 @@ class ScorePageMixin:
             if flag
         ]
         return " and ".join(models) or "neither model"
+
+    @admin.display(description="why flagged")
+    def reasons_display(self, score: TransactionScore) -> str:
+        return reasons_text(score.flag_reasons) or "not flagged"
 
     @admin.display(description="explanation")
     def explanation_display(self, score: TransactionScore) -> str:

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from detection.fields import explanation_text
+from detection.fields import explanation_text, reasons_text
 from detection.models import TransactionScore
 from detection.selectors import recent_customer_history
 from transactions.admin import TransactionAdmin
@@ -32,6 +32,7 @@ def rounded(field: str, description: str, *, digits: int = 3):
 
 class ScoreInline(admin.TabularInline):
     model = TransactionScore
+    fk_name = "transaction"  # not original_transaction, the sale a cancellation undoes
     fields = [
         "model_version",
         "anomaly",
@@ -41,6 +42,8 @@ class ScoreInline(admin.TabularInline):
         "autoencoder_flag",
         "risk_score",
         "zscore_display",
+        "kind",
+        "reasons_display",
         "explanation_display",
     ]
     readonly_fields = fields
@@ -59,6 +62,10 @@ class ScoreInline(admin.TabularInline):
     @admin.display(description="explanation")
     def explanation_display(self, score: TransactionScore) -> str:
         return explanation_text(score.explanation)
+
+    @admin.display(description="why flagged")
+    def reasons_display(self, score: TransactionScore) -> str:
+        return reasons_text(score.flag_reasons)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("model_version")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from detection.models import TransactionScore
 from transactions.models import Customer, ImportBatch, Transaction
@@ -29,6 +32,9 @@ SCORED_ROW_KEYS = {
     "is_flagged",
     "is_common_anomaly",
     "explanation",
+    "kind",
+    "original_transaction_id",
+    "flag_reasons",
     "decision",
     "reasons",
 }
@@ -153,3 +159,27 @@ def test_no_active_model_is_503(trained_version, api, typical_score) -> None:
 
     assert response.status_code == 503
     assert "No active model" in response.json()["detail"]
+
+
+def test_a_first_purchase_of_a_new_item_by_a_new_customer_is_scored_not_flagged(trained_version, api, typical_score):
+    row = source_row(typical_score, CustomerID=99_999, StockCode="NEW-ITEM-1", Country="United Kingdom")
+
+    response = score(api, [row])
+
+    assert response.status_code == 200
+    scored = response.json()["rows"][0]
+    assert scored["HistFreq"] == 0 and scored["UnusualDestination"] == 0 and scored["kind"] == "sale"
+    assert scored["is_flagged"] is False and scored["flag_reasons"] == []
+
+
+def test_a_posted_cancellation_is_out_of_the_ranking(trained_version, api, typical_score) -> None:
+    quantity = -abs(int(typical_score.transaction.quantity))
+    later = timezone.localtime(typical_score.invoice_date) + timedelta(days=1)
+    when = f"{later.month}/{later.day}/{later.year} {later.hour}:{later.minute:02d}"
+    row = source_row(typical_score, InvoiceNo="C" + typical_score.transaction.invoice_no, Quantity=quantity)
+    row["InvoiceDate"] = when
+
+    scored = score(api, [row]).json()["rows"][0]
+
+    assert scored["kind"] == "cancellation" and scored["anomaly_score"] == 0.0 and scored["is_flagged"] is False
+    assert scored["original_transaction_id"] == typical_score.transaction_id

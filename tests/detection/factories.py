@@ -61,3 +61,10 @@ def weekly_invoices(
             )
         )
     return lines
+
+
+def whole_past(history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Every row of `history` of the customers and StockCodes of `rows`, less the invoices of `rows`:
+    the past `history_features` is defined against (ScoringBundle.past_for returns less of it)."""
+    mine = history["customer_id"].isin(rows["customer_id"]) | history["stock_code"].isin(rows["stock_code"])
+    return history[mine & ~history["invoice_no"].isin(rows["invoice_no"])]

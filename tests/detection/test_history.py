@@ -120,3 +120,20 @@ def test_scoring_new_rows_against_stored_history_equals_the_batch_computation() 
     incremental = history_features(rows[is_new], past=rows[~is_new], priors=priors)
     pd.testing.assert_frame_equal(incremental, batch[is_new])
     assert list(batch.columns) == HISTORY_COLUMNS
+
+
+def test_masked_median_gives_nanmedians_answer() -> None:
+    import warnings
+
+    import numpy as np
+
+    from detection.history_stats import _masked_median
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(2_000, 7))
+    values[rng.random(values.shape) < 0.1] = np.nan
+    valid = rng.random(values.shape) < 0.6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        expected = np.nanmedian(np.where(valid, values, np.nan), axis=1)
+    assert np.array_equal(_masked_median(values, valid), expected, equal_nan=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from detection.kinds import NON_PRODUCT_CODES, line_kinds, link_cancellations
+from detection.kinds import NON_PRODUCT_CODES, line_kinds, link_cancellations, rule_reasons
 
 from .factories import frame, line
 
@@ -67,6 +68,24 @@ def test_cancellation_prefers_a_sale_of_exactly_the_cancelled_quantity() -> None
         line(invoice_no="C1", when="2011-03-06 10:00", quantity=-6),
     )
     assert link_cancellations(rows)["original_invoice_no"].tolist() == ["S1"]
+
+
+def test_only_documented_rules_flag_lines_that_are_not_sales() -> None:
+    rows = frame(
+        line(
+            invoice_no="536381", when="2011-03-07 12:00", stock_code="M", quantity=1, unit_price=1_500.0
+        ),  # big manual line
+        line(invoice_no="536382", when="2011-03-07 12:00", stock_code="M", unit_price=12.0),  # ordinary one
+        line(invoice_no="536383", when="2011-03-07 12:00", stock_code="POST", unit_price=40.0),
+        line(invoice_no="C536384", when="2011-03-07 12:00", quantity=-100, unit_price=20.0),  # £2,000, unlinked
+        line(invoice_no="C536385", when="2011-03-07 12:00", quantity=-100, unit_price=20.0),  # £2,000, linked
+        line(invoice_no="536386", when="2011-03-07 12:00", quantity=5_000, unit_price=20.0),  # a sale: models only
+    )
+    linked = np.array([False, False, False, False, True, False])
+    found = rule_reasons(rows, line_kinds(rows), linked)
+    assert [bool(items) for items in found] == [True, False, False, True, False, False]
+    assert found[0][0]["key"] == "rule" and "manual adjustment of £1,500.00" in found[0][0]["text"]
+    assert "no earlier sale to undo" in found[3][0]["text"]
 
 
 @pytest.mark.slow

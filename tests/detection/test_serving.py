@@ -15,7 +15,9 @@ from sklearn.ensemble import IsolationForest
 from detection import services, serving
 from detection.errors import ArtifactError
 from detection.estimators import SERVING_ARTIFACTS, Detector, file_sha256
-from detection.features import build_features, model_matrix
+from detection.fusion import history_matrix
+from detection.history import history_features
+from detection.kinds import line_kinds
 from detection.models import ModelVersion
 from transactions.selectors import source_row, transactions_frame
 
@@ -23,10 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def feature_matrix(version: ModelVersion) -> np.ndarray:
-    """The model input of every loaded transaction, built against `version`'s reference."""
+    """The model input of every loaded transaction (point-in-time history, `version`'s priors)."""
     services.load_scoring_bundle.cache_clear()
-    _, reference = services.scoring_bundle(version)
-    return model_matrix(build_features(transactions_frame(), reference))
+    priors = services.scoring_bundle(version).priors
+    frame = transactions_frame()
+    return history_matrix(history_features(frame.assign(kind=line_kinds(frame)), priors=priors))
 
 
 def test_numpy_reconstruction_error_matches_keras(trained_version: ModelVersion) -> None:
@@ -79,7 +82,7 @@ def test_training_records_the_exports_with_their_sha256(trained_version: ModelVe
         record = trained_version.artifacts[name]
         assert Path(record["path"]).suffix == ".npz" and len(record["sha256"]) == 64
     services.load_scoring_bundle.cache_clear()
-    detector, _ = services.scoring_bundle(trained_version)
+    detector = services.scoring_bundle(trained_version).fused.models
     assert isinstance(detector.autoencoder, serving.DenseAutoencoder)
     assert isinstance(detector.forest, serving.ArrayForest)
     assert isinstance(detector.scaler, serving.ArrayScaler)
@@ -145,9 +148,10 @@ from detection.models import ModelVersion
 from detection.realtime import score_rows
 import anomaly_site.urls  # the whole site's views, as a serving process imports them
 version = ModelVersion(pk={pk}, artifacts=json.loads(sys.argv[1]))
-scored = score_rows(json.loads(sys.argv[2]), version=version)
+# One request per row: each is judged against the training rows, less its own stored invoice.
+scores = [score_rows([row], version=version).rows["anomaly_score"].iloc[0] for row in json.loads(sys.argv[2])]
 print(json.dumps({{
-    "anomaly_score": scored.rows["anomaly_score"].tolist(),
+    "anomaly_score": [float(score) for score in scores],
     "tensorflow": "tensorflow" in sys.modules,
     "keras": "keras" in sys.modules,
 }}))
@@ -166,7 +170,7 @@ def child_environment(tmp_path: Path) -> dict[str, str]:
 
 def test_a_serving_process_scores_without_importing_tensorflow(trained_version: ModelVersion, tmp_path) -> None:
     scored = trained_version.scores.select_related("transaction").order_by("-anomaly_score")[:3]
-    rows = [{**source_row(score.transaction), "InvoiceNo": f"S{n}"} for n, score in enumerate(scored)]
+    rows = [source_row(score.transaction) for score in scored]
 
     result = subprocess.run(
         [

@@ -14,7 +14,9 @@ from detection import services
 from detection.errors import ArtifactError, TrainingInProgress
 from detection.estimators import Detector, fit_detector, risk_score
 from detection.features import MODEL_FEATURES, build_features, build_reference, model_matrix
+from detection.kinds import line_kinds
 from detection.models import ModelVersion, TransactionScore
+from detection.scoring import score_frame, score_posted
 from detection.services import (
     claim_training,
     score_new_transactions,
@@ -25,6 +27,8 @@ from tests.conftest import write_csv
 from transactions.models import Transaction
 from transactions.selectors import transactions_frame
 from transactions.services import ingest_file
+
+from .factories import whole_past
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +47,14 @@ def test_training_scores_every_scoreable_row_and_activates(trained_version: Mode
         "forest",
         "autoencoder",
         "quantiles",
-        "reference",
         "autoencoder_arrays",
         "forest_arrays",
+        "fusion",
+        "priors",
+        "history",
+        "history_state",
     }
+    assert all(len(item["sha256"]) == 64 for item in trained_version.artifacts.values())
     assert Path(trained_version.artifacts["autoencoder"]["path"]).suffix == ".keras"
 
 
@@ -177,12 +185,41 @@ def test_score_transactions_scores_only_new_rows(trained_version, tmp_path, demo
 
 def test_loaded_bundle_scores_like_training(trained_version: ModelVersion) -> None:
     services.load_scoring_bundle.cache_clear()
-    detector, reference = scoring_bundle(trained_version)
+    bundle = scoring_bundle(trained_version)
     frame = transactions_frame()
-    rescored = detector.score(model_matrix(build_features(frame, reference)))
+    rescored = score_frame(frame, bundle)
+    stored = pd.DataFrame.from_records(
+        TransactionScore.objects.values("transaction_id", "anomaly_score", "is_flagged", "kind")
+    ).set_index("transaction_id")
+    expected = stored.loc[frame["transaction_id"]]
+    assert rescored["anomaly_score"].to_numpy() == pytest.approx(expected["anomaly_score"].to_numpy(), abs=1e-6)
+    assert (rescored["is_flagged"].to_numpy() == expected["is_flagged"].to_numpy()).all()
+    assert (rescored["kind"].to_numpy() == expected["kind"].to_numpy()).all()
+
+
+def test_one_row_scored_against_the_training_history_scores_as_in_training(trained_version: ModelVersion) -> None:
+    bundle = scoring_bundle(trained_version)
+    frame = transactions_frame()
     stored = dict(TransactionScore.objects.values_list("transaction_id", "anomaly_score"))
-    expected = np.array([stored[t] for t in frame["transaction_id"]])
-    assert rescored.anomaly_score == pytest.approx(expected, abs=1e-6)
+    for position in (0, len(frame) // 2, len(frame) - 1):
+        row = frame.iloc[[position]]
+        alone = score_frame(row, bundle, past=bundle.past_for(row))
+        assert alone["anomaly_score"].iloc[0] == pytest.approx(stored[row["transaction_id"].iloc[0]], abs=1e-6)
+
+
+def test_cancellations_and_non_product_lines_stay_out_of_the_ranking(trained_version: ModelVersion) -> None:
+    rows = pd.DataFrame.from_records(
+        TransactionScore.objects.values("kind", "anomaly_score", "is_flagged", "flag_reasons", "original_transaction")
+    )
+    assert {"sale", "cancellation"} <= set(rows["kind"])
+    others = rows[rows["kind"] != "sale"]
+    assert (others["anomaly_score"] == 0).all()
+    assert all(reasons and reasons[0]["key"] == "rule" for reasons in others.loc[others["is_flagged"], "flag_reasons"])
+    linked = rows["original_transaction"].dropna().astype(int)
+    assert len(linked) and (rows.loc[linked.index, "kind"] == "cancellation").all()
+    flagged_sales = rows[(rows["kind"] == "sale") & rows["is_flagged"]]
+    assert flagged_sales["flag_reasons"].map(len).gt(0).mean() > 0.9
+    assert all(isinstance(item["text"], str) for reasons in flagged_sales["flag_reasons"] for item in reasons)
 
 
 def test_second_training_is_refused_while_one_runs(db) -> None:
@@ -225,3 +262,61 @@ def test_score_transactions_without_a_model_fails_clearly(db) -> None:
 
     with pytest.raises(CommandError, match=r"(?i)no active model version"):
         call_command("score_transactions")
+
+
+def test_evaluate_models_prints_the_peer_table_and_stores_it(trained_version: ModelVersion, capsys) -> None:
+    from django.core.management import call_command
+
+    call_command("evaluate_models", "--seeds", "0", "--invoices-per-kind", "12")
+    out = capsys.readouterr().out
+    for label in ("ours: fused (tail + forest)", "ECOD[plain]", "COPOD[history]", "IForest[plain]", "burst"):
+        assert label in out
+    assert "cancellations / non-product lines in the top 100" in out
+    trained_version.refresh_from_db()
+    evaluation = trained_version.metrics["evaluation"]
+    ours = evaluation["planted"]["ours: fused (tail + forest)"]
+    assert 0.5 < ours["roc_auc"] <= 1 and 0 <= ours["top_share"] <= 1 and "top_new_country" in ours
+    assert evaluation["sanity"]["non_sale_top_100"] == 0  # the queue ranks sales only
+    assert evaluation["sanity"]["worst_week_ratio"] >= 1
+
+
+def test_posted_rows_after_the_data_score_through_the_state_as_through_the_full_history(
+    trained_version: ModelVersion,
+) -> None:
+    services.load_scoring_bundle.cache_clear()
+    bundle = scoring_bundle(trained_version)
+    frame = transactions_frame()
+    later = frame["invoice_date"].max() + pd.Timedelta(days=1)
+    sales = frame[frame["quantity"] > 0].drop_duplicates("customer_id").head(20)
+    posted = sales.assign(
+        transaction_id=0, invoice_no=[f"N{n}" for n in range(len(sales))], invoice_date=later
+    ).reset_index(drop=True)
+    posted.loc[0, "customer_id"] = 99_999_999  # a new customer
+    posted.loc[1, "stock_code"] = "NEW-ITEM"  # a new item
+    posted.loc[2, "quantity"] = 5_000
+
+    fast = score_posted(posted, bundle)
+    full = score_frame(posted, bundle, past=whole_past(bundle.history, posted))
+
+    assert bundle.state.features(posted.assign(kind=line_kinds(posted)), bundle.priors) is not None
+    assert fast["anomaly_score"].to_numpy() == pytest.approx(full["anomaly_score"].to_numpy(), abs=1e-12)
+    assert (fast["is_flagged"].to_numpy() == full["is_flagged"].to_numpy()).all()
+    assert fast["flag_reasons"].tolist() == full["flag_reasons"].tolist()
+    assert fast.loc[2, "is_flagged"]
+
+
+def test_posted_rows_inside_the_data_score_against_their_earlier_invoices_as_against_all(
+    trained_version: ModelVersion,
+) -> None:
+    bundle = scoring_bundle(trained_version)
+    frame = transactions_frame()
+    posted = frame.sample(40, random_state=3).sort_index()  # stored rows: judged without their own invoices
+    posted = pd.concat([posted, frame[frame["invoice_no"] == posted["invoice_no"].iloc[0]]]).drop_duplicates()
+
+    fast = score_posted(posted, bundle)
+    full = score_frame(posted, bundle, past=whole_past(bundle.history, posted))
+
+    assert bundle.state.features(posted.assign(kind=line_kinds(posted)), bundle.priors) is None
+    assert fast["anomaly_score"].to_numpy() == pytest.approx(full["anomaly_score"].to_numpy(), abs=1e-12)
+    assert fast["original_transaction_id"].fillna(-1).tolist() == full["original_transaction_id"].fillna(-1).tolist()
+    assert fast["flag_reasons"].tolist() == full["flag_reasons"].tolist()

@@ -7,8 +7,7 @@ import pytest
 
 from detection import chunked
 from detection.models import ModelVersion, TransactionScore
-from detection.scoring import score_frame
-from detection.services import scoring_bundle, write_scores
+from detection.services import score_against_stored, write_scores
 from transactions.selectors import scoreable_transactions, transactions_frame
 
 
@@ -63,8 +62,7 @@ def test_two_workers_on_the_same_chunk_write_each_score_once(trained_version: Mo
     TransactionScore.objects.filter(model_version=trained_version).delete()
     ids = list(scoreable_transactions().order_by("id").values_list("id", flat=True))[:300]
     # The second worker read the chunk before the first committed: it holds scores for all 300 rows.
-    detector, reference = scoring_bundle(trained_version)
-    late_scores = score_frame(transactions_frame(scoreable_transactions().filter(id__in=ids)), reference, detector)
+    late_scores = score_against_stored(transactions_frame(scoreable_transactions().filter(id__in=ids)), trained_version)
 
     written_first = chunked.score_id_range(trained_version.pk, ids[0], ids[-1])
     written_late = write_scores(trained_version, late_scores, ignore_conflicts=True)

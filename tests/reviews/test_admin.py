@@ -117,7 +117,7 @@ def test_transaction_page_shows_scores_explanation_history_and_dashboard_link(ad
     assert f'href="/?customer={row.customer_id}"' in page
     assert f"{score.anomaly_score:.3f}" in page
     first = score.explanation[0]
-    assert f"{first['feature']}={first['value']:g}" in page
+    assert f"{first['feature']}={first['value']:,.6g}" in page  # as fields.explanation_text writes it
     assert "Confirmed fraud" in page and "new &rarr; confirmed_fraud" in page
     recent = Transaction.objects.filter(customer_id=row.customer_id).order_by("-invoice_date", "-id")[:20]
     for other in recent:

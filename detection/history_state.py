@@ -1,0 +1,381 @@
+"""The compact point-in-time history of the training rows, per customer and per StockCode, from which
+the history features of a few posted rows dated after the training data are computed with numpy.
+
+`history.history_features` judges a posted row against every training row of its customer and of its
+StockCode. For a row later than all of them, it reads only: the customer's invoice count, first and
+last invoice, invoices per country, the invoices of the 7 days before the last one, the sums of each
+invoice's own 1-hour and 24-hour counts, the last LAG_WINDOW invoices (hour, amount) and sale lines
+(quantity, amount, item index), the StockCodes bought; and the item's last PRICE_LAG_DAYS daily
+medians (price, log quantity). `HistoryState` holds exactly these, built with the same helpers, so
+`features` returns the same figures (tested against `history_features`). It returns None when a
+post falls outside what the state can answer (a row not after its customer's or item's history, a
+cancellation, a stored invoice number, several invoices of one customer, ...): the caller then takes
+the full path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from .fields import HIST_FREQ
+from .history import (
+    BURST_PRIOR_INVOICES,
+    HISTORY_COLUMNS,
+    HOUR_GLOBAL_MARGIN,
+    HOUR_NEIGHBOURS,
+    LAG_WINDOW,
+    SPIKE_Z,
+)
+from .history_stats import (
+    PRICE_LAG_DAYS,
+    PRICE_WINDOW_DAYS,
+    PRIOR_WEIGHT,
+    HistoryPriors,
+    _invoices,
+    _keys,
+    _masked_median,
+    _padded,
+    _poisson_surprise,
+    _prepare_lines,
+    _robust,
+)
+from .kinds import CANCELLATION, NON_PRODUCT, SALE
+
+FORMAT_VERSION = 1
+WEEK = 7 * 86400
+
+
+@dataclass
+class HistoryState:
+    """Per customer (sorted `customer_ids`) and per StockCode (sorted `stock_codes`) arrays; a `*_start`
+    array gives each group's first position in its flat array (one more entry than groups)."""
+
+    customer_ids: np.ndarray  # int64, sorted
+    last_seconds: np.ndarray  # the customer's latest training row (any kind)
+    events: np.ndarray  # sale invoices
+    first_event: np.ndarray
+    last_event: np.ndarray
+    last_country: np.ndarray  # index into `countries`, -1 for none
+    hour_sum: np.ndarray  # sum over the customer's sale invoices of their own 1-hour counts
+    day_sum: np.ndarray  # ... 24-hour counts
+    recent_keys: np.ndarray  # (customer, seconds) keys of sale invoices within 7 days of the last one
+    window_start: np.ndarray  # last LAG_WINDOW sale invoices, per customer:
+    window_hour: np.ndarray
+    window_amount: np.ndarray  # log1p(sale amount)
+    line_start: np.ndarray  # last LAG_WINDOW sale lines, per customer:
+    line_quantity: np.ndarray  # log1p(quantity)
+    line_spent: np.ndarray  # log1p(total spent)
+    line_index: np.ndarray  # quantity_vs_item (as training gave it)
+    countries: np.ndarray  # str, sorted
+    country_keys: np.ndarray  # customer position * len(countries) + country, sorted
+    country_counts: np.ndarray
+    stock_codes: np.ndarray  # str, sorted
+    bought_keys: np.ndarray  # customer position * len(stock_codes) + stock, sorted (sale lines)
+    daily_start: np.ndarray  # last PRICE_LAG_DAYS selling days, per StockCode:
+    daily_day: np.ndarray
+    daily_price: np.ndarray  # median unit price of the day
+    daily_quantity: np.ndarray  # median log1p(quantity) of the day
+    invoice_numbers: np.ndarray  # str, sorted: every training invoice
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"format": np.array(FORMAT_VERSION), **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+    @classmethod
+    def from_arrays(cls, arrays) -> HistoryState:
+        if int(arrays["format"]) != FORMAT_VERSION:
+            raise ValueError(f"history state format {int(arrays['format'])}, expected {FORMAT_VERSION}")
+        return cls(**{f.name: arrays[f.name] for f in fields(cls)})
+
+    def features(self, rows: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame | None:
+        """Return `history_features(rows, past=<their training rows>, priors=priors)`, or None when
+        the state cannot answer for these rows (see the module docstring)."""
+        if rows[["invoice_no", "customer_id"]].drop_duplicates()["customer_id"].duplicated().any():
+            return None  # several invoices of one customer (told before the costlier checks)
+        lines = _prepare_lines(rows)
+        invoices = _invoices(lines)
+        customer = _find(self.customer_ids, invoices["customer_id"].to_numpy(np.int64))
+        stock = _find(self.stock_codes, lines["stock_code"].to_numpy(str))
+        if not self._answerable(lines, invoices, customer, stock):
+            return None
+        return _features(self, lines, invoices, customer, stock, priors)
+
+    def _answerable(self, lines, invoices, customer, stock) -> bool:
+        if (lines["kind"] == CANCELLATION).any() or invoices["customer_id"].duplicated().any():
+            return False
+        by_invoice = lines.groupby("invoice_no", sort=False)
+        if (by_invoice["customer_id"].nunique() > 1).any() or (by_invoice["seconds"].nunique() > 1).any():
+            return False
+        if _find(self.invoice_numbers, invoices.index.to_numpy(str)).max() >= 0:
+            return False
+        known = customer >= 0
+        if (invoices["seconds"].to_numpy()[known] <= self.last_seconds[customer[known]]).any():
+            return False
+        days = pd.DataFrame({"stock": lines["stock_code"].to_numpy(), "day": lines["day"].to_numpy()})
+        if (days.groupby("stock")["day"].nunique() > 1).any():
+            return False
+        sold = stock >= 0
+        last_day = self.daily_day[np.maximum(self.daily_start[stock[sold] + 1] - 1, 0)]
+        has_days = self.daily_start[stock[sold] + 1] > self.daily_start[stock[sold]]
+        return not (has_days & (lines["day"].to_numpy()[sold] <= last_day)).any()
+
+
+def build_history_state(history: pd.DataFrame) -> HistoryState:
+    """Return the state of the training rows `history` (transactions_frame columns, kind and
+    quantity_vs_item, in training order)."""
+    lines = _prepare_lines(history)
+    lines["quantity_vs_item"] = history["quantity_vs_item"].to_numpy(np.float64)
+    sale = (lines["kind"] == SALE).to_numpy()
+    customer_ids, customer_code = np.unique(lines["customer_id"].to_numpy(np.int64), return_inverse=True)
+    lines["customer_code"] = customer_code
+    n_customers = len(customer_ids)
+    last_seconds = np.full(n_customers, np.iinfo(np.int64).min)
+    np.maximum.at(last_seconds, customer_code, lines["seconds"].to_numpy())
+
+    invoices = _invoices(lines)
+    invoices["customer_code"] = lines.groupby("invoice_no", sort=False)["customer_code"].first()
+    events = invoices[invoices["sale_lines"] > 0]
+    keys = _keys(events["customer_code"].to_numpy(), events["seconds"].to_numpy())
+    order = np.argsort(keys, kind="stable")
+    events, keys = events.iloc[order], keys[order]
+    code, seconds = events["customer_code"].to_numpy(), events["seconds"].to_numpy()
+    start = _keys(code, np.zeros(len(code), dtype=np.int64))
+
+    def own_counts(span: int) -> np.ndarray:
+        return np.searchsorted(keys, keys, "left") - np.searchsorted(keys, np.maximum(keys - span, start), "left")
+
+    count = np.bincount(code, minlength=n_customers)
+    offsets = np.r_[0, np.cumsum(count)]
+    has = count > 0
+    last_position = np.maximum(offsets[1:] - 1, 0)
+    countries = np.unique(lines["country"].to_numpy(str))
+    event_country = np.searchsorted(countries, events["country"].to_numpy(str))
+    pair, pair_counts = np.unique(code * len(countries) + event_country, return_counts=True)
+    recent = seconds >= np.repeat(seconds[last_position], count) - WEEK if len(seconds) else np.zeros(0, bool)
+
+    sale_lines = lines[sale]
+    line_keys = _keys(sale_lines["customer_code"].to_numpy(), sale_lines["seconds"].to_numpy())
+    sale_lines = sale_lines.iloc[np.argsort(line_keys, kind="stable")]
+    line_tail = _tails(sale_lines["customer_code"].to_numpy(), n_customers)
+    stock_codes = np.unique(lines["stock_code"].to_numpy(str))
+    bought = np.unique(
+        sale_lines["customer_code"].to_numpy(np.int64) * len(stock_codes)
+        + np.searchsorted(stock_codes, sale_lines["stock_code"].to_numpy(str))
+    )
+
+    sold = sale & (lines["unit_price"].to_numpy() > 0)
+    daily = (
+        pd.DataFrame(
+            {
+                "stock": np.searchsorted(stock_codes, lines["stock_code"].to_numpy(str)[sold]),
+                "day": lines["day"].to_numpy()[sold],
+                "price": lines["unit_price"].to_numpy()[sold],
+                "log_quantity": np.log1p(lines["quantity"].to_numpy()[sold]),
+            }
+        )
+        .groupby(["stock", "day"], sort=True)
+        .median()
+        .reset_index()
+    )
+    daily_tail = _tails(daily["stock"].to_numpy(), len(stock_codes), width=PRICE_LAG_DAYS)
+    return HistoryState(
+        customer_ids=customer_ids,
+        last_seconds=last_seconds,
+        events=count,
+        first_event=np.where(has, _padded(seconds)[np.minimum(offsets[:-1], max(len(seconds) - 1, 0))], 0),
+        last_event=np.where(has, _padded(seconds)[last_position], 0),
+        last_country=np.where(has, _padded(event_country)[last_position], -1),
+        hour_sum=np.bincount(code, weights=own_counts(3600), minlength=n_customers),
+        day_sum=np.bincount(code, weights=own_counts(86400), minlength=n_customers),
+        recent_keys=keys[recent],
+        window_start=_tails(code, n_customers)[1],
+        window_hour=events["hour"].to_numpy()[_tails(code, n_customers)[0]],
+        window_amount=np.log1p(events["sale_amount"].clip(lower=0).to_numpy())[_tails(code, n_customers)[0]],
+        line_start=line_tail[1],
+        line_quantity=np.log1p(sale_lines["quantity"].to_numpy())[line_tail[0]],
+        line_spent=np.log1p(sale_lines["total_spent"].clip(lower=0).to_numpy())[line_tail[0]],
+        line_index=sale_lines["quantity_vs_item"].to_numpy()[line_tail[0]],
+        countries=countries,
+        country_keys=pair,
+        country_counts=pair_counts,
+        stock_codes=stock_codes,
+        bought_keys=bought,
+        daily_start=daily_tail[1],
+        daily_day=daily["day"].to_numpy()[daily_tail[0]],
+        daily_price=daily["price"].to_numpy()[daily_tail[0]],
+        daily_quantity=daily["log_quantity"].to_numpy()[daily_tail[0]],
+        invoice_numbers=np.unique(lines["invoice_no"].to_numpy(str)),
+    )
+
+
+def _tails(groups: np.ndarray, n_groups: int, width: int = LAG_WINDOW) -> tuple[np.ndarray, np.ndarray]:
+    """For positions sorted by group: (the positions of each group's last `width`, their group starts)."""
+    count = np.bincount(groups, minlength=n_groups)
+    end = np.cumsum(count)
+    rank_from_end = end[groups] - np.arange(len(groups)) if len(groups) else np.zeros(0, np.int64)
+    keep = np.flatnonzero(rank_from_end <= width)
+    return keep, np.r_[0, np.cumsum(np.minimum(count, width))]
+
+
+def _find(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's position in `sorted_values`, -1 when absent."""
+    if len(sorted_values) == 0:
+        return np.full(len(values), -1)
+    position = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return np.where(sorted_values[position] == values, position, -1)
+
+
+def _window(start: np.ndarray, group: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, valid) of the last `width` entries of each group (-1 = none), newest first."""
+    known = group >= 0
+    upper = np.where(known, start[np.maximum(group, 0) + 1], 0)
+    lower = np.where(known, start[np.maximum(group, 0)], 0)
+    positions = upper[:, None] - np.arange(1, width + 1, dtype=np.int64)[None, :]
+    valid = positions >= lower[:, None]
+    return np.where(valid, positions, 0), valid
+
+
+def _features(
+    state: HistoryState,
+    lines: pd.DataFrame,
+    invoices: pd.DataFrame,
+    customer: np.ndarray,
+    stock: np.ndarray,
+    priors: HistoryPriors,
+) -> pd.DataFrame:
+    """history.history_features's figures for posted `lines` (one invoice per customer, after its history)."""
+    weight = priors.weight
+    known = customer >= 0
+    group = np.maximum(customer, 0)
+    seconds = invoices["seconds"].to_numpy(np.int64)
+    hours = invoices["hour"].to_numpy(np.int64)
+    earlier = np.where(known, state.events[group], 0)
+
+    def count_since(span: int) -> np.ndarray:
+        upper = np.searchsorted(state.recent_keys, _keys(group, seconds), "left")
+        lower = np.searchsorted(state.recent_keys, _keys(group, np.maximum(seconds - span, 0)), "left")
+        return np.where(known, upper - lower, 0)
+
+    last_hour, last_day, last_week = count_since(3600), count_since(86400), count_since(WEEK)
+    usual_hour = (np.where(known, state.hour_sum[group], 0.0) + BURST_PRIOR_INVOICES * priors.hour_mean) / (
+        earlier + BURST_PRIOR_INVOICES
+    )
+    usual_day = (np.where(known, state.day_sum[group], 0.0) + BURST_PRIOR_INVOICES * priors.day_mean) / (
+        earlier + BURST_PRIOR_INVOICES
+    )
+    burst_surprise = np.maximum(_poisson_surprise(last_hour, usual_hour), _poisson_surprise(last_day, usual_day))
+    has = earlier > 0
+    gap_days = np.where(has, (seconds - state.last_event[group]) / 86400.0, np.nan)
+    span_weeks = np.maximum((seconds - np.where(has, state.first_event[group], np.nan)) / float(WEEK), 1.0)
+    with np.errstate(invalid="ignore"):
+        weekly_rate = np.where(has, earlier / span_weeks, 0.0)
+
+    country = _find(state.countries, invoices["country"].to_numpy(str))
+    earlier_in_country = _pair_count(state, group, country, known)
+    previous_code = np.where(has, state.last_country[group], -1)
+    previous_country_invoices = _pair_count(state, group, previous_code, has)
+    names = np.asarray(state.countries, dtype=object)
+    previous_country = np.where(previous_code >= 0, names[np.maximum(previous_code, 0)] if len(names) else None, None)
+
+    positions, valid = _window(state.window_start, customer, LAG_WINDOW)
+    prior_share = np.asarray(priors.hour_share)
+    distance = np.abs(_padded(state.window_hour)[positions] - hours[:, None])
+    near = ((np.minimum(distance, 24 - distance) <= HOUR_NEIGHBOURS) & valid).sum(axis=1)
+    hour_share = (near + weight * prior_share[hours]) / (valid.sum(axis=1) + weight)
+    center, scale = _robust(
+        _padded(state.window_amount)[positions], valid, priors.amount_log_median, priors.amount_log_mad, weight
+    )
+    invoice_amount = invoices["sale_amount"].to_numpy()
+    amount_z = (np.log1p(np.clip(invoice_amount, 0, None)) - center) / scale
+
+    positions, valid = _window(state.line_start, customer, LAG_WINDOW)
+    q_center, q_scale = _robust(
+        _padded(state.line_quantity)[positions], valid, priors.quantity_log_median, priors.quantity_log_mad, weight
+    )
+    s_center, s_scale = _robust(
+        _padded(state.line_spent)[positions], valid, priors.spent_log_median, priors.spent_log_mad, weight
+    )
+    i_center, i_scale = _robust(_padded(state.line_index)[positions], valid, 0.0, priors.index_log_mad, weight)
+
+    at = invoices.index.get_indexer(lines["invoice_no"].to_numpy())
+    quantity = lines["quantity"].to_numpy()
+    total_spent = lines["total_spent"].to_numpy()
+    item = _item(state, lines, stock, priors.quantity_log_median)
+    bought = _find(state.bought_keys, group[at] * len(state.stock_codes) + stock)
+    out = pd.DataFrame(
+        {
+            "kind": pd.Categorical(lines["kind"].to_numpy(), categories=(SALE, CANCELLATION, NON_PRODUCT)),
+            "country": lines["country"].to_numpy(),
+            "quantity": quantity,
+            "unit_price": lines["unit_price"].to_numpy(),
+            "total_spent": total_spent,
+            "transaction_hour": lines["hour"].to_numpy(),
+            "transaction_day": lines["weekday"].to_numpy(),
+            HIST_FREQ: earlier[at].astype(np.int64),
+            "earlier_in_country": earlier_in_country[at],
+            "unusual_destination": ((earlier_in_country == 0) & has)[at],
+            "previous_country": previous_country[at],
+            "previous_country_invoices": previous_country_invoices[at],
+            "days_since_previous": gap_days[at],
+            "weekly_rate": weekly_rate[at],
+            "invoices_last_hour": last_hour[at],
+            "invoices_last_24h": last_day[at],
+            "invoices_last_7d": last_week[at],
+            "usual_last_hour": usual_hour[at],
+            "usual_last_24h": usual_day[at],
+            "burst_surprise": burst_surprise[at],
+            "invoice_amount": invoice_amount[at],
+            "amount_median": np.expm1(center)[at],
+            "amount_z": amount_z[at],
+            "quantity_median": np.expm1(q_center)[at],
+            "quantity_z": (np.sign(quantity) * np.log1p(np.abs(quantity)) - q_center[at]) / q_scale[at],
+            "quantity_index_z": (item["quantity_vs_item"] - i_center[at]) / i_scale[at],
+            "zscore": (np.sign(total_spent) * np.log1p(np.abs(total_spent)) - s_center[at]) / s_scale[at],
+            "hour_share": hour_share[at],
+            "hour_rarity": np.minimum(
+                -np.log(np.clip(hour_share, 1e-6, 1.0)), -np.log(prior_share[hours]) + HOUR_GLOBAL_MARGIN
+            )[at],
+            "new_stock_code": ~((bought >= 0) & known[at] & (stock >= 0)),
+            **item,
+        },
+        index=lines.index,
+    )
+    out["quantity_spike"] = out["quantity_z"] > SPIKE_Z
+    return out[HISTORY_COLUMNS]
+
+
+def _pair_count(state: HistoryState, group: np.ndarray, country: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """The customer's sale invoices in `country` (0 where `use` is False or the country is unknown)."""
+    found = _find(state.country_keys, group * len(state.countries) + country)
+    return np.where(use & (country >= 0) & (found >= 0), _padded(state.country_counts)[np.maximum(found, 0)], 0)
+
+
+def _item(state: HistoryState, lines: pd.DataFrame, stock: np.ndarray, prior_log_quantity: float) -> dict:
+    """history_stats._item_baselines for lines whose day is after their item's last selling day."""
+    positions, valid = _window(state.daily_start, stock, PRICE_LAG_DAYS)
+    day = lines["day"].to_numpy()
+    recent = valid & (_padded(state.daily_day)[positions] >= day[:, None] - PRICE_WINDOW_DAYS)
+    use = np.where(recent.any(axis=1)[:, None], recent, valid)
+    prices = _padded(state.daily_price)[positions]
+    baseline = _masked_median(prices, use)
+    latest = np.where(valid[:, 0], prices[:, 0], np.nan)
+    days = valid.sum(axis=1)
+    item_log_quantity = np.nan_to_num(_masked_median(_padded(state.daily_quantity)[positions], valid), nan=0.0)
+    share = days / (days + PRIOR_WEIGHT)
+    quantity_baseline = np.expm1(share * item_log_quantity + (1 - share) * prior_log_quantity)
+    price = np.clip(lines["unit_price"].to_numpy(), 1e-3, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        against_median = np.log(price / baseline)
+        against_latest = np.log(price / latest)
+        price_ratio = np.where(np.abs(against_latest) < np.abs(against_median), against_latest, against_median)
+        quantity_vs_item = np.log1p(np.abs(lines["quantity"].to_numpy())) - np.log1p(quantity_baseline)
+    return {
+        "item_price_baseline": baseline,
+        "item_price_latest": latest,
+        "item_price_days": use.sum(axis=1).astype(np.int64),
+        "price_ratio": np.nan_to_num(price_ratio, nan=0.0, posinf=0.0, neginf=0.0),
+        "item_quantity_baseline": quantity_baseline,
+        "quantity_vs_item": np.nan_to_num(quantity_vs_item, nan=0.0),
+    }

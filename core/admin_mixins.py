@@ -25,6 +25,19 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyAdminMixin:
+    """A log in the admin: listed and viewed, never added, changed or deleted."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 class ChangelistPageMixin:
     """One more admin page at `<changelist>/<page>/`, named `<app>_<model>_<page>`.
 

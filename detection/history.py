@@ -136,6 +136,19 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
     )
 
 
+def line_columns(lines: pd.DataFrame) -> dict[str, object]:
+    """The columns a feature frame copies from its prepared lines: kind, country, amounts, hour, weekday."""
+    return {
+        "kind": pd.Categorical(lines["kind"].to_numpy(), categories=(SALE, CANCELLATION, NON_PRODUCT)),
+        "country": lines["country"].to_numpy(),
+        "quantity": lines["quantity"].to_numpy(),
+        "unit_price": lines["unit_price"].to_numpy(),
+        "total_spent": lines["total_spent"].to_numpy(),
+        "transaction_hour": lines["hour"].to_numpy(),
+        "transaction_day": lines["weekday"].to_numpy(),
+    }
+
+
 def history_features(
     rows: pd.DataFrame,
     past: pd.DataFrame | None = None,
@@ -356,13 +369,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
 
     out = pd.DataFrame(
         {
-            "kind": pd.Categorical(kind, categories=(SALE, CANCELLATION, NON_PRODUCT)),
-            "country": lines["country"].to_numpy(),
-            "quantity": quantity,
-            "unit_price": lines["unit_price"].to_numpy(),
-            "total_spent": total_spent,
-            "transaction_hour": lines["hour"].to_numpy(),
-            "transaction_day": lines["weekday"].to_numpy(),
+            **line_columns(lines),
         },
         index=lines.index,
     )

@@ -28,6 +28,7 @@ from .history import (
     HOUR_NEIGHBOURS,
     LAG_WINDOW,
     SPIKE_Z,
+    line_columns,
 )
 from .history_stats import (
     PRICE_LAG_DAYS,
@@ -41,8 +42,9 @@ from .history_stats import (
     _poisson_surprise,
     _prepare_lines,
     _robust,
+    daily_item_medians,
 )
-from .kinds import CANCELLATION, NON_PRODUCT, SALE
+from .kinds import CANCELLATION, SALE
 
 FORMAT_VERSION = 1
 WEEK = 7 * 86400
@@ -166,19 +168,7 @@ def build_history_state(history: pd.DataFrame) -> HistoryState:
     )
 
     sold = sale & (lines["unit_price"].to_numpy() > 0)
-    daily = (
-        pd.DataFrame(
-            {
-                "stock": np.searchsorted(stock_codes, lines["stock_code"].to_numpy(str)[sold]),
-                "day": lines["day"].to_numpy()[sold],
-                "price": lines["unit_price"].to_numpy()[sold],
-                "log_quantity": np.log1p(lines["quantity"].to_numpy()[sold]),
-            }
-        )
-        .groupby(["stock", "day"], sort=True)
-        .median()
-        .reset_index()
-    )
+    daily = daily_item_medians(lines, np.searchsorted(stock_codes, lines["stock_code"].to_numpy(str)), sold)
     daily_tail = _tails(daily["stock"].to_numpy(), len(stock_codes), width=PRICE_LAG_DAYS)
     return HistoryState(
         customer_ids=customer_ids,
@@ -306,13 +296,7 @@ def _features(
     bought = _find(state.bought_keys, group[at] * len(state.stock_codes) + stock)
     out = pd.DataFrame(
         {
-            "kind": pd.Categorical(lines["kind"].to_numpy(), categories=(SALE, CANCELLATION, NON_PRODUCT)),
-            "country": lines["country"].to_numpy(),
-            "quantity": quantity,
-            "unit_price": lines["unit_price"].to_numpy(),
-            "total_spent": total_spent,
-            "transaction_hour": lines["hour"].to_numpy(),
-            "transaction_day": lines["weekday"].to_numpy(),
+            **line_columns(lines),
             HIST_FREQ: earlier[at].astype(np.int64),
             "earlier_in_country": earlier_in_country[at],
             "unusual_destination": ((earlier_in_country == 0) & has)[at],

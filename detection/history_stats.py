@@ -93,6 +93,23 @@ def _robust(values: np.ndarray, valid: np.ndarray, prior_median: float, prior_ma
     return center, np.maximum(scale, MIN_SCALE_SHARE * prior_mad) * MAD_TO_SIGMA
 
 
+def daily_item_medians(lines: pd.DataFrame, stock: np.ndarray, sold: np.ndarray) -> pd.DataFrame:
+    """Median price and log quantity per (item number `stock`, day) over the `sold` lines, sorted."""
+    return (
+        pd.DataFrame(
+            {
+                "stock": stock[sold],
+                "day": lines["day"].to_numpy()[sold],
+                "price": lines["unit_price"].to_numpy()[sold],
+                "log_quantity": np.log1p(lines["quantity"].to_numpy()[sold]),
+            }
+        )
+        .groupby(["stock", "day"], sort=True)
+        .median()
+        .reset_index()
+    )
+
+
 def _item_baselines(lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: float) -> dict[str, np.ndarray]:
     """Per line: the item's recent median price and quantity from earlier days, and the line's log ratios.
 
@@ -106,19 +123,7 @@ def _item_baselines(lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: f
     """
     stock_code, _ = pd.factorize(lines["stock_code"])
     sold = sale & (lines["unit_price"].to_numpy() > 0)
-    daily = (
-        pd.DataFrame(
-            {
-                "stock": stock_code[sold],
-                "day": lines["day"].to_numpy()[sold],
-                "price": lines["unit_price"].to_numpy()[sold],
-                "log_quantity": np.log1p(lines["quantity"].to_numpy()[sold]),
-            }
-        )
-        .groupby(["stock", "day"], sort=True)
-        .median()
-        .reset_index()
-    )
+    daily = daily_item_medians(lines, stock_code, sold)
     daily_keys = _keys(daily["stock"].to_numpy(), daily["day"].to_numpy())
     queries = pd.DataFrame({"stock": stock_code, "day": lines["day"].to_numpy()}).drop_duplicates()
     query_keys = _keys(queries["stock"].to_numpy(), queries["day"].to_numpy())

@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from core.admin_mixins import ReadOnlyAdminMixin
+
 from .models import EVENT_TYPES, Delivery, Endpoint, Event
 from .services import enable_endpoint, endpoint_errors
 
@@ -71,15 +73,8 @@ class EndpointAdmin(admin.ModelAdmin):
         self.message_user(request, f"{queryset.count()} enabled, {requeued} deliveries queued again.", messages.SUCCESS)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Events and deliveries: written by the outbox and the delivery task only."""
 
 
 @admin.register(Event)

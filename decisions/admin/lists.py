@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.admin_mixins import ReadOnlyAdminMixin
 from core.errors import InvalidInput
 
 from .. import conditions, selectors, services
@@ -148,18 +149,9 @@ class ValueListAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "actor", "action", "object_type", "object_id", "summary"]
     list_filter = ["action", "object_type"]
     list_select_related = ["actor"]
     search_fields = ["summary", "actor__username"]
     readonly_fields = ["at", "actor", "action", "object_type", "object_id", "summary", "before", "after"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

@@ -158,33 +158,28 @@ print(json.dumps({{
 """
 
 
-def child_environment(tmp_path: Path) -> dict[str, str]:
+def run_child(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run `python *args` from the project folder in a fresh process, TensorFlow's start-up lines not hidden."""
     from tests.production.processes import child_env
 
-    return child_env(
+    env = child_env(
         DJANGO_SETTINGS_MODULE="tests.settings",
         DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}",
         TF_CPP_MIN_LOG_LEVEL="0",  # any TensorFlow start-up line would show
     )
+    return subprocess.run([sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 def test_a_serving_process_scores_without_importing_tensorflow(trained_version: ModelVersion, tmp_path) -> None:
     scored = trained_version.scores.select_related("transaction").order_by("-anomaly_score")[:3]
     rows = [source_row(score.transaction) for score in scored]
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD.format(pk=trained_version.pk),
-            json.dumps(trained_version.artifacts),
-            json.dumps(rows),
-        ],
-        env=child_environment(tmp_path),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_child(
+        "-c",
+        CHILD.format(pk=trained_version.pk),
+        json.dumps(trained_version.artifacts),
+        json.dumps(rows),
+        tmp_path=tmp_path,
     )
 
     assert result.returncode == 0, result.stderr[-3000:]
@@ -195,14 +190,7 @@ def test_a_serving_process_scores_without_importing_tensorflow(trained_version: 
 
 
 def test_manage_check_prints_nothing_from_tensorflow(tmp_path) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        env=child_environment(tmp_path),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_child("manage.py", "check", tmp_path=tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr == ""

@@ -43,6 +43,7 @@ def varied_scores(version, count: int, *, seed: int) -> list:
                 zscore=float(rng.normal()),
                 transaction_hour=int(rng.integers(24)),
                 anomaly_score=anomaly,
+                kind="cancellation" if quantity < 0 else "sale",
                 is_flagged=anomaly > 0.95,
                 iso_forest_flag=anomaly > 0.96,
             )

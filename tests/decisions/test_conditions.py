@@ -67,6 +67,17 @@ CONDITIONS = {
             {"field": "customer_id", "op": "in", "value": [20001, 20002, 20003]},
         ]
     },
+    "line kind, flagged": {
+        "any": [
+            {"field": "kind", "op": "eq", "value": "cancellation"},
+            {
+                "all": [
+                    {"field": "kind", "op": "in", "value": ["sale"]},
+                    {"field": "is_flagged", "op": "eq", "value": True},
+                ]
+            },
+        ]
+    },
     "empty list matches nothing": {"any": [{"field": "country", "op": "in_list", "value": "empty list"}]},
 }
 

@@ -33,7 +33,7 @@ def setup(workdir: Path) -> None:
         DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}",
         ARTIFACTS_DIR=str(workdir / "artifacts"),
         DEBUG="0",
-        SECRET_KEY="bench-decisions-not-secret",
+        SECRET_KEY="bench-decisions-not-secret-" + "x" * 50,  # DEBUG off needs 50 characters
         ALLOWED_HOSTS="testserver",
         API_USER_RATE="1000000/min",
         SECURE_SSL_REDIRECT="0",

@@ -147,13 +147,14 @@ def timed(function, runs: int) -> tuple[float, object]:
 
 
 def score_latency(runs: int) -> tuple[float, float, float]:
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import Group, User
     from rest_framework.test import APIClient
 
     from detection.models import TransactionScore
     from transactions.selectors import source_row
 
     user = User.objects.filter(username="bench").first() or User.objects.create_user("bench")
+    user.groups.add(Group.objects.get(name="Analyst"))  # scoring needs the analysts' view permission
     client = APIClient()
     client.force_authenticate(user)
     score = TransactionScore.objects.filter(model_version__is_active=True).select_related("transaction").first()

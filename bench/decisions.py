@@ -19,6 +19,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -146,11 +147,15 @@ def timed(function, runs: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def score_latency(runs: int) -> tuple[float, float, float]:
+def score_latency(runs: int, *, new: bool = False) -> tuple[float, float, float]:
+    """p50 and p95 ms and median CPU ms of POST /api/score with one row: a stored row's copy on its own
+    date, or with `new`, dated the day after the latest stored row (as a new transaction is)."""
     from django.contrib.auth.models import Group, User
+    from django.db.models import Max
     from rest_framework.test import APIClient
 
     from detection.models import TransactionScore
+    from transactions.models import Transaction
     from transactions.selectors import source_row
 
     user = User.objects.filter(username="bench").first() or User.objects.create_user("bench")
@@ -158,7 +163,11 @@ def score_latency(runs: int) -> tuple[float, float, float]:
     client = APIClient()
     client.force_authenticate(user)
     score = TransactionScore.objects.filter(model_version__is_active=True).select_related("transaction").first()
-    body = {"rows": [{**source_row(score.transaction), "InvoiceNo": "T1"}]}
+    row = {**source_row(score.transaction), "InvoiceNo": "T1"}
+    if new:
+        day = Transaction.objects.aggregate(last=Max("invoice_date"))["last"] + timedelta(days=1)
+        row["InvoiceDate"] = f"{day.month}/{day.day}/{day.year} " + row["InvoiceDate"].split(" ")[1]
+    body = {"rows": [row]}
     for _ in range(10):  # loads the model, warms caches
         assert client.post("/api/score", body, format="json").status_code == 200
     times, cpu = [], []
@@ -214,6 +223,7 @@ def main() -> None:
     p50_plain, p95_plain, cpu_plain = score_latency(args.runs)
     policy = fifty_rules_policy()
     p50_rules, p95_rules, cpu_rules = score_latency(args.runs)
+    p50_new, p95_new, cpu_new = score_latency(args.runs, new=True)
     decide_ms, decide_queries = decide_one_row(args.runs)
 
     seconds, written = timed(lambda: services.redecide_version(), 3)
@@ -241,6 +251,10 @@ def main() -> None:
     print(
         f"/api/score, 1 row, 50 rules:        p50 {p50_rules:.1f} ms, p95 {p95_rules:.1f} ms, "
         f"CPU {cpu_rules:.1f} ms ({args.runs} runs)"
+    )
+    print(
+        f"/api/score, 1 new row, 50 rules:  p50 {p50_new:.1f} ms, p95 {p95_new:.1f} ms, "
+        f"CPU {cpu_new:.1f} ms ({args.runs} runs; dated the day after the latest stored row)"
     )
     print(f"deciding that row under the 50 rules: median {decide_ms:.2f} ms, {decide_queries} query")
     load = os.getloadavg()

@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.dashboard.conftest import component_props
-
 from .conftest import copy_site
 from .processes import LiveServer, manage
 
@@ -69,6 +67,8 @@ def served_by(log: Path, pattern: str, count: int) -> list[str]:
 
 
 def test_every_load_of_a_customer_link_preselects_the_customer_whichever_worker_answers(served) -> None:
+    """The link's customer travels in the Dash frame's own address; the callback that reads it chooses
+    the customer, so no worker needs state another one stored."""
     url, customer = served["url"], served["customer"]
     session = requests.Session()
     session.get(f"{url}/admin/login/", timeout=60).raise_for_status()
@@ -83,16 +83,34 @@ def test_every_load_of_a_customer_link_preselects_the_customer_whichever_worker_
     for _ in range(LOADS):
         page = session.get(f"{url}/?customer={customer}", timeout=60)
         assert page.status_code == 200
-        (src,) = re.findall(r'<iframe src="([^"]+/initial/dpd-initial-args-[0-9a-f]+/)"', page.text)
-        assert session.get(url + src, timeout=60).status_code == 200
-        layout = session.get(f"{url}{src}_dash-layout", timeout=60)
-        assert layout.status_code == 200
-        chosen.append((component_props(layout.json(), "customer") or {}).get("value"))
+        (src,) = re.findall(r'<iframe src="([^"?]+)\?([^"]*)"', page.text)
+        app, query = src
+        assert query == f"customer={customer}"
+        assert session.get(f"{url}{app}?{query}", timeout=60).status_code == 200
+        dependencies = session.get(f"{url}{app}_dash-dependencies", timeout=60).json()
+        (choices,) = [item for item in dependencies if "customer.options" in item["output"]]
+        body = {
+            "output": choices["output"],
+            "outputs": [
+                {"id": "customer", "property": "options"},
+                {"id": "customer", "property": "value"},
+                {"id": "metric", "property": "value"},
+            ],
+            "inputs": [
+                {"id": "customer", "property": "search_value", "value": None},
+                {"id": "url", "property": "search", "value": f"?{query}"},
+            ],
+            "state": [{"id": "customer", "property": "value", "value": None}],
+            "changedPropIds": ["url.search"],
+        }
+        answer = session.post(f"{url}{app}_dash-update-component", json=body, timeout=60)
+        assert answer.status_code == 200, answer.text[:500]
+        chosen.append(answer.json()["response"]["customer"]["value"])
 
-    # Which worker stored the arguments (the page) and which read them (the layout), load by load.
+    # Which worker served the page and which answered the frame's first callback, load by load.
     pages = served_by(served["log"], rf"^/\?customer={customer}$", LOADS)
-    layouts = served_by(served["log"], r"/_dash-layout\?$", LOADS)
-    crossed = sum(page != layout for page, layout in zip(pages, layouts, strict=True))
+    callbacks = served_by(served["log"], r"/_dash-update-component\?$", LOADS)
+    crossed = sum(page != callback for page, callback in zip(pages, callbacks, strict=True))
     assert chosen == [customer] * LOADS, f"{chosen.count(customer)} of {LOADS} preselected; {crossed} crossed workers"
     assert len(pages) == LOADS and crossed > 0
 

@@ -208,7 +208,9 @@ def payload_serializer(name: str, keys: list[str], **extra: serializers.Field) -
             continue
         field_class = _SERIALIZER_FIELDS[score_fields.value_kind(key)]
         help_text = score_fields.help_text(key) or None
-        fields[PAYLOAD_NAMES[key]] = field_class(help_text=help_text, allow_null=key == "transaction_id")
+        # transaction_id is null for posted rows that were not stored.
+        allow_null = key == "transaction_id" or score_fields.nullable(key)
+        fields[PAYLOAD_NAMES[key]] = field_class(help_text=help_text, allow_null=allow_null)
     return type(name, (serializers.Serializer,), {**extra, **fields})
 
 

@@ -147,6 +147,12 @@ def help_text(key: str) -> str:
     return str(model_field(key).help_text or "")
 
 
+def nullable(key: str) -> bool:
+    """Whether a row's value can be null: the model field allows it (customer_id of a row without one,
+    a cancellation's original sale when none was found)."""
+    return bool(model_field(key).null)
+
+
 # Explanations: the stored list of the features that weigh most in a flagged row's score.
 
 

@@ -116,17 +116,21 @@ def test_every_load_of_a_customer_link_preselects_the_customer_whichever_worker_
 
 
 def test_the_api_throttle_counts_the_requests_of_both_workers_together(served) -> None:
-    url = served["url"]
+    """Past the rate, every request is refused whichever worker answers it; requests go on (up to 60
+    more) until both workers have answered some, since the kernel may hand a run of them to one."""
+    url, log, pattern = served["url"], served["log"], r"^/api/models\?$"
     token = requests.post(
         f"{url}/api/auth/token", json={"username": "analyst", "password": PASSWORD}, timeout=60
     ).json()["token"]
 
-    statuses = [
-        requests.get(
-            f"{url}/api/models", headers={"Authorization": f"Token {token}", "Connection": "close"}, timeout=60
-        ).status_code
-        for _ in range(USER_RATE + 4)
-    ]
+    def status() -> int:
+        headers = {"Authorization": f"Token {token}", "Connection": "close"}
+        return requests.get(f"{url}/api/models", headers=headers, timeout=60).status_code
 
-    assert statuses == [200] * USER_RATE + [429] * 4, f"{statuses.count(200)} of {len(statuses)} succeeded"
-    assert len(set(served_by(served["log"], r"^/api/models\?$", USER_RATE + 4))) == 2
+    statuses = [status() for _ in range(USER_RATE + 4)]
+    while len(set(served_by(log, pattern, len(statuses)))) < 2 and len(statuses) < USER_RATE + 64:
+        statuses += [status() for _ in range(4)]
+
+    refused = len(statuses) - USER_RATE
+    assert statuses == [200] * USER_RATE + [429] * refused, f"{statuses.count(200)} of {len(statuses)} succeeded"
+    assert len(set(served_by(log, pattern, len(statuses)))) == 2

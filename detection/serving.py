@@ -195,36 +195,30 @@ def load_autoencoder(path: Path) -> tuple[ArrayScaler, DenseAutoencoder]:
     return scaler, autoencoder
 
 
+# The forest's arrays and the types they are read back as; depth, denominator and n_features are scalars.
+FOREST_ARRAYS = {
+    "feature": np.intp,
+    "threshold": np.float64,
+    "left": np.intp,
+    "right": np.intp,
+    "missing_left": bool,
+    "value": np.float64,
+    "roots": np.intp,
+}
+FOREST_SCALARS = {"depth": int, "denominator": float, "n_features": int}
+
+
 def save_forest(path: Path, forest: ArrayForest) -> None:
-    np.savez(
-        path,
-        feature=forest.feature,
-        threshold=forest.threshold,
-        left=forest.left,
-        right=forest.right,
-        missing_left=forest.missing_left,
-        value=forest.value,
-        roots=forest.roots,
-        depth=np.asarray(forest.depth),
-        denominator=np.asarray(forest.denominator),
-        n_features=np.asarray(forest.n_features),
-    )
+    """Write the forest's arrays and scalars to one `.npz` archive."""
+    np.savez(path, **{name: np.asarray(getattr(forest, name)) for name in (*FOREST_ARRAYS, *FOREST_SCALARS)})
 
 
 def load_forest(path: Path) -> ArrayForest:
     """Read what `save_forest` wrote; node indices are checked to stay inside the arrays."""
     with np.load(path, allow_pickle=False) as arrays:
         forest = ArrayForest(
-            feature=arrays["feature"].astype(np.intp),
-            threshold=arrays["threshold"].astype(np.float64),
-            left=arrays["left"].astype(np.intp),
-            right=arrays["right"].astype(np.intp),
-            missing_left=arrays["missing_left"].astype(bool),
-            value=arrays["value"].astype(np.float64),
-            roots=arrays["roots"].astype(np.intp),
-            depth=int(arrays["depth"]),
-            denominator=float(arrays["denominator"]),
-            n_features=int(arrays["n_features"]),
+            **{name: arrays[name].astype(kind) for name, kind in FOREST_ARRAYS.items()},
+            **{name: kind(arrays[name]) for name, kind in FOREST_SCALARS.items()},
         )
     nodes = len(forest.value)
     for name in ("left", "right", "roots"):

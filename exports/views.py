@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required, permission_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 
-from detection.fields import METRICS
+from dashboard.access import scores_view_required
+from dashboard.links import DashboardView
 from detection.models import TransactionScore
 from detection.selectors import NoActiveModel
-from transactions.models import MAX_CUSTOMER_ID
 
 from .formats import csv_chunks, xlsx_file
 from .models import ExportLog
 from .selectors import ExportTable, customer_transactions_export, drilldown_export, queue_export
 from .services import record_export
 
-# The rule of the dashboard (dashboard.access), the API's score reads and the admin's score list.
-VIEW_SCORES = "detection.view_transactionscore"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def dashboard_choice(query: QueryDict) -> tuple[int | None, str]:
-    """The customer (None for all, also when not a CustomerID) and metric of a dashboard link's query."""
-    text = query.get("customer", "").strip()
-    customer = int(text) if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_CUSTOMER_ID else None
-    metric = query.get("metric", "")
-    return customer, metric if metric in METRICS else "TotalSpent"
-
-
-def export_view_required(view: Callable) -> Callable:
-    """Anonymous users go to the login page; users who may not view scores get 403."""
-    return login_required(permission_required(VIEW_SCORES, raise_exception=True)(view))
 
 
 def download(table: ExportTable, file_format: str) -> HttpResponse:
@@ -47,7 +29,7 @@ def download(table: ExportTable, file_format: str) -> HttpResponse:
     )
 
 
-@export_view_required
+@scores_view_required
 def queue_download(request: HttpRequest, file_format: str) -> HttpResponse:
     """The admin's review queue with the same filters, search and order as its query string."""
     model_admin = admin.site.get_model_admin(TransactionScore)
@@ -56,10 +38,11 @@ def queue_download(request: HttpRequest, file_format: str) -> HttpResponse:
     return download(queue_export(queryset), file_format)
 
 
-@export_view_required
+@scores_view_required
 def drilldown_download(request: HttpRequest, file_format: str) -> HttpResponse:
     """The dashboard's drill-down for `?customer=&metric=` (the dashboard link's parameters)."""
-    customer, metric = dashboard_choice(request.GET)
+    view = DashboardView.from_query(request.GET)
+    customer, metric = view.customer, view.metric
     try:
         table = drilldown_export(metric=metric, customer_id=customer)
     except NoActiveModel as exc:
@@ -69,7 +52,7 @@ def drilldown_download(request: HttpRequest, file_format: str) -> HttpResponse:
     return download(table, file_format)
 
 
-@export_view_required
+@scores_view_required
 def customer_transactions_download(request: HttpRequest, customer_id: str, file_format: str) -> HttpResponse:
     """Every scored row of one customer."""
     try:

@@ -86,3 +86,22 @@ def site_with_model(transactional_db, live_server, trained_version, django_user_
     """The live site (committed data, as the server thread needs) with a trained model and a superuser."""
     django_user_model.objects.create_superuser("admin", "admin@example.com", ADMIN_PASSWORD)
     return live_server
+
+
+def pick_customer(frame, customer: int) -> None:
+    """Open the dashboard's customer dropdown, search for `customer` and choose its option.
+
+    Waits for the dropdown's search box to have focus and fills it in one step: keys typed before the
+    popover has mounted are lost, and a partial search never lists the customer.
+    """
+    import re
+
+    from playwright.sync_api import expect
+
+    frame.locator("#customer").click()
+    search = frame.locator(".dash-dropdown-search")
+    expect(search).to_be_focused()
+    search.fill(str(customer))
+    option = frame.get_by_role("option", name=re.compile(rf"^{customer} "))
+    expect(option).to_have_count(1)
+    option.click()

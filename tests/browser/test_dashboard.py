@@ -3,7 +3,6 @@ table, open a transaction's detail; no console error and no request to another h
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlparse
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from detection.models import TransactionScore
 from detection.selectors import customers_by_anomalies, ranked_anomalies
 
-from .conftest import ADMIN_PASSWORD, REPORT_VIOLATIONS
+from .conftest import ADMIN_PASSWORD, REPORT_VIOLATIONS, pick_customer
 
 pytestmark = pytest.mark.browser
 
@@ -70,9 +69,7 @@ def test_analyst_picks_a_customer_and_a_metric_and_opens_a_transaction(
     expect(frame.locator("#score-table .ag-paging-row-summary-panel")).to_contain_text(f"of {scored:,}")
     page.screenshot(path=screenshot_dir / "1-all-customers.png", full_page=True)
 
-    frame.locator("#customer").click()
-    page.keyboard.type(str(customer))
-    frame.get_by_role("option", name=re.compile(rf"^{customer} ")).click()
+    pick_customer(frame, customer)
     expect(frame.locator("#ranking-message")).to_contain_text(f"customer {customer} by TotalSpent")
     frame.locator("#metric").click()
     frame.get_by_role("option", name=METRIC, exact=True).click()

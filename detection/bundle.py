@@ -126,6 +126,7 @@ def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]
         "joint": {name: list(members) for name, members in (fused.tail.joint or {}).items()},
         "fused_threshold": fused.fused_threshold,
         "contamination": fused.contamination,
+        "weights": fused.weights,
     }
     np.savez(paths["fusion"], settings=np.array(json.dumps(settings)), **arrays)
     paths["priors"].write_text(json.dumps(bundle.priors.to_dict()))
@@ -163,6 +164,7 @@ def load_bundle(artifacts: dict[str, dict[str, str]]) -> ScoringBundle:
         calibrators=calibrators,
         fused_threshold=settings["fused_threshold"],
         contamination=settings["contamination"],
+        weights=settings.get("weights", {}),  # versions saved before the weights fused with 1 each
     )
     priors = HistoryPriors.from_dict(json.loads(verified_path(artifacts, "priors").read_text()))
     with np.load(verified_path(artifacts, "history"), allow_pickle=False) as stored:

@@ -116,3 +116,36 @@ def test_reasons_are_data_with_a_key_the_numbers_and_a_sentence() -> None:
             "text": "first purchase from Brazil; 8 earlier invoices, all United Kingdom",
         }
     ]
+
+
+def test_a_detectors_weight_divides_its_tail_probability() -> None:
+    tails = {"tail": np.array([0.002, 0.01]), "iso_forest": np.array([0.5, 0.003])}
+    plain = fuse(tails)
+    weighted = fuse(tails, weights={"tail": 1.0, "iso_forest": 2.0})
+    assert plain[0] > plain[1]  # the tail detector's 0.002 is the stronger evidence...
+    assert weighted[1] > weighted[0]  # ...until the forest's 0.003 counts as 0.0015
+    assert weighted[1] == pytest.approx(-np.log(0.003 / 2) - 0.01 * np.log(0.01))
+    assert weighted[0] == pytest.approx(-np.log(0.002) - 0.01 * np.log(0.5 / 2))
+
+
+def test_the_fusion_weights_are_saved_with_the_version_and_old_versions_fuse_with_one_each(
+    trained_version, tmp_path
+) -> None:
+    import json
+
+    from detection import services
+    from detection.bundle import load_bundle
+    from detection.estimators import file_sha256, verified_path
+    from detection.fusion import FUSION_WEIGHTS
+
+    services.load_scoring_bundle.cache_clear()
+    fused = services.scoring_bundle(trained_version).fused
+    assert fused.weights == FUSION_WEIGHTS
+    with np.load(verified_path(trained_version.artifacts, "fusion"), allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    settings = json.loads(str(arrays.pop("settings")))
+    assert settings.pop("weights") == FUSION_WEIGHTS
+    old = tmp_path / "fusion.npz"  # the file as versions wrote it before the weights
+    np.savez(old, settings=np.array(json.dumps(settings)), **arrays)
+    artifacts = {**trained_version.artifacts, "fusion": {"path": str(old), "sha256": file_sha256(old)}}
+    assert load_bundle(artifacts).fused.weights == {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models, transaction
+
 from .models import AuditEvent, Policy, Rule
 
 
@@ -17,6 +19,13 @@ def record(*, actor, action: str, obj: Any, summary: str, before: Any = None, af
         before=before,
         after=after,
     )
+
+
+def delete_recorded(obj: models.Model, *, user, summary: str, before: Any, audited: Any = None) -> None:
+    """Delete `obj` and record the deletion (of `audited`, by default `obj` itself) in one database transaction."""
+    with transaction.atomic():
+        record(actor=user, action="delete", obj=obj if audited is None else audited, summary=summary, before=before)
+        obj.delete()
 
 
 def rule_snapshot(rule: Rule) -> dict[str, Any]:

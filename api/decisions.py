@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from decisions import selectors, services
+from decisions.audit import RULE_FIELDS
 from decisions.models import Action, ListEntry, Policy, ValueList
 
 from .decision_payloads import (
@@ -43,6 +44,17 @@ ERRORS = {
 # at all gets Django's HTML 404, which would contradict a documented JSON one.
 
 
+def listing(name: str, serializer: type[serializers.Serializer], summary: str, description: str):
+    """extend_schema of an endpoint listing every `name` (operation id api_<name>_list): many `serializer`s
+    on 200, a 403 without the permission."""
+    return extend_schema(
+        summary=summary,
+        description=description,
+        operation_id=f"api_{name}_list",
+        responses={200: serializer(many=True), 403: ERRORS[403]},
+    )
+
+
 def _policy(pk: int) -> Policy:
     return get_object_or_404(selectors.policies(), pk=pk)
 
@@ -57,12 +69,7 @@ class PolicyListApi(APIView):
         based_on = serializers.IntegerField(required=False, help_text="The version to copy (default: published).")
         name = serializers.CharField(required=False, max_length=100, allow_blank=True)
 
-    @extend_schema(
-        summary="Policy versions",
-        description="Every policy version, newest first, with its rules.",
-        operation_id="api_policies_list",
-        responses={200: PolicySerializer(many=True), 403: ERRORS[403]},
-    )
+    @listing("policies", PolicySerializer, "Policy versions", "Every policy version, newest first, with its rules.")
     def get(self, request):
         return Response([policy_payload(policy) for policy in selectors.policies()])
 
@@ -115,7 +122,7 @@ class PolicyRuleCreateApi(APIView):
     def post(self, request, pk: int):
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"body": ["must be a JSON object."]})
-        unknown = sorted(set(request.data) - {"name", "action", "reason", "order", "condition", "is_enabled"})
+        unknown = sorted(set(request.data) - set(RULE_FIELDS))
         if unknown:
             raise serializers.ValidationError({key: ["unknown field."] for key in unknown})
         rule = services.save_rule(policy=_policy(pk), data=dict(request.data), user=request.user)
@@ -206,12 +213,7 @@ class ValueListApi(APIView):
         kind = serializers.ChoiceField(choices=ValueList.Kind.values)
         description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
-    @extend_schema(
-        summary="Lists",
-        description="Every list with its kind and entry count.",
-        operation_id="api_lists_list",
-        responses={200: ValueListSerializer(many=True), 403: ERRORS[403]},
-    )
+    @listing("lists", ValueListSerializer, "Lists", "Every list with its kind and entry count.")
     def get(self, request):
         return Response([list_payload(value_list) for value_list in selectors.value_lists()])
 

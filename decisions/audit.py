@@ -28,15 +28,12 @@ def delete_recorded(obj: models.Model, *, user, summary: str, before: Any, audit
         obj.delete()
 
 
+# What a rule is made of: what the audit trail keeps, a draft copies and a rule request may send.
+RULE_FIELDS = ("name", "action", "order", "reason", "condition", "is_enabled")
+
+
 def rule_snapshot(rule: Rule) -> dict[str, Any]:
-    return {
-        "name": rule.name,
-        "action": rule.action,
-        "order": rule.order,
-        "reason": rule.reason,
-        "condition": rule.condition,
-        "is_enabled": rule.is_enabled,
-    }
+    return {field: getattr(rule, field) for field in RULE_FIELDS}
 
 
 def policy_fields(policy: Policy) -> dict[str, Any]:

@@ -44,6 +44,12 @@ ERRORS = {
 # at all gets Django's HTML 404, which would contradict a documented JSON one.
 
 
+class JsonBodyApi(APIView):
+    # A decision endpoint whose requests with a body send it as JSON. (A comment, not a docstring:
+    # drf-spectacular would publish a docstring as the description of every endpoint without one.)
+    parser_classes = [JSONParser]
+
+
 def listing(name: str, serializer: type[serializers.Serializer], summary: str, description: str):
     """extend_schema of an endpoint listing every `name` (operation id api_<name>_list): many `serializer`s
     on 200, a 403 without the permission."""
@@ -59,9 +65,7 @@ def _policy(pk: int) -> Policy:
     return get_object_or_404(selectors.policies(), pk=pk)
 
 
-class PolicyListApi(APIView):
-    parser_classes = [JSONParser]
-
+class PolicyListApi(JsonBodyApi):
     def get_permissions(self):
         return [permission_for("decisions.add_policy")()] if self.request.method == "POST" else [VIEW_POLICY()]
 
@@ -100,9 +104,8 @@ class PolicyDetailApi(APIView):
         return Response(policy_payload(_policy(pk)))
 
 
-class PolicyRuleCreateApi(APIView):
+class PolicyRuleCreateApi(JsonBodyApi):
     permission_classes = [permission_for("decisions.add_rule")]
-    parser_classes = [JSONParser]
 
     @extend_schema(
         summary="Add a rule to a draft",
@@ -129,9 +132,8 @@ class PolicyRuleCreateApi(APIView):
         return Response(rule_payload(rule), status=status.HTTP_201_CREATED)
 
 
-class PolicyThresholdsApi(APIView):
+class PolicyThresholdsApi(JsonBodyApi):
     permission_classes = [permission_for("decisions.change_policy")]
-    parser_classes = [JSONParser]
 
     @extend_schema(
         summary="Set a draft's thresholds",
@@ -201,9 +203,7 @@ class ThresholdViewApi(APIView):
         return Response(selectors.threshold_view(**query.validated_data))
 
 
-class ValueListApi(APIView):
-    parser_classes = [JSONParser]
-
+class ValueListApi(JsonBodyApi):
     def get_permissions(self):
         perm = "decisions.add_valuelist" if self.request.method == "POST" else "decisions.view_valuelist"
         return [permission_for(perm)()]
@@ -244,9 +244,7 @@ class ValueListDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ListEntriesApi(APIView):
-    parser_classes = [JSONParser]
-
+class ListEntriesApi(JsonBodyApi):
     def get_permissions(self):
         perm = "decisions.add_listentry" if self.request.method == "POST" else "decisions.view_listentry"
         return [IsAuthenticated(), permission_for(perm)()]

@@ -4,24 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from decisions import services
 from decisions.audit import policy_fields
 from decisions.models import Action, ListEntry, Policy, Rule, ValueList
-
-from .permissions import permission_for
-from .serializers import ErrorSerializer
-
-VIEW_POLICY = permission_for("decisions.view_policy")
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Bad input: `errors` names each field."),
-    403: OpenApiResponse(ErrorSerializer, description="Not logged in, or without the model permission."),
-}
-# A 404 (unknown policy, list or entry id) is answered but not documented: a path that is not an id
-# at all gets Django's HTML 404, which would contradict a documented JSON one.
-
 
 # --- Response documentation (the payloads below are plain dicts) ---------------------------------------
 

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from decisions import selectors, services
+from decisions.audit import RULE_FIELDS
 from decisions.models import Action, ListEntry, Policy, ValueList
 
 from .decision_payloads import (
@@ -43,13 +44,28 @@ ERRORS = {
 # at all gets Django's HTML 404, which would contradict a documented JSON one.
 
 
+class JsonBodyApi(APIView):
+    # A decision endpoint whose requests with a body send it as JSON. (A comment, not a docstring:
+    # drf-spectacular would publish a docstring as the description of every endpoint without one.)
+    parser_classes = [JSONParser]
+
+
+def listing(name: str, serializer: type[serializers.Serializer], summary: str, description: str):
+    """extend_schema of an endpoint listing every `name` (operation id api_<name>_list): many `serializer`s
+    on 200, a 403 without the permission."""
+    return extend_schema(
+        summary=summary,
+        description=description,
+        operation_id=f"api_{name}_list",
+        responses={200: serializer(many=True), 403: ERRORS[403]},
+    )
+
+
 def _policy(pk: int) -> Policy:
     return get_object_or_404(selectors.policies(), pk=pk)
 
 
-class PolicyListApi(APIView):
-    parser_classes = [JSONParser]
-
+class PolicyListApi(JsonBodyApi):
     def get_permissions(self):
         return [permission_for("decisions.add_policy")()] if self.request.method == "POST" else [VIEW_POLICY()]
 
@@ -57,12 +73,7 @@ class PolicyListApi(APIView):
         based_on = serializers.IntegerField(required=False, help_text="The version to copy (default: published).")
         name = serializers.CharField(required=False, max_length=100, allow_blank=True)
 
-    @extend_schema(
-        summary="Policy versions",
-        description="Every policy version, newest first, with its rules.",
-        operation_id="api_policies_list",
-        responses={200: PolicySerializer(many=True), 403: ERRORS[403]},
-    )
+    @listing("policies", PolicySerializer, "Policy versions", "Every policy version, newest first, with its rules.")
     def get(self, request):
         return Response([policy_payload(policy) for policy in selectors.policies()])
 
@@ -93,9 +104,8 @@ class PolicyDetailApi(APIView):
         return Response(policy_payload(_policy(pk)))
 
 
-class PolicyRuleCreateApi(APIView):
+class PolicyRuleCreateApi(JsonBodyApi):
     permission_classes = [permission_for("decisions.add_rule")]
-    parser_classes = [JSONParser]
 
     @extend_schema(
         summary="Add a rule to a draft",
@@ -115,16 +125,15 @@ class PolicyRuleCreateApi(APIView):
     def post(self, request, pk: int):
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"body": ["must be a JSON object."]})
-        unknown = sorted(set(request.data) - {"name", "action", "reason", "order", "condition", "is_enabled"})
+        unknown = sorted(set(request.data) - set(RULE_FIELDS))
         if unknown:
             raise serializers.ValidationError({key: ["unknown field."] for key in unknown})
         rule = services.save_rule(policy=_policy(pk), data=dict(request.data), user=request.user)
         return Response(rule_payload(rule), status=status.HTTP_201_CREATED)
 
 
-class PolicyThresholdsApi(APIView):
+class PolicyThresholdsApi(JsonBodyApi):
     permission_classes = [permission_for("decisions.change_policy")]
-    parser_classes = [JSONParser]
 
     @extend_schema(
         summary="Set a draft's thresholds",
@@ -194,9 +203,7 @@ class ThresholdViewApi(APIView):
         return Response(selectors.threshold_view(**query.validated_data))
 
 
-class ValueListApi(APIView):
-    parser_classes = [JSONParser]
-
+class ValueListApi(JsonBodyApi):
     def get_permissions(self):
         perm = "decisions.add_valuelist" if self.request.method == "POST" else "decisions.view_valuelist"
         return [permission_for(perm)()]
@@ -206,12 +213,7 @@ class ValueListApi(APIView):
         kind = serializers.ChoiceField(choices=ValueList.Kind.values)
         description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
-    @extend_schema(
-        summary="Lists",
-        description="Every list with its kind and entry count.",
-        operation_id="api_lists_list",
-        responses={200: ValueListSerializer(many=True), 403: ERRORS[403]},
-    )
+    @listing("lists", ValueListSerializer, "Lists", "Every list with its kind and entry count.")
     def get(self, request):
         return Response([list_payload(value_list) for value_list in selectors.value_lists()])
 
@@ -242,9 +244,7 @@ class ValueListDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ListEntriesApi(APIView):
-    parser_classes = [JSONParser]
-
+class ListEntriesApi(JsonBodyApi):
     def get_permissions(self):
         perm = "decisions.add_listentry" if self.request.method == "POST" else "decisions.view_listentry"
         return [IsAuthenticated(), permission_for(perm)()]

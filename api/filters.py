@@ -24,6 +24,8 @@ ORDERING_FIELDS = ["anomaly_score", "invoice_date"]  # both indexed with the mod
 DEFAULT_ORDERING = "-anomaly_score"
 MAX_PAGE_SIZE = 500
 DECISIONS = Action.values
+SCORE_MESSAGE = "must be a number from 0 to 1, such as 0.95."
+DATE_MESSAGE = "must be a date like 2011-12-09."
 DATE_RANGE_MESSAGE = f"must be a date from 0001-01-01 to {date.max - timedelta(days=1)}."
 
 
@@ -54,6 +56,11 @@ def _day_bound(day: date, name: str) -> datetime:
         raise ValidationError({name: [DATE_RANGE_MESSAGE]})
 
 
+def _day_filter(method: str, help_text: str) -> filters.DateFilter:
+    """A calendar day applied by the filter set's `method`; anything else is a 400 showing a date."""
+    return filters.DateFilter(method=method, help_text=help_text, error_messages={"invalid": DATE_MESSAGE})
+
+
 class TransactionFilter(filters.FilterSet):
     customer_id = CustomerIdFilter(field_name="customer_id", help_text='CustomerID: 15311 or "15311.0".')
     flagged = filters.ChoiceFilter(
@@ -68,22 +75,10 @@ class TransactionFilter(filters.FilterSet):
         min_value=0,
         max_value=1,
         help_text="Keep rows with anomaly_score >= this (0..1).",
-        error_messages={
-            "invalid": "must be a number from 0 to 1, such as 0.95.",
-            "min_value": "must be a number from 0 to 1, such as 0.95.",
-            "max_value": "must be a number from 0 to 1, such as 0.95.",
-        },
+        error_messages=dict.fromkeys(("invalid", "min_value", "max_value"), SCORE_MESSAGE),
     )
-    date_from = filters.DateFilter(
-        method="filter_date_from",
-        help_text="First invoice day kept (YYYY-MM-DD, UK time).",
-        error_messages={"invalid": "must be a date like 2011-12-09."},
-    )
-    date_to = filters.DateFilter(
-        method="filter_date_to",
-        help_text="Last invoice day kept, inclusive (YYYY-MM-DD, UK time).",
-        error_messages={"invalid": "must be a date like 2011-12-09."},
-    )
+    date_from = _day_filter("filter_date_from", "First invoice day kept (YYYY-MM-DD, UK time).")
+    date_to = _day_filter("filter_date_to", "Last invoice day kept, inclusive (YYYY-MM-DD, UK time).")
     country = filters.CharFilter(field_name="country", help_text="Exact country name, e.g. United Kingdom.")
     decision = filters.ChoiceFilter(
         choices=Action.choices,

@@ -21,13 +21,14 @@ from transactions.uploads import UPLOAD_PERMISSIONS, UploadError, queue_ingest
 
 from .parsers import StrictJSONParser
 from .permissions import permission_for
+from .serializers import username_field
 
 # Multipart framing around the file itself.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
 class JobSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.get_username", default=None, read_only=True)
+    created_by = username_field("created_by")
     url = serializers.SerializerMethodField()
 
     class Meta:

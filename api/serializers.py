@@ -263,6 +263,11 @@ class ScoreResponseSerializer(serializers.Serializer):
     rows = ScoredRowSerializer(many=True)
 
 
+def username_field(user_field: str) -> serializers.CharField:
+    """The username of the model's `user_field` user; null when there is none."""
+    return serializers.CharField(source=f"{user_field}.get_username", default=None, read_only=True)
+
+
 class ModelVersionSerializer(serializers.ModelSerializer):
     started_by = serializers.CharField(source="started_by.username", default=None, allow_null=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics
@@ -53,6 +55,12 @@ NO_MODEL = OpenApiResponse(ErrorSerializer, description="No active model version
 MODEL_VERSION_HEADER = "X-Model-Version"
 
 
+def score_responses(ok: Any, others: dict[int, OpenApiResponse] | None = None) -> dict[int, Any]:
+    """The documented answers of an endpoint reading the active model's scores: `ok` on 200, bad input,
+    not logged in, `others`, and no active model."""
+    return {200: ok, 400: BAD_INPUT, 401: NOT_LOGGED_IN, **(others or {}), 503: NO_MODEL}
+
+
 class CustomerIdListApi(APIView):
     permission_classes = [seed_read(READ_CUSTOMERS)]
 
@@ -81,13 +89,9 @@ class AnomalyListApi(APIView):
             "names the version read."
         ),
         request=AnomaliesRequestSerializer,
-        responses={
-            200: AnomaliesSerializer,
-            400: BAD_INPUT,
-            401: NOT_LOGGED_IN,
-            404: OpenApiResponse(ErrorSerializer, description="Unknown customer."),
-            503: NO_MODEL,
-        },
+        responses=score_responses(
+            AnomaliesSerializer, {404: OpenApiResponse(ErrorSerializer, description="Unknown customer.")}
+        ),
         examples=[
             OpenApiExample(
                 "Seed request", value={"customer_id": "15311", "filter_metric": "TotalSpent"}, request_only=True
@@ -127,13 +131,10 @@ class TransactionScoreApi(APIView):
             "(approve, review or block) and its `reasons` (rules matched, list hits, thresholds crossed)."
         ),
         request=ScoreRequestSerializer,
-        responses={
-            200: ScoreResponseSerializer,
-            400: BAD_INPUT,
-            401: NOT_LOGGED_IN,
-            403: OpenApiResponse(ErrorSerializer, description="store=true without the add-transaction permission."),
-            503: NO_MODEL,
-        },
+        responses=score_responses(
+            ScoreResponseSerializer,
+            {403: OpenApiResponse(ErrorSerializer, description="store=true without the add-transaction permission.")},
+        ),
     )
     def post(self, request):
         query = ScoreRequestSerializer(data=request.data)
@@ -159,7 +160,7 @@ class TransactionScoreApi(APIView):
         f"page_size 1..500, default 50), ordered by `ordering` ({', '.join(ORDERING_FIELDS)}, '-' for "
         f"descending; default {DEFAULT_ORDERING}). Dates are UK calendar days."
     ),
-    responses={200: TransactionRowSerializer(many=True), 400: BAD_INPUT, 401: NOT_LOGGED_IN, 503: NO_MODEL},
+    responses=score_responses(TransactionRowSerializer(many=True)),
 )
 class TransactionListApi(generics.ListAPIView):
     permission_classes = [permission_for(READ_SCORES)]

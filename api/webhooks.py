@@ -13,12 +13,13 @@ from webhooks.models import EVENT_TYPES, Endpoint
 from webhooks.services import MIN_SECRET_BYTES, create_endpoint
 
 from .permissions import permission_for
+from .serializers import username_field
 
 
 class EndpointSerializer(serializers.ModelSerializer):
     """An endpoint as listed: never its secret."""
 
-    created_by = serializers.CharField(source="created_by.get_username", default=None, read_only=True)
+    created_by = username_field("created_by")
 
     class Meta:
         model = Endpoint

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import SimpleListFilter
 from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from core.admin_mixins import AssignedFilter, ColumnValuesFilter, ReadOnlyInline
+from core.admin_mixins import (
+    AssignedFilter,
+    ColumnValuesFilter,
+    PresetFilter,
+    ReadOnlyInline,
+    acting_user,
+    change_action,
+)
 from transactions.admin import TransactionLinkMixin
 
 from .errors import CasePermissionDenied, CaseTransitionError
@@ -27,24 +34,21 @@ from .services import (
 )
 
 
-class AgeFilter(SimpleListFilter):
+def _overdue() -> Q:
+    return Q(status__in=OPEN_STATUSES, sla_due_at__lt=timezone.now())
+
+
+def _due_within_a_day() -> Q:
+    now = timezone.now()
+    return Q(status__in=OPEN_STATUSES, sla_due_at__gte=now, sla_due_at__lt=now + timezone.timedelta(hours=24))
+
+
+class AgeFilter(PresetFilter):
     """Open cases past their SLA or due within a day."""
 
     title = "age"
     parameter_name = "age"
-
-    def lookups(self, request, model_admin):
-        return [("overdue", "SLA overdue"), ("due_24h", "SLA due within 24 h")]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        if self.value() == "overdue":
-            return queryset.filter(status__in=OPEN_STATUSES, sla_due_at__lt=now)
-        if self.value() == "due_24h":
-            return queryset.filter(
-                status__in=OPEN_STATUSES, sla_due_at__gte=now, sla_due_at__lt=now + timezone.timedelta(hours=24)
-            )
-        return queryset
+    presets = {"overdue": ("SLA overdue", _overdue), "due_24h": ("SLA due within 24 h", _due_within_a_day)}
 
 
 class AssigneeFilter(AssignedFilter):
@@ -185,7 +189,7 @@ class CaseAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
         obj.pk = saved.pk
 
-    def _bulk(self, request, queryset, done: str, **change) -> None:
+    def apply_change(self, request: HttpRequest, queryset: QuerySet, done: str, **change) -> None:
         changed, refused = apply_to_cases(queryset.values_list("pk", flat=True), actor=request.user, **change)
         self.message_user(request, f"{changed} {done}.", messages.SUCCESS)
         for reason, count in refused.items():
@@ -197,17 +201,16 @@ class CaseAdmin(admin.ModelAdmin):
     def has_close_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(CLOSE_CASE_PERMISSIONS)
 
-    @admin.action(description="Assign to me", permissions=["work"])
-    def assign_to_me(self, request, queryset):
-        self._bulk(request, queryset, "assigned to you", assignee=request.user)
-
-    @admin.action(description="Close as fraud (reviews: confirmed fraud)", permissions=["close"])
-    def close_as_fraud(self, request, queryset):
-        self._bulk(request, queryset, "closed as fraud", status=Case.Status.CLOSED_FRAUD)
-
-    @admin.action(description="Close as legitimate (reviews: false positive)", permissions=["close"])
-    def close_as_legitimate(self, request, queryset):
-        self._bulk(request, queryset, "closed as legitimate", status=Case.Status.CLOSED_LEGITIMATE)
+    assign_to_me = change_action("Assign to me", "work", "assigned to you", assignee=acting_user)
+    close_as_fraud = change_action(
+        "Close as fraud (reviews: confirmed fraud)", "close", "closed as fraud", status=Case.Status.CLOSED_FRAUD
+    )
+    close_as_legitimate = change_action(
+        "Close as legitimate (reviews: false positive)",
+        "close",
+        "closed as legitimate",
+        status=Case.Status.CLOSED_LEGITIMATE,
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases are opened by grouping alerts

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.admin import SimpleListFilter
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
@@ -65,6 +68,36 @@ def single_selected(model_admin: admin.ModelAdmin, request: HttpRequest, queryse
         model_admin.message_user(request, f"Select exactly one {task}.", messages.ERROR)
         return None
     return queryset.get()
+
+
+def change_action(description: str, permission: str, done: str, **change: Any) -> Callable:
+    """An admin action passing `change` to its admin's `apply_change(request, queryset, done, **change)`;
+    a callable value is called with the request first (`acting_user` for "assign to me")."""
+
+    @admin.action(description=description, permissions=[permission])
+    def action(model_admin, request: HttpRequest, queryset: QuerySet) -> None:
+        values = {key: value(request) if callable(value) else value for key, value in change.items()}
+        model_admin.apply_change(request, queryset, done, **values)
+
+    return action
+
+
+def acting_user(request: HttpRequest):
+    return request.user
+
+
+class PresetFilter(SimpleListFilter):
+    """Fixed choices: `presets` maps each value to its label and to a function returning the Q it keeps
+    (called each time, so a condition on the current time stays current)."""
+
+    presets: dict[str, tuple[str, Callable[[], Q]]]
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(value, label) for value, (label, _) in self.presets.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        preset = self.presets.get(self.value())
+        return queryset.filter(preset[1]()) if preset else queryset
 
 
 class ColumnValuesFilter(SimpleListFilter):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models, transaction
+
 from .models import AuditEvent, Policy, Rule
 
 
@@ -19,15 +21,19 @@ def record(*, actor, action: str, obj: Any, summary: str, before: Any = None, af
     )
 
 
+def delete_recorded(obj: models.Model, *, user, summary: str, before: Any, audited: Any = None) -> None:
+    """Delete `obj` and record the deletion (of `audited`, by default `obj` itself) in one database transaction."""
+    with transaction.atomic():
+        record(actor=user, action="delete", obj=obj if audited is None else audited, summary=summary, before=before)
+        obj.delete()
+
+
+# What a rule is made of: what the audit trail keeps, a draft copies and a rule request may send.
+RULE_FIELDS = ("name", "action", "order", "reason", "condition", "is_enabled")
+
+
 def rule_snapshot(rule: Rule) -> dict[str, Any]:
-    return {
-        "name": rule.name,
-        "action": rule.action,
-        "order": rule.order,
-        "reason": rule.reason,
-        "condition": rule.condition,
-        "is_enabled": rule.is_enabled,
-    }
+    return {field: getattr(rule, field) for field in RULE_FIELDS}
 
 
 def policy_fields(policy: Policy) -> dict[str, Any]:

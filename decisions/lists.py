@@ -17,7 +17,7 @@ from django.utils import timezone
 from core.errors import InvalidInput
 
 from . import conditions, selectors
-from .audit import record
+from .audit import delete_recorded, record
 from .models import ListEntry, ValueList
 
 MAX_IMPORT_ROWS = 100_000
@@ -58,19 +58,12 @@ def delete_list(*, value_list: ValueList, user) -> None:
     if using:
         names = ", ".join(f"'{rule.name}'" for rule in using)
         raise ListInUse(errors={"list": [f"'{value_list.name}' is used by the published rules {names}."]})
-    with transaction.atomic():
-        record(
-            actor=user,
-            action="delete",
-            obj=value_list,
-            summary=f"list '{value_list.name}'",
-            before={
-                "name": value_list.name,
-                "kind": value_list.kind,
-                "entries": list(value_list.entries.values_list("value", flat=True)),
-            },
-        )
-        value_list.delete()
+    before = {
+        "name": value_list.name,
+        "kind": value_list.kind,
+        "entries": list(value_list.entries.values_list("value", flat=True)),
+    }
+    delete_recorded(value_list, user=user, summary=f"list '{value_list.name}'", before=before)
 
 
 def add_list_entries(
@@ -126,12 +119,10 @@ def import_list_csv(*, value_list: ValueList, text: str, user, expires_at: datet
 
 
 def remove_list_entry(*, entry: ListEntry, user) -> None:
-    with transaction.atomic():
-        record(
-            actor=user,
-            action="delete",
-            obj=entry.list,
-            summary=f"entry {entry.value!r} of '{entry.list.name}'",
-            before={"value": entry.value, "expires_at": entry.expires_at.isoformat() if entry.expires_at else None},
-        )
-        entry.delete()
+    delete_recorded(
+        entry,
+        user=user,
+        summary=f"entry {entry.value!r} of '{entry.list.name}'",
+        before={"value": entry.value, "expires_at": entry.expires_at.isoformat() if entry.expires_at else None},
+        audited=entry.list,
+    )

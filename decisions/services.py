@@ -22,7 +22,7 @@ from detection.selectors import active_model_version, scores_for
 from webhooks.services import emit_many
 
 from . import conditions, selectors
-from .audit import policy_snapshot, record, rule_snapshot
+from .audit import delete_recorded, policy_snapshot, record, rule_snapshot
 from .engine import decide_frame
 from .lists import (  # noqa: F401  (the list services are reached through this module too)
     ListInUse,
@@ -166,15 +166,7 @@ def save_rule(*, policy: Policy, data: dict[str, Any], user, rule: Rule | None =
 
 def delete_rule(*, rule: Rule, user) -> None:
     _require_draft(rule.policy)
-    with transaction.atomic():
-        record(
-            actor=user,
-            action="delete",
-            obj=rule,
-            summary=f"rule '{rule.name}' of v{rule.policy_id}",
-            before=rule_snapshot(rule),
-        )
-        rule.delete()
+    delete_recorded(rule, user=user, summary=f"rule '{rule.name}' of v{rule.policy_id}", before=rule_snapshot(rule))
 
 
 def publish_policy(*, policy: Policy, user, redecide: bool = True) -> Policy:

@@ -136,17 +136,18 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
     )
 
 
+# Feature column: the prepared line column it is copied from as it is.
+COPIED_COLUMNS = {
+    **{name: name for name in ("country", "quantity", "unit_price", "total_spent")},
+    "transaction_hour": "hour",
+    "transaction_day": "weekday",
+}
+
+
 def line_columns(lines: pd.DataFrame) -> dict[str, object]:
-    """The columns a feature frame copies from its prepared lines: kind, country, amounts, hour, weekday."""
-    return {
-        "kind": pd.Categorical(lines["kind"].to_numpy(), categories=(SALE, CANCELLATION, NON_PRODUCT)),
-        "country": lines["country"].to_numpy(),
-        "quantity": lines["quantity"].to_numpy(),
-        "unit_price": lines["unit_price"].to_numpy(),
-        "total_spent": lines["total_spent"].to_numpy(),
-        "transaction_hour": lines["hour"].to_numpy(),
-        "transaction_day": lines["weekday"].to_numpy(),
-    }
+    """The columns a feature frame copies from its prepared lines: kind, then COPIED_COLUMNS."""
+    kinds = pd.Categorical(lines["kind"].to_numpy(), categories=(SALE, CANCELLATION, NON_PRODUCT))
+    return {"kind": kinds, **{name: lines[column].to_numpy() for name, column in COPIED_COLUMNS.items()}}
 
 
 def history_features(

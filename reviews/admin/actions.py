@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+
+from core.admin_mixins import acting_user, change_action
 
 from ..models import Review
 from ..services import REVIEW_PERMISSIONS, apply_review_change
@@ -21,28 +23,23 @@ class ReviewActionsMixin:
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(REVIEW_PERMISSIONS)
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet, done: str, **change) -> None:
+    def apply_change(self, request: HttpRequest, queryset: QuerySet, done: str, **change) -> None:
         outcome = apply_review_change(self.review_transaction_ids(queryset), actor=request.user, **change)
         self.message_user(request, f"{len(outcome.changed)} {done}.", messages.SUCCESS)
         if outcome.refused:
             reasons = ", ".join(f"{count} {reason}" for reason, count in outcome.refused.most_common())
             self.message_user(request, f"Refused (not an allowed transition): {reasons}.", messages.WARNING)
 
-    @admin.action(description="Mark as investigating", permissions=["review"])
-    def mark_investigating(self, request, queryset):
-        self._apply(request, queryset, "marked investigating", status=Review.Status.INVESTIGATING)
-
-    @admin.action(description="Mark as confirmed fraud", permissions=["review"])
-    def mark_confirmed_fraud(self, request, queryset):
-        self._apply(request, queryset, "marked confirmed fraud", status=Review.Status.CONFIRMED_FRAUD)
-
-    @admin.action(description="Mark as false positive", permissions=["review"])
-    def mark_false_positive(self, request, queryset):
-        self._apply(request, queryset, "marked false positive", status=Review.Status.FALSE_POSITIVE)
-
-    @admin.action(description="Assign to me", permissions=["review"])
-    def assign_to_me(self, request, queryset):
-        self._apply(request, queryset, "assigned to you", analyst=request.user)
+    mark_investigating = change_action(
+        "Mark as investigating", "review", "marked investigating", status=Review.Status.INVESTIGATING
+    )
+    mark_confirmed_fraud = change_action(
+        "Mark as confirmed fraud", "review", "marked confirmed fraud", status=Review.Status.CONFIRMED_FRAUD
+    )
+    mark_false_positive = change_action(
+        "Mark as false positive", "review", "marked false positive", status=Review.Status.FALSE_POSITIVE
+    )
+    assign_to_me = change_action("Assign to me", "review", "assigned to you", analyst=acting_user)
 
 
 def review_status_label(review: Review | None) -> str:

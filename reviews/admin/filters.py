@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.admin import SimpleListFilter
+from django.db.models import Q
 
-from core.admin_mixins import AssignedFilter, ColumnValuesFilter
+from core.admin_mixins import AssignedFilter, ColumnValuesFilter, PresetFilter
 from decisions.models import Action
 from detection.models import ModelVersion
 from transactions.models import Transaction
@@ -76,15 +77,13 @@ class TransactionReviewStatusFilter(ReviewStatusFilter):
     transaction_field = "pk"
 
 
-class RiskScoreFilter(SimpleListFilter):
+class RiskScoreFilter(PresetFilter):
     title = "RiskScore"
     parameter_name = "risk_score"
-
-    def lookups(self, request, model_admin):
-        return [("1", "1 (ZScore > 3 or autoencoder > 0.85)"), ("0", "0")]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(risk_score=float(self.value())) if self.value() in {"0", "1"} else queryset
+    presets = {
+        "1": ("1 (ZScore > 3 or autoencoder > 0.85)", lambda: Q(risk_score=1.0)),
+        "0": ("0", lambda: Q(risk_score=0.0)),
+    }
 
 
 class CountryFilter(ColumnValuesFilter):

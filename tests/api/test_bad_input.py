@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -16,26 +18,34 @@ def errors_of(response) -> dict[str, list[str]]:
     return body["errors"]
 
 
+def assert_refused(response, field: str, allowed: str) -> None:
+    """A 400 whose errors name `field` and say what it allows (`allowed`)."""
+    assert response.status_code == 400
+    errors = errors_of(response)
+    assert field in errors
+    assert allowed in " ".join(errors[field])
+
+
+def bad_values(field: str, allowed: str, *values: Any) -> list[tuple[dict, str, str]]:
+    """One case per value: the good request with `field` set to it, refused naming `field`."""
+    return [({**GOOD, field: value}, field, allowed) for value in values]
+
+
+def bad_queries(parameter: str, allowed: str, *values: str) -> list[tuple[str, str, str]]:
+    """One case per value: `parameter=value` on /api/transactions/, refused naming `parameter`."""
+    return [(f"{parameter}={value}", parameter, allowed) for value in values]
+
+
 @pytest.mark.parametrize(
     ("body", "field", "allowed"),
     [
         ({"filter_metric": "TotalSpent"}, "customer_id", "required"),
         ({**GOOD, "customer_id": "abc"}, "customer_id", "positive whole number such as 15311"),
-        ({**GOOD, "customer_id": ""}, "customer_id", "positive whole number"),
-        ({**GOOD, "customer_id": "15311.5"}, "customer_id", "positive whole number"),
-        ({**GOOD, "customer_id": -3}, "customer_id", "positive whole number"),
-        ({**GOOD, "customer_id": True}, "customer_id", "positive whole number"),
-        ({**GOOD, "customer_id": None}, "customer_id", "positive whole number"),
-        ({**GOOD, "customer_id": [15311]}, "customer_id", "positive whole number"),
-        ({**GOOD, "customer_id": "NaN"}, "customer_id", "positive whole number"),
+        *bad_values("customer_id", "positive whole number", "", "15311.5", -3, True, None, [15311], "NaN"),
         ({"customer_id": "15311"}, "filter_metric", METRICS_TEXT),
-        ({**GOOD, "filter_metric": "Quantity"}, "filter_metric", METRICS_TEXT),
-        ({**GOOD, "filter_metric": "totalspent"}, "filter_metric", METRICS_TEXT),
-        ({**GOOD, "limit": 0}, "limit", "from 1 to 1000"),
-        ({**GOOD, "limit": 1001}, "limit", "from 1 to 1000"),
-        ({**GOOD, "limit": "ten"}, "limit", "from 1 to 1000"),
-        ({**GOOD, "limit": 2.5}, "limit", "from 1 to 1000"),
-        ({**GOOD, "scope": "everything"}, "scope", "flagged, all"),
+        *bad_values("filter_metric", METRICS_TEXT, "Quantity", "totalspent"),
+        *bad_values("limit", "from 1 to 1000", 0, 1001, "ten", 2.5),
+        *bad_values("scope", "flagged, all", "everything"),
         ({**GOOD, "filtermetric": "TotalSpent"}, "filtermetric", "allowed: customer_id, filter_metric, scope, limit"),
         ([GOOD], "body", "Expected a dictionary"),
         ("15311", "body", "Expected a dictionary"),
@@ -44,10 +54,7 @@ def errors_of(response) -> dict[str, list[str]]:
 def test_bad_anomalies_request_is_400_naming_the_field(db, api, body, field, allowed) -> None:
     response = api.post("/api/anomalies", body, format="json")
 
-    assert response.status_code == 400
-    errors = errors_of(response)
-    assert field in errors
-    assert allowed in " ".join(errors[field])
+    assert_refused(response, field, allowed)
     assert field in response.json()["detail"]
 
 
@@ -84,28 +91,22 @@ def test_bad_input_is_reported_before_a_missing_model(db, api) -> None:
 @pytest.mark.parametrize(
     ("query", "field", "allowed"),
     [
-        ("customer_id=abc", "customer_id", "positive whole number"),
-        ("flagged=maybe", "flagged", "true or false"),
-        ("min_score=high", "min_score", "from 0 to 1"),
-        ("min_score=1.5", "min_score", "from 0 to 1"),
-        ("date_from=2011-13-01", "date_from", "a date like 2011-12-09"),
-        ("date_to=yesterday", "date_to", "a date like 2011-12-09"),
-        ("ordering=price", "ordering", "anomaly_score, -invoice_date"),
-        ("ordering=-anomaly_score,customer_id", "ordering", "anomaly_score"),
-        ("page_size=0", "page_size", "from 1 to 500"),
-        ("page_size=501", "page_size", "from 1 to 500"),
-        ("page_size=ten", "page_size", "from 1 to 500"),
-        ("cursor=not-a-cursor", "cursor", "next/previous links"),
-        ("cursor=cD1hYmM%3D", "cursor", "next/previous links"),  # position "abc" on a float column
+        *bad_queries("customer_id", "positive whole number", "abc"),
+        *bad_queries("flagged", "true or false", "maybe"),
+        *bad_queries("min_score", "from 0 to 1", "high", "1.5"),
+        *bad_queries("date_from", "a date like 2011-12-09", "2011-13-01"),
+        *bad_queries("date_to", "a date like 2011-12-09", "yesterday"),
+        *bad_queries("ordering", "anomaly_score, -invoice_date", "price"),
+        *bad_queries("ordering", "anomaly_score", "-anomaly_score,customer_id"),
+        *bad_queries("page_size", "from 1 to 500", "0", "501", "ten"),
+        # the second cursor's position is "abc", on a float column
+        *bad_queries("cursor", "next/previous links", "not-a-cursor", "cD1hYmM%3D"),
     ],
 )
 def test_bad_transactions_query_is_400_naming_the_parameter(trained_version, api, query, field, allowed) -> None:
     response = api.get(f"/api/transactions/?{query}")
 
-    assert response.status_code == 400
-    errors = errors_of(response)
-    assert field in errors
-    assert allowed in " ".join(errors[field])
+    assert_refused(response, field, allowed)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +126,4 @@ def test_bad_transactions_query_is_400_naming_the_parameter(trained_version, api
 def test_bad_score_request_is_400_naming_the_field(db, api, body, field, allowed) -> None:
     response = api.post("/api/score", body, format="json")
 
-    assert response.status_code == 400
-    errors = errors_of(response)
-    assert field in errors
-    assert allowed in " ".join(errors[field])
+    assert_refused(response, field, allowed)

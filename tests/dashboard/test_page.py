@@ -14,6 +14,7 @@ from django.test import RequestFactory
 from dashboard.dash_app import APP_NAME
 from detection.models import ModelVersion
 from detection.selectors import ranked_anomalies
+from tests.dash_requests import callback_body
 from transactions.services import ingest_file
 
 pytestmark = pytest.mark.django_db
@@ -78,19 +79,7 @@ def test_plotly_app_runs_the_main_callback_through_the_update_endpoint(
     dependencies = staff_client.get(APP_URL + "_dash-dependencies").json()
     (main,) = [item for item in dependencies if "top-anomalies.figure" in item["output"]]
 
-    body = {
-        "output": main["output"],
-        "outputs": [
-            {"id": "top-anomalies", "property": "figure"},
-            {"id": "drilldown", "property": "rowData"},
-            {"id": "ranking-message", "property": "children"},
-        ],
-        "inputs": [
-            {"id": "customer", "property": "value", "value": busiest_customer},
-            {"id": "metric", "property": "value", "value": "HistFreq"},
-        ],
-        "changedPropIds": ["customer.value"],
-    }
+    body = callback_body(main["output"], busiest_customer, "HistFreq")
     response = staff_client.post(APP_URL + "_dash-update-component", json.dumps(body), content_type="application/json")
 
     assert response.status_code == 200

@@ -88,8 +88,8 @@ def test_training_records_the_exports_with_their_sha256(trained_version: ModelVe
     assert isinstance(detector.scaler, serving.ArrayScaler)
 
 
-@pytest.mark.parametrize("name", SERVING_ARTIFACTS)
-def test_a_tampered_export_is_refused(trained_version: ModelVersion, name: str) -> None:
+@pytest.mark.parametrize("name", ["forest", *SERVING_ARTIFACTS])
+def test_a_tampered_artifact_is_refused_on_load(trained_version: ModelVersion, name: str) -> None:
     path = Path(trained_version.artifacts[name]["path"])
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF

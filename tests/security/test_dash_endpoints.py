@@ -16,15 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.dash_app import APP_NAME, NOT_A_CUSTOMER
-from dashboard.dash_routes import callback_specs
 from detection.fields import TABLE_FIELDS
+from tests.dash_requests import SPECS, callback_body
 
 pytestmark = pytest.mark.django_db
 
 APP = f"/django_plotly_dash/app/{APP_NAME}/"
 UPDATE = APP + "_dash-update-component"
 RANKING = "..top-anomalies.figure...drilldown.rowData...ranking-message.children.."
-SPECS = callback_specs(APP_NAME)
 CHOICES = "..customer.options...customer.value...metric.value.."
 
 
@@ -32,21 +31,6 @@ CHOICES = "..customer.options...customer.value...metric.value.."
 def _no_static_finders(settings):
     """WhiteNoise would list django-plotly-dash's finder (which fails at it); no static files are served here."""
     settings.WHITENOISE_USE_FINDERS = False
-
-
-def callback_body(output: str, *values: Any, state: tuple = ()) -> dict[str, Any]:
-    """A callback request as Dash's renderer sends it: `values` for the inputs, `state` for the states."""
-    spec = SPECS[output]
-    inputs = [{**item, "value": value} for item, value in zip(spec["inputs"], values, strict=True)]
-    states = [{**item, "value": value} for item, value in zip(spec["state"], state, strict=True)]
-    outputs = [{"id": part.split(".")[0], "property": part.split(".")[1]} for part in output.strip(".").split("...")]
-    return {
-        "output": output,
-        "outputs": outputs if output.startswith("..") else outputs[0],
-        "inputs": inputs,
-        "state": states,
-        "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"],
-    }
 
 
 def post(client: Client, body: Any):

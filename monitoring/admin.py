@@ -33,7 +33,7 @@ class MonitoredModelVersionAdmin(ModelVersionAdmin):
 
     @admin.display(description="label metrics")
     def label_metrics_block(self, version: ModelVersion) -> str:
-        return render_to_string("admin/monitoring/label_metrics.html", {"labels": selectors.label_metrics(version)})
+        return render_to_string("monitoring/label_metrics.html", {"labels": selectors.label_metrics(version)})
 
     @admin.display(description="compare and drift")
     def monitoring_links(self, version: ModelVersion) -> str:

@@ -73,4 +73,3 @@ def build_version(rows: list[Row], **version_fields) -> tuple[ModelVersion, list
 @pytest.fixture
 def labelled(db) -> tuple[ModelVersion, list[TransactionScore]]:
     return build_version(ROWS, metrics={"labels_confirmed": 4, "labels_false_positive": 2, "rows": len(ROWS)})
-

@@ -11,7 +11,6 @@ from monitoring.selectors import feature_drift, version_comparison
 from tests.conftest import logged_in
 from tests.factories import CustomerFactory, ImportBatchFactory, ModelVersionFactory, TransactionFactory
 
-
 pytestmark = pytest.mark.django_db
 
 LOGIN, DENIED, OK = "login", 403, 200

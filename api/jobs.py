@@ -61,6 +61,9 @@ class TrainRequestSerializer(serializers.Serializer):
     contamination = serializers.FloatField(default=0.02, help_text="Expected share of anomalies, 0 < c < 0.5.")
     epochs = serializers.IntegerField(default=20, min_value=1, max_value=MAX_EPOCHS)
     seed = serializers.IntegerField(default=0, min_value=0, max_value=MAX_SEED)
+    candidate = serializers.BooleanField(
+        default=False, help_text="Keep the trained version as a candidate to compare, instead of activating it."
+    )
 
 
 class IngestJobCreateApi(APIView):

@@ -1,4 +1,5 @@
-"""The dashboard page: headline figures of the active model around the embedded Dash app."""
+"""The dashboard page: headline figures of the active model, its figures against analysts' verdicts, and the
+embedded Dash app."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.shortcuts import render
 from django_plotly_dash.models import DashApp
 
 from detection.selectors import active_model_version, headline_figures
+from monitoring.selectors import label_metrics
 from transactions.selectors import scoreable_transactions
 
 from .access import scores_view_required
@@ -43,4 +45,5 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         context["empty_state"] = "no_model" if scoreable_transactions().exists() else "no_data"
     else:
         context["headline"] = headline_figures(version)
+        context["labels"] = label_metrics(version)
     return render(request, "dashboard/index.html", context)

@@ -1,4 +1,4 @@
-"""Admin for model versions: the list with each run's figures, "Train now" and re-activation."""
+"""Admin for model versions: the list with each run's figures, "Train now", re-activation and candidates."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class TrainForm(forms.Form):
     contamination = forms.FloatField(initial=0.02)
     epochs = forms.IntegerField(initial=20)
     seed = forms.IntegerField(initial=0)
+    candidate = forms.BooleanField(required=False, label="keep as a candidate (do not activate)")
 
     def clean(self):
         cleaned = super().clean()
@@ -52,7 +53,7 @@ class ModelVersionAdmin(ChangelistPageMixin, admin.ModelAdmin):
     list_filter = ["status"]
     list_select_related = ["started_by"]
     readonly_fields = [field.name for field in ModelVersion._meta.fields]
-    actions = ["activate_version"]
+    actions = ["activate_version", "activate_candidate"]
     changelist_page = "train"
 
     @admin.display(description="duration")
@@ -85,6 +86,24 @@ class ModelVersionAdmin(ChangelistPageMixin, admin.ModelAdmin):
             return
         services.activate(version)
         self.message_user(request, f"v{version.pk} is now the active model.", messages.SUCCESS)
+
+    @admin.action(description="Activate the selected candidate", permissions=["train"])
+    def activate_candidate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """The same users who may start a training run may activate the candidate it left."""
+        version = single_selected(self, request, queryset, "candidate to activate")
+        if version is None:
+            return
+        try:
+            services.activate_candidate(version)
+        except ApplicationError as exc:
+            self.message_user(request, f"Not activated: {exc}.", messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"v{version.pk} is now the active model; rows that arrived since its training are scored "
+            "at the next scoring run.",
+            messages.SUCCESS,
+        )
 
     def train_view(self, request: HttpRequest) -> HttpResponse:
         """Queue a training run (POST); refuse while another one is live."""

@@ -43,3 +43,7 @@ class InvalidRows(InvalidInput):
 
 class InvalidTrainingParameters(InvalidInput):
     """A training parameter is out of range; `errors` names each."""
+
+
+class NotACandidate(Conflict):
+    """Only a candidate version (trained without activation) can be activated as a candidate."""

@@ -11,6 +11,7 @@ class ModelVersion(models.Model):
 
     class Status(models.TextChoices):
         TRAINING = "training"
+        CANDIDATE = "candidate"  # trained and scored, not activated: compared with the active one first
         ACTIVE = "active"
         FAILED = "failed"
         RETIRED = "retired"

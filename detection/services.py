@@ -31,7 +31,7 @@ from jobs.recovery import recover_dead_jobs
 from transactions.selectors import scoreable_transactions, transactions_frame
 
 from .bundle import ScoringBundle, load_bundle, save_bundle
-from .errors import NoActiveModel, TrainingError, TrainingInProgress
+from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
 from .fields import SCORE_COLUMNS, explanation_json
 from .fusion import HISTORY_MODEL_FEATURES, fit_fused
@@ -111,15 +111,17 @@ def train_and_activate(
     started_by=None,
     version: ModelVersion | None = None,
     progress: ProgressCallback | None = None,
+    candidate: bool = False,
 ) -> ModelVersion:
     """Fit the detectors on the sale lines' point-in-time features, score every scoreable row, store
-    and activate; return the version.
+    and activate; return the version. With `candidate`, the version is stored and scored but kept as
+    the candidate (`keep_as_candidate`) and the active version stays as it was.
 
     Raises TrainingInProgress if another run is live, TrainingError if there is nothing to train on;
     any failure marks the new version failed (with its error) and re-raises.
     """
     progress = progress or _noop
-    parameters = {"contamination": contamination, "epochs": epochs, "seed": seed}
+    parameters = {"contamination": contamination, "epochs": epochs, "seed": seed, "candidate": candidate}
     version = version or claim_training(started_by=started_by, parameters=parameters, seed=seed)
     folder = Path(settings.ARTIFACTS_DIR) / f"v{version.pk}"
     started = time.perf_counter()
@@ -191,7 +193,10 @@ def train_and_activate(
             version.finished_at = timezone.now()
             version.duration_seconds = time.perf_counter() - started
             version.save()
-            activate(version)
+            if candidate:
+                keep_as_candidate(version)
+            else:
+                activate(version)
         version.metrics["write_seconds"] = round(time.perf_counter() - tick, 3)
         version.save(update_fields=["metrics"])
         prune_old_versions()
@@ -220,6 +225,32 @@ def activate(version: ModelVersion) -> None:
         version.status = ModelVersion.Status.ACTIVE
         version.activated_at = timezone.now()
         version.save(update_fields=["is_active", "status", "activated_at"])
+
+
+def keep_as_candidate(version: ModelVersion) -> None:
+    """Make `version` the only candidate: an older candidate is retired (and loses its scores at the
+    next pruning); the active version is left alone."""
+    with transaction.atomic():
+        ModelVersion.objects.filter(status=ModelVersion.Status.CANDIDATE).exclude(pk=version.pk).update(
+            status=ModelVersion.Status.RETIRED
+        )
+        version.status = ModelVersion.Status.CANDIDATE
+        version.save(update_fields=["status"])
+
+
+def activate_candidate(version: ModelVersion) -> None:
+    """Activate the candidate `version`; raise NotACandidate for a version in any other status.
+
+    Rows that arrived after it was trained have no score under it yet: the next
+    `score_new_transactions` (the schedule or `score_transactions`) scores them.
+    """
+    with transaction.atomic():
+        locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.status != ModelVersion.Status.CANDIDATE:
+            raise NotACandidate(f"v{version.pk} is {locked.status}, not a candidate")
+        activate(locked)
+    version.refresh_from_db()
+    prune_old_versions()
 
 
 def write_scores(
@@ -251,7 +282,7 @@ def write_scores(
 def prune_old_versions() -> None:
     """Keep the score rows and artifact folders of the last KEEP_SCORED_VERSIONS activated versions only.
 
-    Runs in training and training runs in progress keep theirs; every other version loses its
+    Runs in training, the candidate and training runs in progress keep theirs; every other version loses its
     scores and its `v<id>/` folder (its record stays, with its metrics).
     """
     keep = list(
@@ -259,7 +290,11 @@ def prune_old_versions() -> None:
         .order_by("-activated_at")
         .values_list("pk", flat=True)[:KEEP_SCORED_VERSIONS]
     )
-    keep += list(ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING).values_list("pk", flat=True))
+    keep += list(
+        ModelVersion.objects.filter(
+            status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.CANDIDATE]
+        ).values_list("pk", flat=True)
+    )
     keep += list(ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True))
     TransactionScore.objects.exclude(model_version_id__in=keep).delete()
     root = Path(settings.ARTIFACTS_DIR)

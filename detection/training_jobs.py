@@ -68,6 +68,7 @@ def run_training_job(job_id: int) -> dict[str, Any]:
             started_by=job.created_by,
             version=version,
             progress=progress,
+            candidate=parameters.get("candidate", False),
         )
         return training_result(trained)
 
@@ -78,7 +79,7 @@ def training_result(version: ModelVersion) -> dict[str, Any]:
     """What a finished training job reports: the version, rows scored and flags."""
     metrics = version.metrics
     return {
-        "summary": f"v{version.pk} active: {metrics.get('rows', 0):,} rows scored, "
+        "summary": f"v{version.pk} {version.status}: {metrics.get('rows', 0):,} rows scored, "
         f"{metrics.get('flagged_either', 0):,} flagged",
         "model_version_id": version.pk,
         "rows": metrics.get("rows", 0),
@@ -90,14 +91,17 @@ def training_result(version: ModelVersion) -> dict[str, Any]:
 def reconcile_dead_training(job: BackgroundJob, reason: str) -> Outcome:
     """Settle a training job whose worker died, from the database: its version decides.
 
-    A version already activated (the scores committed before the worker died) means the run
-    succeeded; pruning of old versions, which may not have run, runs now. Otherwise the version is
+    A version already activated or kept as the candidate (the scores committed before the worker
+    died) means the run succeeded; pruning of old versions, which may not have run, runs now. Otherwise the version is
     marked failed (its partial scores and files removed) and the active one stays as it was.
     """
     version = ModelVersion.objects.filter(pk=job.parameters.get("model_version_id")).first()
-    if version is not None and version.activated_at is not None:
+    finished = version is not None and (
+        version.activated_at is not None or version.status == ModelVersion.Status.CANDIDATE
+    )
+    if finished:
         prune_old_versions()
-        message = f"v{version.pk} was activated; {reason}"
+        message = f"v{version.pk} was {'activated' if version.activated_at else 'kept as the candidate'}; {reason}"
         return Outcome(succeeded=True, message=message, result=training_result(version))
     if version is not None:
         fail_version(version.pk, f"interrupted: {reason}")

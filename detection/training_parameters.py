@@ -17,12 +17,14 @@ class TrainingParameters:
     """How a model version is trained.
 
     contamination: the share of rows each model flags, 0 < c < 0.5; epochs: autoencoder epochs,
-    1..500; seed: the random seed of the fit (forest, autoencoder, sampling), 0..2**31-1.
+    1..500; seed: the random seed of the fit (forest, autoencoder, sampling), 0..2**31-1;
+    candidate: true to keep the trained version as a candidate instead of activating it.
     """
 
     contamination: float = 0.02
     epochs: int = 20
     seed: int = 0
+    candidate: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,9 +52,12 @@ class TrainingParameters:
         seed = _whole(data.get("seed", defaults.seed))
         if seed is None or not 0 <= seed <= MAX_SEED:
             errors["seed"] = [f"must be a whole number from 0 to {MAX_SEED}"]
+        candidate = data.get("candidate", defaults.candidate)
+        if not isinstance(candidate, bool):
+            errors["candidate"] = ["must be true or false"]
         if errors:
             raise InvalidTrainingParameters(f"Invalid input: {', '.join(errors)}.", errors=errors)
-        return cls(contamination=float(contamination), epochs=int(epochs), seed=int(seed))
+        return cls(contamination=float(contamination), epochs=int(epochs), seed=int(seed), candidate=candidate)
 
 
 def _number(value: Any) -> float | None:

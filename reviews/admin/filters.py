@@ -28,7 +28,9 @@ class ModelVersionFilter(SimpleListFilter):
     parameter_name = "version"
 
     def lookups(self, request, model_admin):
-        versions = ModelVersion.objects.filter(status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.RETIRED])
+        versions = ModelVersion.objects.filter(
+            status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.CANDIDATE, ModelVersion.Status.RETIRED]
+        )
         return [(str(v.pk), f"v{v.pk}{' (active)' if v.is_active else ''}") for v in versions.order_by("-pk")[:10]]
 
     def queryset(self, request, queryset):

@@ -114,7 +114,7 @@ def test_queued_training_runs_and_activates(admin_client, sync_jobs, trained_ver
     assert (job.kind, job.status, job.progress, job.error) == ("train", "succeeded", 1.0, "")
     assert job.result["model_version_id"] == version.pk and job.result["rows"] == version.training_rows
     assert job.duration_seconds > 0 and version.started_by.username == "admin"
-    assert version.parameters == {"contamination": 0.02, "epochs": 3, "seed": 0}
+    assert version.parameters == {"contamination": 0.02, "epochs": 3, "seed": 0, "candidate": False}
 
 
 def test_train_now_in_the_admin_queues_a_run(admin_client, sync_jobs, trained_version, fast_training) -> None:

@@ -1,4 +1,4 @@
-"""manage.py train_models: train both models on the clean data, score every row, activate."""
+"""manage.py train_models: train both models on the clean data, score every row, activate (or keep as candidate)."""
 
 from __future__ import annotations
 
@@ -23,14 +23,23 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=20)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
+            "--no-activate",
+            action="store_true",
+            help="keep the new version as a candidate to compare in the admin; the active version stays",
+        )
+        parser.add_argument(
             "--if-needed",
             action="store_true",
             help="train only when no model is active; otherwise just score rows that arrived since",
         )
 
-    def handle(self, *args, contamination: float, epochs: int, seed: int, if_needed: bool, **options) -> None:
+    def handle(
+        self, *args, contamination: float, epochs: int, seed: int, no_activate: bool, if_needed: bool, **options
+    ) -> None:
         try:
-            parameters = TrainingParameters.parse({"contamination": contamination, "epochs": epochs, "seed": seed})
+            parameters = TrainingParameters.parse(
+                {"contamination": contamination, "epochs": epochs, "seed": seed, "candidate": no_activate}
+            )
         except ApplicationError as exc:
             raise CommandError(f"train_models: {'; '.join(f'--{k}: {v[0]}' for k, v in exc.errors.items())}") from exc
         if if_needed and selectors.active_model_version() is not None:
@@ -54,7 +63,7 @@ class Command(BaseCommand):
         metrics = version.metrics
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rows = [
-            ("model version", f"v{version.pk} (active)"),
+            ("model version", f"v{version.pk} ({version.status})"),
             ("rows scored", f"{metrics['rows']:,}"),
             ("customers", f"{metrics['customers']:,}"),
             ("Isolation Forest flags", f"{metrics['iso_forest_flags']:,} ({metrics['iso_forest_flag_rate']:.2%})"),

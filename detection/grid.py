@@ -63,8 +63,12 @@ def scores_page(
         if name not in TABLE_FIELDS:
             raise ValueError(f"cannot sort on {name!r}")
         ordering.append(("-" if key.startswith("-") else "") + ORM_PATHS[name])
+    ordering.append("transaction_id")
     queryset = scores_for(version)
     for condition in filters:
         queryset = queryset.filter(_filter_q(condition))
-    page = queryset.select_related("transaction").order_by(*ordering, "transaction_id")[offset : offset + limit]
+    # The page's keys first, in a subquery that reads the sort's index alone (detection.models lists
+    # the sorts served so): the rows skipped by the offset are never read or joined. Then the page.
+    keys = queryset.order_by(*ordering).values("transaction_id")[offset : offset + limit]
+    page = scores_for(version).filter(transaction_id__in=keys).select_related("transaction").order_by(*ordering)
     return row_dicts(page), queryset.count()

@@ -162,9 +162,8 @@ def postgres_copy(sqlite_file: Path, server_url: str, code: Path, env: dict[str,
                 for row in source.execute(f"SELECT {names} FROM {table}"):
                     copy.write_row(row)
             if "id" in columns:
-                target.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 1) FROM {table}))"
-                )
+                highest = f"(SELECT coalesce(max(id), 1) FROM {table})"
+                target.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {highest})")
         target.execute("UPDATE detection_modelversion SET started_by_id = NULL")
     with psycopg.connect(url, autocommit=True) as vacuum:
         vacuum.execute("VACUUM ANALYZE")

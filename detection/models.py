@@ -124,10 +124,14 @@ class TransactionScore(models.Model):
             models.Index(fields=["model_version", "-total_spent", "transaction_id"], name="score_spent"),
             models.Index(fields=["model_version", "total_spent", "transaction_id"], name="score_spent_asc"),
             models.Index(fields=["model_version", "-invoice_date", "transaction_id"], name="score_date_desc"),
-            models.Index(fields=["model_version", "is_flagged", "-anomaly_score", "transaction_id"], name="score_flagged_rank"),
+            models.Index(
+                fields=["model_version", "is_flagged", "-anomaly_score", "transaction_id"], name="score_flagged_rank"
+            ),
             models.Index(fields=["model_version", "invoice_date", "transaction_id"], name="score_date"),
-            # the admin's country filter, ranked by anomaly score
-            models.Index(fields=["model_version", "country", "-anomaly_score"], name="score_country_rank"),
+            # the admin's and the grid's country filter, ranked by anomaly score
+            models.Index(
+                fields=["model_version", "country", "-anomaly_score", "transaction_id"], name="score_country_rank"
+            ),
         ]
 
     def __str__(self) -> str:

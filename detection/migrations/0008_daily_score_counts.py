@@ -68,6 +68,10 @@ class Migration(migrations.Migration):
             model_name='transactionscore',
             name='score_date',
         ),
+        migrations.RemoveIndex(
+            model_name='transactionscore',
+            name='score_country_rank',
+        ),
         migrations.AddIndex(
             model_name='transactionscore',
             index=models.Index(fields=['model_version', '-anomaly_score', 'transaction_id'], name='score_rank'),
@@ -95,6 +99,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='transactionscore',
             index=models.Index(fields=['model_version', 'invoice_date', 'transaction_id'], name='score_date'),
+        ),
+        migrations.AddIndex(
+            model_name='transactionscore',
+            index=models.Index(fields=['model_version', 'country', '-anomaly_score', 'transaction_id'], name='score_country_rank'),
         ),
         migrations.AddField(
             model_name='dailyscorecount',

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import dash.dash
 from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
-from django.core.cache import cache
 from django.templatetags.static import static
 from django_plotly_dash import DjangoDash
 
@@ -16,7 +14,6 @@ from cases.selectors import case_for_customer
 from core.errors import InvalidInput
 from decisions.selectors import threshold_view
 from detection.grid import scores_page
-from detection.models import ModelVersion
 from detection.selectors import (
     METRICS,
     NoActiveModel,
@@ -47,9 +44,6 @@ from .tables import grid_rows, page_query
 APP_NAME = "AnomalyDashboard"
 NO_MODEL = "No model has been trained yet: load data (manage.py ingest_csv) and train (manage.py train_models)."
 NOT_A_CUSTOMER = "The chosen customer is not a CustomerID: pick one from the list."
-# The over-time and by-country reads group every scored row; keep them per model version a while.
-OVERVIEW_CACHE_SECONDS = 300
-T = TypeVar("T")
 
 # Dash writes its version-check address (dash-version.plotly.com) into every page's config; the
 # renderer calls it only with the dev-tools UI on, which this site never enables. Blank it so that
@@ -58,12 +52,6 @@ dash.dash.DASH_VERSION_URL = ""
 
 app = DjangoDash(APP_NAME, serve_locally=True, external_stylesheets=[static("dashboard/dash_app.css")])
 app.layout = layout()
-
-
-def _cached(version: ModelVersion, name: str, read: Callable[[], T]) -> T:
-    """`read()` cached per activation of `version` (new scores show after OVERVIEW_CACHE_SECONDS)."""
-    stamp = version.activated_at.timestamp() if version.activated_at else 0
-    return cache.get_or_set(f"dashboard:{version.pk}:{stamp}:{name}", read, OVERVIEW_CACHE_SECONDS)
 
 
 def ranking_title(metric: str, customer_id: int | None, count: int) -> str:
@@ -203,8 +191,9 @@ def update_overview(period: str | None) -> tuple[Any, Any, Any]:
         blank = empty_figure(NO_MODEL)
         return blank, blank, blank
     period = "day" if period == "day" else "week"
-    over_time = _cached(version, f"over_time:{period}", lambda: anomalies_over_time(period=period, version=version))
-    countries = _cached(version, "by_country", lambda: anomalies_by_country(version=version))
+    # Both read the daily counts that every score write keeps current: no cache, new scores show at once.
+    over_time = anomalies_over_time(period=period, version=version)
+    countries = anomalies_by_country(version=version)
     distribution = score_distribution(version)
     threshold = flag_threshold(distribution["quantiles"], float(version.parameters.get("contamination", 0.02)))
     return (

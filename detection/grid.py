@@ -37,7 +37,8 @@ def _filter_q(condition: ColumnFilter) -> Q:
     if condition.op == "between":
         return Q(**{f"{path}__gte": condition.value, f"{path}__lte": condition.value_to})
     if condition.op in ("is_true", "is_false"):
-        return Q(**{path: condition.op == "is_true"})
+        # IN (x) rather than a bare boolean column: SQLite and PostgreSQL then use the flag's index.
+        return Q(**{f"{path}__in": [condition.op == "is_true"]})
     if condition.op in _LOOKUPS:
         return Q(**{f"{path}__{_LOOKUPS[condition.op]}": condition.value})
     raise ValueError(f"unknown filter operator {condition.op!r}")
@@ -54,7 +55,7 @@ def scores_page(
     """One page of score rows and the count of rows matching `filters`.
 
     `order_by` holds TABLE_FIELDS keys, "-" first for descending; transaction_id breaks ties so
-    pages never overlap. Raises ValueError naming an unknown field. Two queries.
+    pages never overlap. Raises ValueError naming an unknown field. Three queries.
     """
     version = version or require_active_model_version()
     ordering = []
@@ -63,8 +64,17 @@ def scores_page(
         if name not in TABLE_FIELDS:
             raise ValueError(f"cannot sort on {name!r}")
         ordering.append(("-" if key.startswith("-") else "") + ORM_PATHS[name])
+    ordering.append("transaction_id")
     queryset = scores_for(version)
     for condition in filters:
         queryset = queryset.filter(_filter_q(condition))
-    page = queryset.select_related("transaction").order_by(*ordering, "transaction_id")[offset : offset + limit]
-    return row_dicts(page), queryset.count()
+    # The page's keys first, read from the sort's index alone when one serves it (detection.models):
+    # the rows skipped by the offset are never read or joined. Then the page's rows by the unique
+    # (version, transaction) index, in no SQL order: with an ORDER BY, SQLite walks a sort index
+    # over every row of the version instead.
+    keys = list(queryset.order_by(*ordering).values_list("transaction_id", flat=True)[offset : offset + limit])
+    rows = {
+        row["transaction_id"]: row
+        for row in row_dicts(scores_for(version).filter(transaction_id__in=keys).select_related("transaction"))
+    }
+    return [rows[key] for key in keys], queryset.count()

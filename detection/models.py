@@ -118,12 +118,47 @@ class TransactionScore(models.Model):
         ]
         indexes = [
             models.Index(fields=["model_version", "customer_id", "is_flagged"], name="score_customer"),
-            models.Index(fields=["model_version", "-anomaly_score"], name="score_rank"),
-            models.Index(fields=["model_version", "is_flagged", "-anomaly_score"], name="score_flagged_rank"),
-            models.Index(fields=["model_version", "invoice_date"], name="score_date"),
-            # the admin's country filter, ranked by anomaly score
-            models.Index(fields=["model_version", "country", "-anomaly_score"], name="score_country_rank"),
+            # The grid's default and common sorts, each with its tiebreaker (transaction_id ascending),
+            # so that a deep page is an index range read (detection.grid).
+            models.Index(fields=["model_version", "-anomaly_score", "transaction_id"], name="score_rank"),
+            models.Index(fields=["model_version", "anomaly_score", "transaction_id"], name="score_rank_asc"),
+            models.Index(fields=["model_version", "-total_spent", "transaction_id"], name="score_spent"),
+            models.Index(fields=["model_version", "total_spent", "transaction_id"], name="score_spent_asc"),
+            models.Index(fields=["model_version", "-invoice_date", "transaction_id"], name="score_date_desc"),
+            models.Index(
+                fields=["model_version", "is_flagged", "-anomaly_score", "transaction_id"], name="score_flagged_rank"
+            ),
+            models.Index(fields=["model_version", "invoice_date", "transaction_id"], name="score_date"),
+            # the admin's and the grid's country filter, ranked by anomaly score
+            models.Index(
+                fields=["model_version", "country", "-anomaly_score", "transaction_id"], name="score_country_rank"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.transaction_id} @ v{self.model_version_id}: {self.anomaly_score:.3f}"
+
+
+class DailyScoreCount(models.Model):
+    """Score rows of one model version per local day (the site's time zone) and country.
+
+    The over-time and per-country charts read these instead of grouping every score row;
+    `detection.daily_counts` keeps them equal to the score rows in the same database transaction.
+    """
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="daily_counts")
+    day = models.DateField(help_text="The invoices' day in UK time (Europe/London).")
+    country = models.CharField(max_length=64)
+    scored = models.PositiveIntegerField(help_text="Score rows.")
+    flagged = models.PositiveIntegerField(help_text="Rows with is_flagged.")
+    common = models.PositiveIntegerField(help_text="Rows flagged by both models (is_common_anomaly).")
+    iso_forest_flagged = models.PositiveIntegerField(help_text="Rows with iso_forest_flag.")
+    autoencoder_flagged = models.PositiveIntegerField(help_text="Rows with autoencoder_flag.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "day", "country"], name="one_daily_count"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.model_version_id} {self.day} {self.country}: {self.flagged}/{self.scored}"

@@ -23,6 +23,7 @@ from transactions.plain_rows import plain_rows
 from transactions.services import store_rows
 from transactions.source import EXPECTED_COLUMNS
 
+from .daily_counts import recount_days
 from .errors import InvalidRows
 from .fields import SCORE_COLUMNS, explanation_json
 from .models import ModelVersion, TransactionScore
@@ -138,5 +139,6 @@ def _store(
         table["explanation"] = table["explanation"].map(explanation_json)
         table["flag_reasons"] = table["flag_reasons"].map(explanation_json)
         bulk_insert_frame(TransactionScore, table.assign(model_version_id=version.pk))
+        recount_days(version, table["invoice_date"])
         scores_written.send(sender=ModelVersion, version=version, transaction_ids=table["transaction_id"].tolist())
     return stored.batch, stored.transaction_ids, stored.inserted

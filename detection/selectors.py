@@ -7,17 +7,18 @@ HistFreq, ...) are given at the edges from the same registry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Literal
 
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import TruncDay, TruncWeek
+from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
 
 from transactions.models import Transaction
 
 from .errors import NoActiveModel
 from .fields import METRICS, ORM_PATHS
-from .models import ModelVersion, TransactionScore
+from .models import DailyScoreCount, ModelVersion, TransactionScore
 
 __all__ = ["METRICS", "NoActiveModel"]
 
@@ -112,34 +113,33 @@ def headline_figures(version: ModelVersion | None = None) -> HeadlineFigures:
 def anomalies_over_time(
     *, period: Literal["day", "week"] = "week", version: ModelVersion | None = None
 ) -> list[dict[str, Any]]:
-    """Per day or week: scored rows, flagged rows and common anomalies (one grouped query)."""
+    """Per day or week (local midnight of its first day): scored rows, flagged rows and common anomalies.
+
+    Sums the version's daily counts (detection.daily_counts) in one grouped query.
+    """
     version = version or require_active_model_version()
-    trunc = TruncWeek if period == "week" else TruncDay
+    first_day = TruncWeek("day") if period == "week" else F("day")
     grouped = (
-        scores_for(version)
-        .annotate(period=trunc("invoice_date"))
-        .values("period")
-        .annotate(
-            rows=Count("id"),
-            flagged=Count("id", filter=Q(is_flagged=True)),
-            common=Count("id", filter=Q(is_common_anomaly=True)),
-        )
-        .order_by("period")
+        DailyScoreCount.objects.filter(model_version=version)
+        .annotate(first_day=first_day)
+        .values("first_day")
+        .annotate(rows=Sum("scored"), flagged=Sum("flagged"), common=Sum("common"))
+        .order_by("first_day")
     )
-    return list(grouped)
+    zone = timezone.get_current_timezone()
+    return [
+        {"period": timezone.make_aware(datetime.combine(row.pop("first_day"), time.min), zone), **row}
+        for row in grouped
+    ]
 
 
 def anomalies_by_country(*, version: ModelVersion | None = None) -> list[dict[str, Any]]:
-    """Per country: scored rows, flagged rows, common anomalies; most flagged first."""
+    """Per country: scored rows, flagged rows, common anomalies; most flagged first (from the daily counts)."""
     version = version or require_active_model_version()
     grouped = (
-        scores_for(version)
+        DailyScoreCount.objects.filter(model_version=version)
         .values("country")
-        .annotate(
-            rows=Count("id"),
-            flagged=Count("id", filter=Q(is_flagged=True)),
-            common=Count("id", filter=Q(is_common_anomaly=True)),
-        )
+        .annotate(rows=Sum("scored"), flagged=Sum("flagged"), common=Sum("common"))
         .order_by("-flagged", "country")
     )
     return list(grouped)

@@ -31,6 +31,7 @@ from jobs.recovery import recover_dead_jobs
 from transactions.selectors import scoreable_transactions, transactions_frame
 
 from .bundle import ScoringBundle, load_bundle, save_bundle
+from .daily_counts import recount_days
 from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
 from .fields import SCORE_COLUMNS, explanation_json
@@ -38,7 +39,7 @@ from .fusion import HISTORY_MODEL_FEATURES, fit_fused
 from .history import fit_priors, history_features
 from .kinds import SALE, line_kinds
 from .metrics import training_metrics
-from .models import ModelVersion, TransactionScore
+from .models import DailyScoreCount, ModelVersion, TransactionScore
 from .scoring import score_features, score_frame
 from .selectors import active_model_version as active_version
 from .signals import scores_written
@@ -100,6 +101,7 @@ def fail_version(version_id: int, error: str) -> None:
         status=ModelVersion.Status.FAILED, error=error[:4000], finished_at=timezone.now()
     )
     TransactionScore.objects.filter(model_version_id=version_id, model_version__is_active=False).delete()
+    DailyScoreCount.objects.filter(model_version_id=version_id, model_version__is_active=False).delete()
     shutil.rmtree(Path(settings.ARTIFACTS_DIR) / f"v{version_id}", ignore_errors=True)
 
 
@@ -260,7 +262,7 @@ def write_scores(
     *,
     ignore_conflicts: bool = False,
 ) -> int:
-    """Insert `score_frame` rows under `version`; return the count inserted.
+    """Insert `score_frame` rows under `version` and recount its daily counts; return the count inserted.
 
     With `ignore_conflicts`, rows already scored under `version` are skipped (a retried chunk).
     """
@@ -276,7 +278,9 @@ def write_scores(
         done += rows
         progress(done / len(table))
 
-    return bulk_insert_frame(TransactionScore, table, progress=report, ignore_conflicts=ignore_conflicts)
+    written = bulk_insert_frame(TransactionScore, table, progress=report, ignore_conflicts=ignore_conflicts)
+    recount_days(version, table["invoice_date"])
+    return written
 
 
 def prune_old_versions() -> None:
@@ -297,6 +301,7 @@ def prune_old_versions() -> None:
     )
     keep += list(ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True))
     TransactionScore.objects.exclude(model_version_id__in=keep).delete()
+    DailyScoreCount.objects.exclude(model_version_id__in=keep).delete()
     root = Path(settings.ARTIFACTS_DIR)
     for folder in root.glob("v*") if root.is_dir() else []:
         if folder.is_dir() and folder.name[1:].isdigit() and int(folder.name[1:]) not in keep:

@@ -12,7 +12,7 @@ from tests.conftest import clear_cache
 
 @pytest.fixture(autouse=True)
 def _empty_cache(request):
-    """The overview reads are cached per model activation: start every test without them."""
+    """Start every test with an empty cache (a Redis or local-memory CACHE_URL keeps entries across tests)."""
     clear_cache(request)
     yield
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 import pytest
 from django.db.models import Count, Q
 
+from detection.fields import ORM_PATHS, TABLE_FIELDS
 from detection.grid import ColumnFilter, scores_page
 from detection.models import ModelVersion, TransactionScore
-from detection.selectors import customers_by_anomalies
+from detection.selectors import customers_by_anomalies, row_dicts
 from transactions.models import Customer
 from transactions.selectors import search_customers
 
 pytestmark = pytest.mark.django_db
 
 
-def test_scores_page_orders_pages_and_counts_in_two_queries(
+def test_scores_page_orders_pages_and_counts_in_three_queries(
     trained_version: ModelVersion, django_assert_num_queries
 ) -> None:
     scores = TransactionScore.objects.filter(model_version=trained_version)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         rows, total = scores_page(offset=50, limit=25, order_by=("-total_spent",), version=trained_version)
     expected = list(scores.order_by("-total_spent", "transaction_id").values_list("transaction_id", flat=True)[50:75])
     assert [row["transaction_id"] for row in rows] == expected
@@ -87,3 +88,42 @@ def test_search_customers_matches_the_id_prefix_only(trained_version: ModelVersi
     assert [item["customer_id"] for item in found] == [c for c in expected if str(c).startswith(prefix)][:500]
     assert search_customers(str(some))[0] == {"customer_id": some, "country": Customer.objects.get(pk=some).country}
     assert search_customers("abc") == [] and search_customers("") == []
+
+
+def page_as_before(version: ModelVersion, *, offset: int, limit: int, order_by: tuple[str, ...], orm: Q) -> list[dict]:
+    """A page as the grid read it before its sort indexes: one ordered, joined, offset query."""
+    ordering = [("-" if key.startswith("-") else "") + ORM_PATHS[key.removeprefix("-")] for key in order_by]
+    scores = TransactionScore.objects.filter(orm, model_version=version).select_related("transaction")
+    return row_dicts(scores.order_by(*ordering, "transaction_id")[offset : offset + limit])
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+def test_every_sort_pages_exactly_as_one_offset_query(trained_version: ModelVersion, descending: bool) -> None:
+    total = TransactionScore.objects.filter(model_version=trained_version).count()
+    for field in TABLE_FIELDS:
+        order_by = (("-" if descending else "") + field,)
+        for offset in (0, 1_000, total - 60):
+            rows, count = scores_page(offset=offset, limit=100, order_by=order_by, version=trained_version)
+            expected = page_as_before(trained_version, offset=offset, limit=100, order_by=order_by, orm=Q())
+            assert rows == expected and count == total, (field, offset)
+            assert len(rows) == min(100, total - offset)
+
+
+@pytest.mark.parametrize(
+    ("condition", "orm"),
+    [
+        (ColumnFilter("is_flagged", "is_true"), Q(is_flagged=True)),
+        (ColumnFilter("country", "eq", "France"), Q(country="France")),
+        (ColumnFilter("quantity", "gt", 5), Q(transaction__quantity__gt=5)),
+        (ColumnFilter("description", "contains", "heart"), Q(transaction__description__icontains="heart")),
+    ],
+    ids=lambda item: f"{item.field}-{item.op}" if isinstance(item, ColumnFilter) else "",
+)
+def test_filtered_sorted_pages_match_one_offset_query(trained_version: ModelVersion, condition, orm: Q) -> None:
+    for order_by in (("-anomaly_score",), ("total_spent",), ("-invoice_date",), ("description", "-quantity")):
+        for offset in (0, 40):
+            rows, count = scores_page(
+                offset=offset, limit=50, order_by=order_by, filters=(condition,), version=trained_version
+            )
+            expected = page_as_before(trained_version, offset=offset, limit=50, order_by=order_by, orm=orm)
+            assert rows == expected and count == TransactionScore.objects.filter(orm).count() > 0, order_by

@@ -1,0 +1,231 @@
+"""Benchmark: the dashboard's overview charts and deep grid pages at real-file size, on SQLite and PostgreSQL.
+
+    python bench/dashboard_scale.py [--db /tmp/cases-realdb/db.sqlite3] [--postgres-url postgres://...]
+                                    [--code DIR] [--runs 5] [--databases sqlite postgres]
+
+`--db` is a SQLite database with the real file ingested and a model trained (see bench/_realdb.py).
+Each database gets a fresh copy: the SQLite file is copied and migrated; the PostgreSQL database is
+created empty, migrated, filled from that migrated copy (COPY, table by table) and VACUUM ANALYZEd
+as autovacuum would leave it. `--code` runs the project found in DIR instead of this checkout (for
+instance the main checkout, to print the figures before a change from the same machine state).
+
+Prints, per database, medians of `--runs` calls with an empty cache: the over-time chart per week
+and per day (selector + figure), the per-country chart, and one block of 100 grid rows (what the
+table callback does: selector + row shaping) at the first page, row 200,000 and the last page for
+the default sort and the common sorts, and two filtered pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from _realdb import real_db_parser, scratch_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+# Copied in this order (foreign keys); a table missing from either side is skipped.
+COPIED_TABLES = [
+    "transactions_importbatch",
+    "transactions_customer",
+    "transactions_transaction",
+    "detection_modelversion",
+    "detection_transactionscore",
+    "detection_dailyscorecount",
+]
+DEEP_ROW = 200_000
+SORTS = {
+    "default (anomaly_score desc)": [],
+    "anomaly_score asc": [{"colId": "anomaly_score", "sort": "asc"}],
+    "TotalSpent desc": [{"colId": "total_spent", "sort": "desc"}],
+    "TotalSpent asc": [{"colId": "total_spent", "sort": "asc"}],
+    "InvoiceDate desc": [{"colId": "invoice_date", "sort": "desc"}],
+    "InvoiceDate asc": [{"colId": "invoice_date", "sort": "asc"}],
+    "CustomerID asc": [{"colId": "customer_id", "sort": "asc"}],
+}
+FILTERS = {
+    "flagged only": {"is_flagged": {"filterType": "text", "type": "true"}},
+    "Country = France": {"country": {"filterType": "text", "type": "equals", "filter": "France"}},
+}
+
+
+def median_ms(call, runs: int) -> float:
+    """Median milliseconds of `runs` calls of `call` (after clearing the cache before each)."""
+    from django.core.cache import cache
+
+    seconds = []
+    for _ in range(runs):
+        cache.clear()
+        start = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - start)
+    return round(statistics.median(seconds) * 1000, 1)
+
+
+def child(runs: int) -> None:
+    """Time the reads in this process against DATABASE_URL; print one JSON line."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anomaly_site.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from dashboard.figures import anomalies_by_country_figure, anomalies_over_time_figure
+    from dashboard.tables import grid_rows, page_query
+    from detection.grid import scores_page
+    from detection.selectors import anomalies_by_country, anomalies_over_time, require_active_model_version
+
+    version = require_active_model_version()
+
+    def grid_block(request: dict) -> int:
+        query = page_query(request)
+        rows, total = scores_page(
+            offset=query.offset, limit=query.limit, order_by=query.order_by, filters=query.filters
+        )
+        grid_rows(rows)
+        return total
+
+    out: dict[str, float] = {}
+    for period in ("week", "day"):
+        out[f"over-time chart per {period}"] = median_ms(
+            lambda p=period: anomalies_over_time_figure(anomalies_over_time(period=p, version=version), p), runs
+        )
+    out["per-country chart"] = median_ms(
+        lambda: anomalies_by_country_figure(anomalies_by_country(version=version)), runs
+    )
+    for name, sort_model in SORTS.items():
+        total = grid_block({"startRow": 0, "endRow": 100, "sortModel": sort_model})
+        for label, start in (("first page", 0), (f"row {DEEP_ROW:,}", DEEP_ROW), ("last page", total - 100)):
+            request = {"startRow": start, "endRow": start + 100, "sortModel": sort_model}
+            out[f"grid {name}, {label}"] = median_ms(lambda r=request: grid_block(r), runs)
+    for name, filter_model in FILTERS.items():
+        total = grid_block({"startRow": 0, "endRow": 100, "filterModel": filter_model})
+        for label, start in (("first page", 0), ("last page", max(total - 100, 0))):
+            request = {"startRow": start, "endRow": start + 100, "filterModel": filter_model}
+            out[f"grid {name}, {label}"] = median_ms(lambda r=request: grid_block(r), runs)
+    out["scored rows"] = total = grid_block({"startRow": 0, "endRow": 1})
+    print(json.dumps(out))
+
+
+def run(code: Path, arguments: list[str], env: dict[str, str], *, capture: bool = False) -> str:
+    """Run `python *arguments` in the project at `code` with `env`; return its output when captured."""
+    done = subprocess.run(
+        [sys.executable, *arguments], cwd=code, env=env, check=True, capture_output=capture, text=True
+    )
+    return done.stdout if capture else ""
+
+
+def sqlite_copy(db: Path, code: Path, folder: Path, env: dict[str, str]) -> str:
+    """Copy `db` into `folder`, migrate it with the project at `code`; return its DATABASE_URL."""
+    target = folder / "db.sqlite3"
+    shutil.copyfile(db, target)
+    url = f"sqlite:///{target}"
+    run(code, ["manage.py", "migrate", "-v0"], {**env, "DATABASE_URL": url})
+    return url
+
+
+def postgres_copy(sqlite_file: Path, server_url: str, code: Path, env: dict[str, str]) -> str:
+    """Create a database on `server_url`, migrate it, fill it from the migrated SQLite copy; return its URL."""
+    import psycopg
+
+    name = f"dashbench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(server_url)
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    run(code, ["manage.py", "migrate", "-v0"], {**env, "DATABASE_URL": url})
+    source = sqlite3.connect(sqlite_file)
+    with psycopg.connect(url) as target:
+        target.execute("SET TIME ZONE 'UTC'")
+        for table in COPIED_TABLES:
+            columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
+            wanted = {
+                row[0]
+                for row in target.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s", [table]
+                )
+            }
+            columns = [column for column in columns if column in wanted]
+            if not columns or not wanted:
+                continue
+            target.execute(f"TRUNCATE {table} CASCADE")
+            names = ", ".join(columns)
+            with target.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in source.execute(f"SELECT {names} FROM {table}"):
+                    copy.write_row(row)
+            if "id" in columns:
+                highest = f"(SELECT coalesce(max(id), 1) FROM {table})"
+                target.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {highest})")
+        target.execute("UPDATE detection_modelversion SET started_by_id = NULL")
+    with psycopg.connect(url, autocommit=True) as vacuum:
+        vacuum.execute("VACUUM ANALYZE")
+    return url
+
+
+def start_postgres(folder: Path, port: int) -> str:
+    return subprocess.run(
+        [str(ROOT / ".ci" / "postgres"), "start", str(folder), str(port)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def main() -> None:
+    parser = real_db_parser(__doc__)
+    parser.add_argument("--code", type=Path, default=ROOT, help="the project checkout to run (default: this one)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
+    parser.add_argument("--postgres-url", help="a server to create the database on (default: a throwaway cluster)")
+    parser.add_argument("--postgres-port", type=int, default=54342)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        sys.path.insert(0, os.getcwd())
+        child(args.runs)
+        return
+
+    folder = scratch_folder(args.db, "dashboard-scale-")
+    code = args.code.resolve()
+    env = {
+        **os.environ,
+        "ARTIFACTS_DIR": str(folder / "artifacts"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "DJANGO_SETTINGS_MODULE": "anomaly_site.settings",
+    }
+    print(f"code: {code}")
+    cluster = None
+    try:
+        sqlite_url = sqlite_copy(args.db, code, folder, env)
+        urls = {"sqlite": sqlite_url}
+        if "postgres" in args.databases:
+            server = args.postgres_url
+            if server is None:
+                cluster = folder / "pg"
+                server = start_postgres(cluster, args.postgres_port)
+            urls["postgres"] = postgres_copy(folder / "db.sqlite3", server, code, env)
+        for database in args.databases:
+            output = run(
+                code,
+                [str(Path(__file__).resolve()), "--child", "--runs", str(args.runs)],
+                {**env, "DATABASE_URL": urls[database]},
+                capture=True,
+            )
+            figures = json.loads(output.strip().splitlines()[-1])
+            print(f"{database}: {figures.pop('scored rows'):,} scored rows; medians of {args.runs}, empty cache")
+            for name, value in figures.items():
+                print(f"  {name}: {value:,.1f} ms")
+    finally:
+        if cluster is not None:
+            subprocess.run([str(ROOT / ".ci" / "postgres"), "stop", str(cluster)], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

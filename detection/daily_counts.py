@@ -1,0 +1,120 @@
+"""The per-day, per-country score counts (DailyScoreCount) that the over-time and per-country charts read.
+
+Why a table rather than one GROUP BY at read time: the charts group by the invoice's day in UK time,
+and on SQLite that conversion is a Python function called for every score row (4.3 s uncached over
+401,604 rows); PostgreSQL converts in SQL but still reads every row of the version. The counts hold a
+few thousand rows per version (days x countries), so both charts read them in a few milliseconds on
+either database (figures in README.md, `python bench/dashboard_scale.py`).
+
+They are kept equal to the score rows with bulk SQL, in the transaction that writes the scores:
+after an insert, the days the new rows fall on are counted again from the score rows (DELETE, then
+INSERT ... SELECT ... GROUP BY); a whole version's rows are counted in one statement. Recounting
+(rather than adding to the counts) is idempotent, so a retried chunk that skipped rows already
+stored counts them once. On PostgreSQL a transaction-scoped advisory lock per version makes
+concurrent writers recount one after the other, each seeing the rows the previous one committed.
+Where score rows of a version are deleted (detection.services), its counts are deleted with them; a
+deleted version takes its counts along (CASCADE).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .models import DailyScoreCount, ModelVersion, TransactionScore
+
+# pg_advisory_xact_lock(namespace, version id): the namespace keeps these locks apart from others.
+_LOCK_NAMESPACE = 0x5C0DE
+# Beyond this many separate runs of days, one range from the first day to the last is recounted.
+_MAX_SPANS = 50
+COUNTED = {
+    "scored": Q(),
+    "flagged": Q(is_flagged=True),
+    "common": Q(is_common_anomaly=True),
+    "iso_forest_flagged": Q(iso_forest_flag=True),
+    "autoencoder_flagged": Q(autoencoder_flag=True),
+}
+
+
+def grouped_counts(scores: QuerySet) -> QuerySet:
+    """`scores` grouped by version, local day and country, with the COUNTED columns, in table order."""
+    counts = {name: Count("id", filter=condition) if condition else Count("id") for name, condition in COUNTED.items()}
+    return (
+        scores.annotate(day=TruncDate("invoice_date", tzinfo=timezone.get_default_timezone()))
+        .values("model_version", "day", "country")
+        .annotate(**counts)
+        .order_by()
+    )
+
+
+def _insert_counts(scores: QuerySet) -> None:
+    """INSERT ... SELECT the grouped counts of `scores` into the DailyScoreCount table."""
+    select, params = grouped_counts(scores).query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in ("model_version_id", "day", "country", *COUNTED))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(DailyScoreCount._meta.db_table)} ({columns}) {select}", params)
+
+
+def _lock(version_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, version_id])
+
+
+def local_days(invoice_dates: pd.Series) -> np.ndarray:
+    """The distinct local days (site time zone) of aware or UTC-naive invoice dates, sorted, as datetime64[D]."""
+    stamps = pd.to_datetime(invoice_dates, utc=True).dt.tz_convert(timezone.get_default_timezone())
+    return np.unique(stamps.dt.tz_localize(None).dt.floor("D").to_numpy().astype("datetime64[D]"))
+
+
+def day_spans(days: np.ndarray) -> list[tuple[date, date]]:
+    """Runs of consecutive days as (first, last) pairs; one pair for all when there are more than _MAX_SPANS."""
+    if len(days) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(days).astype(int) > 1)
+    firsts = np.concatenate([days[:1], days[breaks + 1]])
+    lasts = np.concatenate([days[breaks], days[-1:]])
+    if len(firsts) > _MAX_SPANS:
+        firsts, lasts = firsts[:1], lasts[-1:]
+    return [(first.item(), last.item()) for first, last in zip(firsts, lasts, strict=True)]
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
+
+
+def recount_version(version: ModelVersion | int) -> None:
+    """Count every score row of `version` again (a repair: writes keep the counts current)."""
+    version_id = getattr(version, "pk", version)
+    with transaction.atomic():
+        _lock(version_id)
+        DailyScoreCount.objects.filter(model_version_id=version_id).delete()
+        _insert_counts(TransactionScore.objects.filter(model_version_id=version_id))
+
+
+def recount_days(version: ModelVersion | int, invoice_dates: pd.Series) -> None:
+    """Count again the score rows of `version` on the local days of `invoice_dates` (rows just written).
+
+    Call it in the transaction that wrote them. A whole version's dates (training) make one range of
+    days, recounted by one statement.
+    """
+    version_id = getattr(version, "pk", version)
+    spans = day_spans(local_days(invoice_dates))
+    if not spans:
+        return
+    on_days = Q()
+    in_dates = Q()
+    for first, last in spans:
+        on_days |= Q(day__range=(first, last))
+        in_dates |= Q(invoice_date__gte=_local_midnight(first), invoice_date__lt=_local_midnight(last + timedelta(1)))
+    with transaction.atomic():
+        _lock(version_id)
+        DailyScoreCount.objects.filter(on_days, model_version_id=version_id).delete()
+        _insert_counts(TransactionScore.objects.filter(in_dates, model_version_id=version_id))

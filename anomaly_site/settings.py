@@ -183,6 +183,8 @@ LOGIN_REDIRECT_URL = reverse_lazy("dashboard:index")
 # Model artifacts and uploaded files live outside the repository and outside any served path.
 _DATA_HOME = Path(env.str("XDG_DATA_HOME", default=str(Path.home() / ".local" / "share")))
 ARTIFACTS_DIR = Path(env.str("ARTIFACTS_DIR", default=str(_DATA_HOME / "ecommerce-anomaly" / "artifacts")))
+# Where training reads analysts' verdicts (detection.labels); empty = train without labels.
+DETECTION_LABEL_PROVIDER = env.str("DETECTION_LABEL_PROVIDER", default="reviews.selectors.verdict_labels")
 UPLOADS_DIR = Path(env.str("UPLOADS_DIR", default=str(_DATA_HOME / "ecommerce-anomaly" / "uploads")))
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

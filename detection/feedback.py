@@ -3,8 +3,10 @@ confirmed frauds raise the customer's other recent rows into review. Pure pandas
 
 How near is near (the windows are in the rows' own invoice time, so an effect expires by itself):
 - a false positive lowers the sale lines of the same customer with the same kind of evidence (the
-  reason key of their strongest tail-detector surprise, `evidence_keys`) dated from the dismissed
-  line's invoice to DISMISS_DAYS after it, the dismissed line included: their fused surprise is
+  reason key of their strongest tail-detector surprise, `evidence_keys`) no stronger than the
+  dismissed line's plus NEAR_SURPRISE (at most e times rarer: a far more extreme line is not the
+  one dismissed), dated from the dismissed line's invoice to DISMISS_DAYS after it, the dismissed
+  line included: their fused surprise is
   capped at the flag threshold and halved (DISMISS_FACTOR), which takes them out of the queue and
   keeps their order among themselves. A line DISMISS_DAYS and a second later is ranked as before;
 - a confirmed fraud raises the customer's other sale lines dated within FRAUD_DAYS before or after
@@ -26,6 +28,7 @@ from .reasons import REASON_SURPRISE, REASONS
 DISMISS_DAYS = 30
 DISMISS_FACTOR = 0.5
 FRAUD_DAYS = 14
+NEAR_SURPRISE = 1.0  # -log tail probability: a row at most e (2.7) times rarer than the dismissed one
 DAY_SECONDS = 86_400
 NO_EVIDENCE = "isolation_forest"  # no tail surprise above REASON_SURPRISE: the forest's combination
 
@@ -43,6 +46,13 @@ def evidence_keys(scored: pd.DataFrame) -> np.ndarray:
     return np.where(surprise.max(axis=1) >= REASON_SURPRISE, keys[strongest], NO_EVIDENCE)
 
 
+def evidence_strength(scored: pd.DataFrame) -> np.ndarray:
+    """Return each row's strongest tail surprise (the strength of its `evidence_keys` evidence)."""
+    return (
+        scored[[column for column in scored.columns if column.startswith("surprise_")]].to_numpy(np.float64).max(axis=1)
+    )
+
+
 def seconds(dates: pd.Series) -> np.ndarray:
     """Seconds since 1970 (UTC) of tz-aware dates."""
     return ((dates.dt.tz_convert("UTC") - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
@@ -51,8 +61,8 @@ def seconds(dates: pd.Series) -> np.ndarray:
 @dataclass(frozen=True)
 class Feedback:
     """The verdicts of a version: one row per labelled sale line (transaction_id, customer_id,
-    evidence, seconds = its invoice time, label, review_id, closed_seconds = when the verdict was
-    given)."""
+    evidence, strength = its strongest surprise, seconds = its invoice time, label, review_id,
+    closed_seconds = when the verdict was given)."""
 
     verdicts: pd.DataFrame
 
@@ -60,21 +70,28 @@ class Feedback:
         frame = self.verdicts
         arrays = {column: frame[column].to_numpy(np.int64) for column in FEEDBACK_INT_COLUMNS}
         arrays["evidence"] = frame["evidence"].astype(str).to_numpy(str)
+        arrays["strength"] = frame["strength"].to_numpy(np.float64)
         return arrays
 
     @classmethod
     def from_arrays(cls, stored) -> Feedback:
         frame = pd.DataFrame({column: stored[column].astype(np.int64) for column in FEEDBACK_INT_COLUMNS})
         frame["evidence"] = stored["evidence"].astype(object)
+        frame["strength"] = stored["strength"].astype(np.float64)
         return cls(frame[FEEDBACK_COLUMNS])
 
 
 FEEDBACK_INT_COLUMNS = ["transaction_id", "customer_id", "seconds", "label", "review_id", "closed_seconds"]
-FEEDBACK_COLUMNS = [*FEEDBACK_INT_COLUMNS, "evidence"]
+FEEDBACK_COLUMNS = [*FEEDBACK_INT_COLUMNS, "evidence", "strength"]
 
 
 def build_feedback(
-    labels: pd.DataFrame, transaction_ids: np.ndarray, customer_ids: np.ndarray, dates: pd.Series, evidence: np.ndarray
+    labels: pd.DataFrame,
+    transaction_ids: np.ndarray,
+    customer_ids: np.ndarray,
+    dates: pd.Series,
+    evidence: np.ndarray,
+    strength: np.ndarray,
 ) -> Feedback:
     """Return the Feedback of `labels` (labels.LABEL_COLUMNS) on the scored sale lines described by the
     other arguments (same length); verdicts on lines not among them are left out."""
@@ -84,6 +101,7 @@ def build_feedback(
             "customer_id": np.asarray(customer_ids, dtype=np.int64),
             "seconds": seconds(pd.Series(dates).reset_index(drop=True)),
             "evidence": np.asarray(evidence, dtype=object),
+            "strength": np.asarray(strength, dtype=np.float64),
         }
     )
     verdicts = labels.assign(transaction_id=labels["transaction_id"].astype(np.int64)).merge(
@@ -99,7 +117,12 @@ def build_feedback(
 
 
 def feedback_effects(
-    feedback: Feedback, transaction_ids: np.ndarray, customer_ids: np.ndarray, line_seconds: np.ndarray, evidence
+    feedback: Feedback,
+    transaction_ids: np.ndarray,
+    customer_ids: np.ndarray,
+    line_seconds: np.ndarray,
+    evidence: np.ndarray,
+    strength: np.ndarray,
 ) -> pd.DataFrame:
     """Return per row (positional): `effect` (+1 raised by a fraud, -1 lowered by a dismissal, 0 none)
     and the verdict behind it (`verdict_seconds` of its line, `closed_seconds`, `review_id`)."""
@@ -110,6 +133,7 @@ def feedback_effects(
             "customer_id": np.asarray(customer_ids, dtype=np.int64),
             "seconds": np.asarray(line_seconds, dtype=np.int64),
             "evidence": np.asarray(evidence, dtype=object),
+            "strength": np.asarray(strength, dtype=np.float64),
         }
     )
     out = pd.DataFrame(
@@ -121,14 +145,15 @@ def feedback_effects(
     dismissed = verdicts[verdicts["label"] == DISMISSED]
     near = rows.merge(dismissed, on=["customer_id", "evidence"], suffixes=("", "_verdict"))
     after = near["seconds"] - near["seconds_verdict"]
-    near = near[(after >= 0) & (after <= DISMISS_DAYS * DAY_SECONDS)]
-    frauds = verdicts[verdicts["label"] == CONFIRMED].drop(columns="evidence")
+    stronger = near["strength"] - near["strength_verdict"]
+    near = near[(after >= 0) & (after <= DISMISS_DAYS * DAY_SECONDS) & (stronger <= NEAR_SURPRISE)]
+    frauds = verdicts[verdicts["label"] == CONFIRMED].drop(columns=["evidence", "strength"])
     recent = rows.merge(frauds, on="customer_id", suffixes=("", "_verdict"))
     recent = recent[
         ((recent["seconds"] - recent["seconds_verdict"]).abs() <= FRAUD_DAYS * DAY_SECONDS)
         & (recent["transaction_id"] != recent["transaction_id_verdict"])
     ]
-    own = rows.merge(dismissed, on="transaction_id", suffixes=("", "_verdict"))
+    own = rows.merge(dismissed.drop(columns=["evidence", "strength"]), on="transaction_id", suffixes=("", "_verdict"))
     # the latest verdict line of each kind per row; a fraud overwrites a dismissal, a row's own
     # dismissal overwrites both
     for matched, effect in ((near, -1), (recent, 1), (own, -1)):
@@ -188,6 +213,7 @@ def apply_feedback(
         frame["customer_id"].to_numpy(),
         seconds(frame["invoice_date"]),
         evidence,
+        evidence_strength(scored),
     )
     effects["effect"] = np.where(sale, effects["effect"].to_numpy(), 0)
     effects["evidence"] = evidence

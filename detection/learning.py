@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .feedback import build_feedback, evidence_keys
+from .feedback import build_feedback, evidence_keys, evidence_strength
 from .fusion import FusedDetector, history_matrix
 from .supervised import (
     BLEND_WEIGHT,
@@ -61,8 +61,8 @@ def learn_from_labels(
         inputs = supervised_inputs(history_matrix(features), scored)
         unlabelled = np.setdiff1d(np.arange(len(features)), positions)
         background = background_sample(unlabelled, seed=seed)
-        layer = fit_supervised(inputs[positions], classes, inputs[background], inputs, seed=seed)
-        blended = layer.blend(scored["fused_surprise"].to_numpy(), inputs)
+        layer, raw = fit_supervised(inputs[positions], classes, inputs[background], inputs, seed=seed)
+        blended = layer.blend(scored["fused_surprise"].to_numpy(), inputs, raw=raw)
         fused = replace(fused, supervised=layer, fused_threshold=float(np.quantile(blended, 1.0 - fused.contamination)))
         summary.update(blended=True, blend_weight=BLEND_WEIGHT, background_rows=len(background))
     feedback = build_feedback(
@@ -71,6 +71,7 @@ def learn_from_labels(
         frame["customer_id"].to_numpy()[positions],
         frame["invoice_date"].iloc[positions],
         evidence_keys(scored.iloc[positions]),
+        evidence_strength(scored.iloc[positions]),
     )
     summary["feedback_verdicts"] = len(feedback.verdicts)
     if len(feedback.verdicts):

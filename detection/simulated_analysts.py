@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from .evaluation import plant_varied, planted_features, top_share_report
-from .feedback import FEEDBACK_COLUMNS, Feedback, apply_feedback, evidence_keys, seconds
+from .feedback import FEEDBACK_COLUMNS, Feedback, apply_feedback, evidence_keys, evidence_strength, seconds
 from .fusion import FusedDetector, history_matrix
-from .supervised import BACKGROUND_ROWS, background_sample, fit_supervised, supervised_inputs
+from .supervised import BACKGROUND_ROWS, BLEND_WEIGHT, background_sample, fit_supervised, supervised_inputs
 
 
 @dataclass
@@ -73,6 +73,7 @@ def simulate_seed(
     invoices_per_kind: int = 150,
     fraud_share: float = 0.2,
     false_positives: int = 200,
+    weight: float = BLEND_WEIGHT,
 ) -> dict:
     """Return one seed's figures (`priors`: the version's HistoryPriors): the share of the unlabelled
     planted lines above the top-2 % threshold before and after learning (and per kind after), the
@@ -84,7 +85,15 @@ def simulate_seed(
     planted = planted[(planted["label"] == 1).to_numpy()]
     planted_feats = planted_features(planted, rows, priors=priors)
     return _simulate(
-        sales, planted, planted_feats, base, seed=seed, share=share, fraud_share=fraud_share, fp=false_positives
+        sales,
+        planted,
+        planted_feats,
+        base,
+        seed=seed,
+        share=share,
+        fraud_share=fraud_share,
+        fp=false_positives,
+        weight=weight,
     )
 
 
@@ -98,6 +107,7 @@ def _simulate(
     share: float,
     fraud_share: float,
     fp: int,
+    weight: float,
 ) -> dict:
     planted_scored = base.score(planted_feats)
     planted_inputs = supervised_inputs(history_matrix(planted_feats), planted_scored)
@@ -113,8 +123,8 @@ def _simulate(
     background = background_sample(candidates, seed=seed, size=min(BACKGROUND_ROWS, len(candidates) // 2))
     labelled = np.vstack([planted_inputs[confirmed], sales.inputs[dismissed]])
     classes = np.r_[np.ones(int(confirmed.sum()), np.int64), np.zeros(len(dismissed), np.int64)]
-    layer = fit_supervised(labelled, classes, sales.inputs[background], sales.inputs, seed=seed)
-    real_blended = layer.blend(real_before, sales.inputs)
+    layer, raw = fit_supervised(labelled, classes, sales.inputs[background], sales.inputs, seed=seed, weight=weight)
+    real_blended = layer.blend(real_before, sales.inputs, raw=raw)
     learnt = replace(base, supervised=layer, fused_threshold=float(np.quantile(real_blended, 1.0 - share)))
     feedback = _feedback(sales, planted, planted_scored, confirmed, dismissed)
     real_after = _final(learnt, feedback, sales.scored.assign(fused_surprise=real_blended), sales.rows)
@@ -128,6 +138,8 @@ def _simulate(
     kinds = planted.loc[measured, "plant_kind"].to_numpy()
     before = top_share_report(real_before[normal], planted_scored["fused_surprise"].to_numpy()[measured], kinds)
     after = top_share_report(real_after[normal], planted_after[measured], kinds)
+    blend_only = top_share_report(real_blended[normal], planted_blended[measured], kinds)
+    threshold_blend = np.quantile(real_blended[normal], 1.0 - share)
     threshold_after = np.quantile(real_after[normal], 1.0 - share)
     threshold_before = np.quantile(real_before[normal], 1.0 - share)
     return {
@@ -136,9 +148,11 @@ def _simulate(
         "false_positive_lines": len(dismissed),
         "measured_planted_lines": int(measured.sum()),
         "top_share_before": before["top_share"],
+        "top_share_blend_only": blend_only["top_share"],
         "top_share_after": after["top_share"],
         "gain_points": 100 * (after["top_share"] - before["top_share"]),
         "false_positives_in_top_before": float((real_before[dismissed] > threshold_before).mean()),
+        "false_positives_in_top_blend_only": float((real_blended[dismissed] > threshold_blend).mean()),
         "false_positives_in_top_after": float((real_after[dismissed] > threshold_after).mean()),
         "retrain_seconds": retrain_seconds,
         **{f"after_{key}": value for key, value in after.items() if key.startswith("top_") and key != "top_share"},
@@ -171,6 +185,7 @@ def _feedback(
                     "review_id": 0,
                     "closed_seconds": seconds(lines["invoice_date"]),
                     "evidence": evidence_keys(scored),
+                    "strength": evidence_strength(scored),
                 }
             )
         )

@@ -29,7 +29,6 @@ import pandas as pd
 MIN_LABELS_PER_CLASS = 20
 BLEND_WEIGHT = 0.5
 BACKGROUND_ROWS = 20_000  # unreviewed sale lines sampled as ordinary examples
-CHUNK_ROWS = 16_384  # rows walked through every tree at once (rows x trees node indexes in memory)
 CLASSIFIER_PARAMETERS = {
     "max_iter": 120,
     "learning_rate": 0.1,
@@ -94,22 +93,21 @@ class TreeArrays:
         return cls(feature, threshold, missing_left, left, right, value, baseline, depth)
 
     def raw(self, inputs: np.ndarray) -> np.ndarray:
-        """Return the classifier's raw score (log-odds of fraud) per row, as `decision_function`."""
-        inputs = np.asarray(inputs, dtype=np.float64)
-        trees, size = self.feature.shape
-        offsets = np.arange(trees) * size
-        flat = {name: getattr(self, name).ravel() for name in ("feature", "threshold", "missing_left", "left", "right")}
-        out = np.empty(len(inputs))
-        for start in range(0, len(inputs), CHUNK_ROWS):
-            chunk = inputs[start : start + CHUNK_ROWS]
-            rows = np.arange(len(chunk))[:, None]
-            node = np.zeros((len(chunk), trees), np.int64)
+        """Return the classifier's raw score (log-odds of fraud) per row, as `decision_function`
+        (to about 1e-14: the trees' values are summed in their order)."""
+        columns = np.ascontiguousarray(np.asarray(inputs, dtype=np.float64).T).ravel()
+        rows = len(inputs)
+        positions = np.arange(rows)
+        out = np.full(rows, self.baseline)
+        for tree in range(len(self.feature)):  # one vectorised walk per tree (about a hundred)
+            feature, threshold = self.feature[tree], self.threshold[tree]
+            left, right, missing_left = self.left[tree], self.right[tree], self.missing_left[tree]
+            node = np.zeros(rows, np.int64)
             for _ in range(self.depth):
-                at = node + offsets
-                values = chunk[rows, flat["feature"][at]]
-                go_left = np.where(np.isnan(values), flat["missing_left"][at], values <= flat["threshold"][at])
-                node = np.where(go_left, flat["left"][at], flat["right"][at])
-            out[start : start + CHUNK_ROWS] = self.baseline + self.value.ravel()[node + offsets].sum(axis=1)
+                values = columns[feature[node] * rows + positions]
+                go_left = np.where(np.isnan(values), missing_left[node], values <= threshold[node])
+                node = np.where(go_left, left[node], right[node])
+            out += self.value[tree][node]
         return out
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -147,15 +145,16 @@ class SupervisedLayer:
     sorted_scores: np.ndarray
     weight: float = BLEND_WEIGHT
 
-    def surprise(self, inputs: np.ndarray) -> np.ndarray:
-        """Return -log of the right-tail probability of each row's raw score among the training lines."""
+    def surprise(self, raw: np.ndarray) -> np.ndarray:
+        """Return -log of the right-tail probability of raw scores among the training lines'."""
         from .fusion import right_tail
 
-        return -np.log(right_tail(self.sorted_scores, self.trees.raw(inputs)))
+        return -np.log(right_tail(self.sorted_scores, raw))
 
-    def blend(self, unsupervised: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        """Return the blended fused surprise (the module's rule)."""
-        return (1.0 - self.weight) * unsupervised + self.weight * self.surprise(inputs)
+    def blend(self, unsupervised: np.ndarray, inputs: np.ndarray, *, raw: np.ndarray | None = None) -> np.ndarray:
+        """Return the blended fused surprise (the module's rule); `raw`: the rows' raw scores when known."""
+        raw = self.trees.raw(inputs) if raw is None else raw
+        return (1.0 - self.weight) * unsupervised + self.weight * self.surprise(raw)
 
 
 def label_counts(labels: np.ndarray) -> dict[str, int]:
@@ -189,16 +188,18 @@ def fit_supervised(
     *,
     seed: int = 0,
     weight: float = BLEND_WEIGHT,
-) -> SupervisedLayer:
+) -> tuple[SupervisedLayer, np.ndarray]:
     """Fit the classifier on `labelled` inputs (labels 1/0) and `background` inputs (class 0);
-    calibrate it on `calibration` (the inputs of every training sale line); return the layer."""
+    calibrate it on `calibration` (the inputs of every training sale line); return the layer and
+    the raw scores of the `calibration` rows."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     classes, weights = training_weights(labels, len(background))
     classifier = HistGradientBoostingClassifier(**CLASSIFIER_PARAMETERS, random_state=seed)
     classifier.fit(np.vstack([labelled, background]), classes, sample_weight=weights)
     trees = TreeArrays.from_classifier(classifier)
-    return SupervisedLayer(trees=trees, sorted_scores=np.sort(trees.raw(calibration)), weight=weight)
+    raw = trees.raw(calibration)
+    return SupervisedLayer(trees=trees, sorted_scores=np.sort(raw), weight=weight), raw
 
 
 def background_sample(candidates: np.ndarray, *, seed: int = 0, size: int = BACKGROUND_ROWS) -> np.ndarray:

@@ -12,6 +12,7 @@ from detection.feedback import (
     DISMISS_DAYS,
     FEEDBACK_COLUMNS,
     FRAUD_DAYS,
+    NEAR_SURPRISE,
     Feedback,
     apply_effects,
     feedback_effects,
@@ -40,6 +41,7 @@ def verdicts(*rows: tuple[int, int, int, str]) -> Feedback:
                 "review_id": 50 + n,
                 "closed_seconds": at + DAY_SECONDS,
                 "evidence": evidence,
+                "strength": 5.0,
             }
             for n, (customer, at, label, evidence) in enumerate(rows)
         ]
@@ -47,7 +49,7 @@ def verdicts(*rows: tuple[int, int, int, str]) -> Feedback:
     return Feedback(frame[FEEDBACK_COLUMNS])
 
 
-def effects_for(feedback: Feedback, rows: list[tuple[int, int, str]]) -> np.ndarray:
+def effects_for(feedback: Feedback, rows: list[tuple[int, int, str]], strength: float = 5.0) -> np.ndarray:
     """(customer, seconds, evidence) per scored row -> effect per row."""
     frame = pd.DataFrame(rows, columns=["customer", "seconds", "evidence"])
     return feedback_effects(
@@ -56,6 +58,7 @@ def effects_for(feedback: Feedback, rows: list[tuple[int, int, str]]) -> np.ndar
         frame["customer"].to_numpy(),
         frame["seconds"].to_numpy(),
         frame["evidence"].to_numpy(object),
+        np.full(len(frame), strength),
     )["effect"].to_numpy()
 
 
@@ -95,9 +98,17 @@ def test_a_confirmed_fraud_raises_the_customers_other_recent_rows_until_it_expir
         frame["customer"].to_numpy(),
         frame["seconds"].to_numpy(),
         np.array(["burst"] * 5, dtype=object),
+        np.full(5, 3.0),
     )
     assert effects["effect"].tolist() == [1, 1, 0, 0, 0]
     assert effects["review_id"].tolist() == [50, 50, 0, 0, 0]
+
+
+def test_a_far_more_extreme_row_is_not_near_the_dismissed_one() -> None:
+    feedback = verdicts((7, T0, 0, "quantity_vs_item"))  # its evidence has surprise 5.0
+    later = [(7, T0 + DAY_SECONDS, "quantity_vs_item")]
+    assert effects_for(feedback, later, strength=5.0 + NEAR_SURPRISE).tolist() == [-1]
+    assert effects_for(feedback, later, strength=5.0 + NEAR_SURPRISE + 0.01).tolist() == [0]
 
 
 def test_a_fraud_wins_over_a_dismissal_on_the_same_row() -> None:
@@ -108,7 +119,7 @@ def test_a_fraud_wins_over_a_dismissal_on_the_same_row() -> None:
 def test_a_dismissed_row_stays_lowered_next_to_a_confirmed_fraud() -> None:
     feedback = verdicts((7, T0, 0, "burst"), (7, T0 + DAY_SECONDS, 1, "price_vs_item"))
     effects = feedback_effects(
-        feedback, np.array([1000]), np.array([7]), np.array([T0]), np.array(["burst"], dtype=object)
+        feedback, np.array([1000]), np.array([7]), np.array([T0]), np.array(["burst"], dtype=object), np.array([5.0])
     )
     assert effects["effect"].tolist() == [-1] and effects["review_id"].tolist() == [50]
 

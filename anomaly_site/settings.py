@@ -11,6 +11,7 @@ Environment variables, by topic:
 - login: TOKEN_TTL_HOURS, API_LOGIN_RATE, LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES, CACHE_URL;
 - worker: Q_REDIS_URL, Q_WORKERS, Q_TIMEOUT, Q_RETRY, Q_SYNC, HEARTBEAT_SECONDS, STALE_AFTER_SECONDS;
 - cases: CASE_WINDOW_DAYS, CASE_SLA_HOURS; webhooks: WEBHOOK_TIMEOUT_SECONDS;
+- detection: DETECTION_LABEL_PROVIDER (where training reads verdicts; empty = no labels);
 - HTTPS: SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS,
   SECURE_HSTS_PRELOAD (the last two off unless set);
 - logs: LOG_LEVEL, LOG_FORMAT (plain or json).
@@ -184,6 +185,8 @@ LOGIN_REDIRECT_URL = reverse_lazy("dashboard:index")
 # Model artifacts and uploaded files live outside the repository and outside any served path.
 _DATA_HOME = Path(env.str("XDG_DATA_HOME", default=str(Path.home() / ".local" / "share")))
 ARTIFACTS_DIR = Path(env.str("ARTIFACTS_DIR", default=str(_DATA_HOME / "ecommerce-anomaly" / "artifacts")))
+# Where training reads analysts' verdicts (detection.labels); empty = train without labels.
+DETECTION_LABEL_PROVIDER = env.str("DETECTION_LABEL_PROVIDER", default="reviews.selectors.verdict_labels")
 UPLOADS_DIR = Path(env.str("UPLOADS_DIR", default=str(_DATA_HOME / "ecommerce-anomaly" / "uploads")))
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

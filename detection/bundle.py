@@ -7,7 +7,9 @@ four (scaler, forest, autoencoder, quantiles: `estimators.Detector.save`), `fusi
 detector's sorted training values, the calibrations and the fused threshold, as .npz), `priors`
 (.json), `history` (the training rows' columns, as .npz) and `history_state` (their compact
 per-customer and per-StockCode history, `history_state.HistoryState`, as .npz; a version saved
-without it builds it on load). No pickled objects anywhere.
+without it builds it on load); with analysts' verdicts, `supervised` (the classifier's trees as
+arrays and its calibration: supervised.py) and `feedback` (the verdicts: feedback.py), as .npz.
+No pickled objects anywhere.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import pandas as pd
 
 from .errors import ArtifactError
 from .estimators import Detector, file_sha256, verified_path
+from .feedback import Feedback
 from .fusion import Calibrator, FusedDetector, TailDetector
 from .history_state import HistoryState, build_history_state
 from .history_stats import LOCAL_TIME_ZONE, PRICE_LAG_DAYS, HistoryPriors, _local_day
 from .kinds import SALE
+from .supervised import SupervisedLayer, TreeArrays
 
 FORMAT_VERSION = 1
 HISTORY_COLUMNS = [
@@ -138,6 +142,17 @@ def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]
         seconds=_seconds(history["invoice_date"]),
     )
     np.savez(paths["history_state"], **bundle.state.to_arrays())
+    if fused.supervised is not None:
+        paths["supervised"] = folder / "supervised.npz"
+        np.savez(
+            paths["supervised"],
+            sorted_scores=fused.supervised.sorted_scores,
+            weight=np.array(fused.supervised.weight),
+            **{f"tree__{name}": values for name, values in fused.supervised.trees.to_arrays().items()},
+        )
+    if fused.feedback is not None:
+        paths["feedback"] = folder / "feedback.npz"
+        np.savez(paths["feedback"], **fused.feedback.to_arrays())
     artifacts.update({name: {"path": str(path), "sha256": file_sha256(path)} for name, path in paths.items()})
     return artifacts
 
@@ -165,6 +180,8 @@ def load_bundle(artifacts: dict[str, dict[str, str]]) -> ScoringBundle:
         fused_threshold=settings["fused_threshold"],
         contamination=settings["contamination"],
         weights=settings.get("weights", {}),  # versions saved before the weights fused with 1 each
+        supervised=_load_supervised(artifacts),
+        feedback=_load_feedback(artifacts),
     )
     priors = HistoryPriors.from_dict(json.loads(verified_path(artifacts, "priors").read_text()))
     with np.load(verified_path(artifacts, "history"), allow_pickle=False) as stored:
@@ -181,6 +198,21 @@ def load_bundle(artifacts: dict[str, dict[str, str]]) -> ScoringBundle:
             except (KeyError, ValueError) as exc:
                 raise ArtifactError(f"history state cannot be read: {exc}") from exc
     return ScoringBundle(fused=fused, priors=priors, history=history, state=state)
+
+
+def _load_supervised(artifacts: dict[str, dict[str, str]]) -> SupervisedLayer | None:
+    if "supervised" not in artifacts:
+        return None
+    with np.load(verified_path(artifacts, "supervised"), allow_pickle=False) as stored:
+        trees = TreeArrays.from_arrays({key.removeprefix("tree__"): stored[key] for key in stored.files})
+        return SupervisedLayer(trees=trees, sorted_scores=stored["sorted_scores"], weight=float(stored["weight"]))
+
+
+def _load_feedback(artifacts: dict[str, dict[str, str]]) -> Feedback | None:
+    if "feedback" not in artifacts:
+        return None
+    with np.load(verified_path(artifacts, "feedback"), allow_pickle=False) as stored:
+        return Feedback.from_arrays(stored)
 
 
 def _plain(values: pd.Series) -> np.ndarray:

@@ -277,6 +277,8 @@ class FusedDetector:
     fused_threshold: float
     contamination: float
     weights: dict[str, float] = field(default_factory=dict)  # fuse's; empty = 1 each (versions saved before)
+    supervised: object | None = None  # supervised.SupervisedLayer, once analysts gave enough verdicts
+    feedback: object | None = None  # feedback.Feedback: the verdicts scoring applies (scoring.score_features)
 
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
         """Return per row (same index as `features`): each detector's score, tail probability and flag,
@@ -287,7 +289,8 @@ class FusedDetector:
         """Return (the forest's and autoencoder's ModelScores, `score`'s frame)."""
         from .estimators import risk_score
 
-        scores = self.models.score(history_matrix(features))
+        matrix = history_matrix(features)
+        scores = self.models.score(matrix)
         inputs = tail_inputs(features)
         surprise = self.tail.surprise(inputs)
         ordered = np.sort(surprise, axis=1)
@@ -316,7 +319,23 @@ class FusedDetector:
             index=features.index,
         )
         surprises = pd.DataFrame(surprise, columns=self.tail.names, index=features.index)
-        return scores, out.join(surprises.add_prefix("surprise_"))
+        out = out.join(surprises.add_prefix("surprise_"))
+        if self.supervised is not None:
+            out = self.blended(out, matrix)
+        return scores, out
+
+    def blended(self, scored: pd.DataFrame, matrix: np.ndarray) -> pd.DataFrame:
+        """Return `scored` with the supervised layer blended into the fused surprise (supervised.py's
+        rule), keeping the unsupervised one as `unsupervised_surprise`."""
+        from .supervised import supervised_inputs
+
+        fused = self.supervised.blend(scored["fused_surprise"].to_numpy(), supervised_inputs(matrix, scored))
+        return scored.assign(
+            unsupervised_surprise=scored["fused_surprise"].to_numpy(),
+            fused_surprise=fused,
+            anomaly_score=1.0 - np.exp(-fused),
+            is_flagged=fused > self.fused_threshold,
+        )
 
 
 def fit_fused(

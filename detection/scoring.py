@@ -19,6 +19,7 @@ import pandas as pd
 from .bundle import ScoringBundle
 from .estimators import explanations
 from .features import ZSCORE_CLIP
+from .feedback import apply_feedback, feedback_reason
 from .fields import HIST_FREQ
 from .fusion import HISTORY_MODEL_FEATURES, FusedDetector
 from .history import history_features
@@ -82,6 +83,9 @@ def score_features(
     """Return the score rows of `frame` from its `history_features` (same index)."""
     model_scores, scored = fused.score_with_models(features)
     sale = (features["kind"] == SALE).to_numpy()
+    effects = None
+    if fused.feedback is not None:
+        scored, effects = apply_feedback(scored, frame, fused.feedback, threshold=fused.fused_threshold, sale=sale)
     out = pd.DataFrame(
         {
             "transaction_id": frame["transaction_id"].to_numpy(),
@@ -133,6 +137,17 @@ def score_features(
         why.iat[position] = items
     for position in np.flatnonzero(rule_flag):
         why.iat[position] = rules[position]
+    if effects is not None:
+        for position in np.flatnonzero(effects["effect"].to_numpy()):  # rows near a verdict: a few hundred
+            effect = effects.iloc[position]
+            item = feedback_reason(
+                effect["effect"],
+                effect["verdict_seconds"],
+                effect["closed_seconds"],
+                effect["review_id"],
+                effect["evidence"],
+            )
+            why.iat[position] = [item, *why.iat[position]]
     out["flag_reasons"] = why
     return out
 

@@ -18,6 +18,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
@@ -38,6 +39,8 @@ from .fields import SCORE_COLUMNS, explanation_json
 from .fusion import HISTORY_MODEL_FEATURES, fit_fused
 from .history import fit_priors, history_features
 from .kinds import SALE, line_kinds
+from .labels import verdict_labels
+from .learning import learn_from_labels
 from .metrics import training_metrics
 from .models import DailyScoreCount, ModelVersion, TransactionScore
 from .scoring import score_features, score_frame
@@ -134,6 +137,7 @@ def train_and_activate(
         prune_old_versions()  # also what a run killed after activating its version left to do
         progress("load", 0.0)
         tick = time.perf_counter()
+        labels = verdict_labels()  # every verdict given before this run started
         frame = transactions_frame()
         if len(frame) < 50:
             raise TrainingError(f"only {len(frame)} scoreable transactions: load data with ingest_csv first")
@@ -160,6 +164,9 @@ def train_and_activate(
             fit_models=lambda matrix, **kwargs: fit_detector(matrix, **kwargs),  # looked up per call (tests swap it)
         )
         timings["fit_seconds"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        fused, learnt = learn_from_labels(fused, features[sale], frame[sale], labels, seed=seed)
+        timings["labels_seconds"] = time.perf_counter() - tick
 
         progress("score", 0.6)
         tick = time.perf_counter()
@@ -191,6 +198,7 @@ def train_and_activate(
                 **{k: round(v, 3) for k, v in timings.items()},
                 "fit_rows": min(FIT_SAMPLE_ROWS, int(sale.sum())),
                 "sale_lines": int(sale.sum()),
+                "labels": learnt,
             }
             version.finished_at = timezone.now()
             version.duration_seconds = time.perf_counter() - started
@@ -404,5 +412,55 @@ def evaluate_version(
         "evaluated_at": timezone.now().isoformat(),
     }
     version.metrics = {**version.metrics, "evaluation": evaluation}
+    version.save(update_fields=["metrics"])
+    return evaluation
+
+
+def evaluate_with_labels(
+    version: ModelVersion,
+    *,
+    seeds: tuple[int, ...] = (0, 1),
+    invoices_per_kind: int = 150,
+    fraud_share: float = 0.2,
+    false_positives: int = 200,
+) -> dict:
+    """Evaluate learning from simulated analysts' verdicts with `version`'s unsupervised detectors
+    (detection.simulated_analysts); store the figures per seed in `version.metrics["label_evaluation"]`
+    and return them. Nothing is trained into the version itself."""
+    import resource
+
+    from .simulated_analysts import real_sales, simulate_seed, unsupervised
+
+    bundle = scoring_bundle(version)
+    rows = transactions_frame()
+    rows["kind"] = line_kinds(rows)
+    features = history_features(rows, priors=bundle.priors)
+    sales = real_sales(rows, features, unsupervised(bundle.fused))
+    per_seed = []
+    for seed in seeds:  # a few seeds, each vectorised
+        figures = simulate_seed(
+            sales,
+            rows,
+            features,
+            bundle.fused,
+            bundle.priors,
+            seed=seed,
+            invoices_per_kind=invoices_per_kind,
+            fraud_share=fraud_share,
+            false_positives=false_positives,
+        )
+        overlap = np.intersect1d(figures.pop("trained_ids"), figures.pop("measured_ids"))
+        if len(overlap):
+            raise TrainingError(f"simulated analysts: {len(overlap)} measured rows were trained on")
+        per_seed.append({key: round(float(value), 4) for key, value in figures.items()})
+    evaluation = {
+        "fraud_share": fraud_share,
+        "false_positives": false_positives,
+        "invoices_per_kind": invoices_per_kind,
+        "seeds": per_seed,
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "evaluated_at": timezone.now().isoformat(),
+    }
+    version.metrics = {**version.metrics, "label_evaluation": evaluation}
     version.save(update_fields=["metrics"])
     return evaluation

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from detection.models import ModelVersion
 from detection.selectors import require_active_model_version, scores_for
 
@@ -32,6 +34,17 @@ def reviewed_flags(version: ModelVersion | None = None) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def verdict_labels() -> pd.DataFrame:
+    """Every closed verdict as a training label (detection.labels.LABEL_COLUMNS): transaction_id, label
+    (1 confirmed fraud, 0 false positive), review_id, closed_at. One query; the DETECTION_LABEL_PROVIDER."""
+    rows = Review.objects.filter(status__in=CLOSED_REVIEW_STATUSES).values_list(
+        "transaction_id", "status", "pk", "closed_at"
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=["transaction_id", "status", "review_id", "closed_at"])
+    frame["label"] = (frame["status"] == Review.Status.CONFIRMED_FRAUD).astype("int64")
+    return frame[["transaction_id", "label", "review_id", "closed_at"]]
 
 
 def review_with_events(transaction_id: int) -> tuple[Review | None, list[ReviewEvent]]:

@@ -50,7 +50,10 @@ class Heartbeat:
             while not self._stop.wait(self.every):
                 try:
                     self.beat()
-                except Exception:  # a missed beat is logged; the next one may succeed
-                    logger.warning("heartbeat failed", exc_info=True)
+                except Exception as exc:  # a missed beat is logged; the next one may succeed
+                    # One line: on SQLite a beat waits behind the run's own long write transaction
+                    # ("database is locked") and misses; the traceback says nothing more.
+                    logger.warning("heartbeat missed: %s: %s", type(exc).__name__, exc)
+                    logger.debug("heartbeat missed", exc_info=True)
         finally:
             connection.close()

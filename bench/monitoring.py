@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--reviews", type=int, default=3000)
     parser.add_argument("--new-rows", type=int, default=20_000)
+    parser.add_argument("--profile", action="store_true", help="also print cProfile's top entries of label_metrics")
     args = parser.parse_args()
     folder = scratch_folder(args.db, "bench-monitoring-")
     copy = folder / "db.sqlite3"
@@ -114,6 +115,13 @@ def main() -> None:
         for name, call in reads:
             median, fastest = median_seconds(call, args.runs)
             print(f"{name:<32} {median * 1000:>7.0f} ms {fastest * 1000:>6.0f} ms")
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.runcall(label_metrics, active)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         drift = feature_drift(active)
         print(f"drift of the last {drift.new_rows:,} sale lines: {drift.band}")
         for row in drift.features:

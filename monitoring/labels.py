@@ -68,8 +68,8 @@ def verdict_hours(alerts: pd.DataFrame, alerted_from: datetime | None) -> np.nda
 
     `alerts` has `closed_at` and `arrived_at` (UTC datetimes); `alerted_from` is the version's activation.
     """
-    closed = pd.to_datetime(alerts["closed_at"], utc=True)
-    alerted = pd.to_datetime(alerts["arrived_at"], utc=True)
+    closed = pd.to_datetime(alerts["closed_at"], utc=True, format="ISO8601")
+    alerted = pd.to_datetime(alerts["arrived_at"], utc=True, format="ISO8601")
     if alerted_from is not None:
         alerted = alerted.where(alerted > pd.Timestamp(alerted_from), pd.Timestamp(alerted_from))
     return (closed - alerted).dt.total_seconds().to_numpy() / 3600

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from django.core.cache import cache
 from django.db import connection
+from django.db.models import Exists, OuterRef
 
 from detection.fields import FEATURE_COLUMNS, PAYLOAD_NAMES
 from detection.kinds import SALE
@@ -19,6 +21,7 @@ from transactions.models import Transaction
 
 from . import comparison, drift, labels
 
+LABEL_METRICS_CACHE_SECONDS = 60
 # Fewer new sale lines than this and the PSI says more about chance than about drift.
 MIN_NEW_ROWS = 100
 # Training figures shown beside the label metrics (keys of ModelVersion.metrics).
@@ -57,12 +60,12 @@ def label_metrics(version: ModelVersion, *, ks: tuple[int, ...] = labels.TOP_KS)
         .values_list("transaction_id", "transaction__review__status")[: max(ks)],
         columns=["transaction_id", "status"],
     )
-    # From the closed reviews (indexed by status) to the version's scores by (version, transaction):
-    # a join written the other way round reads every score row of the version.
-    closed = Review.objects.filter(status__in=labels.VERDICTS).values("transaction_id")
+    # From the closed reviews (indexed by status) to the version's score of each (a unique index):
+    # a join written from the scores' side reads every score row of the version.
+    flagged = scores_for(version).filter(transaction_id=OuterRef("transaction_id"), is_flagged=True)
     alerts = _raw_frame(
-        scores_for(version).filter(is_flagged=True, transaction_id__in=closed),
-        ["transaction__review__status", "transaction__review__closed_at", "transaction__batch__finished_at"],
+        Review.objects.filter(status__in=labels.VERDICTS).filter(Exists(flagged)).order_by(),
+        ["status", "closed_at", "transaction__batch__finished_at"],
     ).set_axis(["status", "closed_at", "arrived_at"], axis=1)
     return labels.label_metrics(
         version_id=version.pk,
@@ -71,6 +74,17 @@ def label_metrics(version: ModelVersion, *, ks: tuple[int, ...] = labels.TOP_KS)
         alerted_from=version.activated_at or version.finished_at,
         labels_used=labels_used(version),
         ks=ks,
+    )
+
+
+def recent_label_metrics(version: ModelVersion) -> labels.LabelMetrics:
+    """`label_metrics(version)` as computed at most LABEL_METRICS_CACHE_SECONDS ago (Django's cache).
+
+    For the dashboard, loaded far more often than verdicts change: 90 ms of database work on 3,000
+    verdicts of the real data, against about 25 ms for the rest of the page.
+    """
+    return cache.get_or_set(
+        f"monitoring:labels:{version.pk}", lambda: label_metrics(version), LABEL_METRICS_CACHE_SECONDS
     )
 
 

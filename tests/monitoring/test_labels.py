@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitoring.selectors import label_metrics
+from monitoring.selectors import label_metrics, recent_label_metrics
+from reviews.models import Review
 
 from .conftest import ROWS, build_version
 
@@ -74,3 +75,15 @@ def test_label_metrics_take_two_queries(labelled, django_assert_num_queries) -> 
     version, _ = labelled
     with django_assert_num_queries(2):
         label_metrics(version)
+
+
+def test_the_dashboards_copy_is_reused_until_it_expires(labelled) -> None:
+    version, scores = labelled
+    before = recent_label_metrics(version)
+    unreviewed = next(score for score, row in zip(scores, ROWS, strict=True) if row.flagged and row.status is None)
+    Review.objects.create(
+        transaction_id=unreviewed.transaction_id, status="false_positive", closed_at=version.activated_at
+    )
+
+    assert recent_label_metrics(version) == before
+    assert label_metrics(version).false_positives == before.false_positives + 1

@@ -124,10 +124,10 @@ def main() -> None:
                 dashboard.views.recent_label_metrics = real
 
         reads.append(("GET dashboard, labels precomputed", dashboard_without_labels))
-        print(f"{'what':<32} {'median':>9} {'min':>9}")
+        print(f"{'what':<42} {'median':>9} {'min':>9}")
         for name, call in reads:
             median, fastest = median_seconds(call, args.runs)
-            print(f"{name:<32} {median * 1000:>7.0f} ms {fastest * 1000:>6.0f} ms")
+            print(f"{name:<42} {median * 1000:>7.0f} ms {fastest * 1000:>6.0f} ms")
         if args.profile:
             import cProfile
             import pstats

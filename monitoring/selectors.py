@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Exists, OuterRef
 
+from detection.evaluation import REVIEWED_MODELS
 from detection.fields import FEATURE_COLUMNS, PAYLOAD_NAMES
 from detection.kinds import SALE
 from detection.models import ModelVersion
@@ -60,17 +60,28 @@ def label_metrics(version: ModelVersion, *, ks: tuple[int, ...] = labels.TOP_KS)
         .values_list("transaction_id", "transaction__review__status")[: max(ks)],
         columns=["transaction_id", "status"],
     )
-    # From the closed reviews (indexed by status) to the version's score of each (a unique index):
-    # a join written from the scores' side reads every score row of the version.
-    flagged = scores_for(version).filter(transaction_id=OuterRef("transaction_id"), is_flagged=True)
-    alerts = _raw_frame(
-        Review.objects.filter(status__in=labels.VERDICTS).filter(Exists(flagged)).order_by(),
-        ["status", "closed_at", "transaction__batch__finished_at"],
-    ).set_axis(["status", "closed_at", "arrived_at"], axis=1)
+    # The closed reviews (indexed by status) first, then the version's score of each by its unique
+    # (version, transaction) index: a join written from the scores' side reads every score row.
+    closed = Review.objects.filter(status__in=labels.VERDICTS).values("transaction_id")
+    reviewed = _raw_frame(
+        scores_for(version).filter(transaction_id__in=closed),
+        [
+            "transaction__review__status",
+            "transaction__review__closed_at",
+            "transaction__batch__finished_at",
+            *REVIEWED_MODELS.values(),
+        ],
+    ).rename(
+        columns={
+            "transaction__review__status": "status",
+            "transaction__review__closed_at": "closed_at",
+            "transaction__batch__finished_at": "arrived_at",
+        }
+    )
     return labels.label_metrics(
         version_id=version.pk,
         top=top,
-        alerts=alerts,
+        reviewed=reviewed,
         alerted_from=version.activated_at or version.finished_at,
         labels_used=labels_used(version),
         ks=ks,

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django_plotly_dash.models import DashApp
 
 from detection.selectors import active_model_version, headline_figures
-from monitoring.selectors import label_metrics
+from monitoring.selectors import recent_label_metrics
 from transactions.selectors import scoreable_transactions
 
 from .access import scores_view_required
@@ -45,5 +45,5 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         context["empty_state"] = "no_model" if scoreable_transactions().exists() else "no_data"
     else:
         context["headline"] = headline_figures(version)
-        context["labels"] = label_metrics(version)
+        context["labels"] = recent_label_metrics(version)
     return render(request, "dashboard/index.html", context)

@@ -6,6 +6,8 @@ Definitions (the README's "Against analysts' labels"):
 - precision@k: confirmed fraud / rows with a verdict, among the version's k highest anomaly scores
   (ties by transaction id); rows without a verdict are left out, and `reviewed` says how many had one;
 - false-positive rate: false positives / verdicts, among the version's alerts (`is_flagged` rows);
+- per model (`detection.evaluation.precision_against_reviews`, as `evaluate_reviews` prints it): the
+  reviewed rows each model's flag marks, the confirmed fraud among them, precision and recall;
 - alert time: the later of the row's arrival (its import batch finished) and the version's
   activation (its training's end for a version never activated): when the version could first show
   the row to an analyst. Verdicts given before that (the label of an earlier version's alert) are
@@ -19,6 +21,8 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
+from detection.evaluation import precision_against_reviews
 
 CONFIRMED, FALSE_POSITIVE = "confirmed_fraud", "false_positive"
 VERDICTS = (CONFIRMED, FALSE_POSITIVE)
@@ -47,6 +51,7 @@ class LabelMetrics:
     verdict_hours_p90: float | None
     timed_verdicts: int
     verdicts_before_alert: int
+    by_model: list[dict] = field(default_factory=list)
     labels_used: dict[str, int] = field(default_factory=dict)
 
 
@@ -68,39 +73,49 @@ def verdict_hours(alerts: pd.DataFrame, alerted_from: datetime | None) -> np.nda
 
     `alerts` has `closed_at` and `arrived_at` (UTC datetimes); `alerted_from` is the version's activation.
     """
-    closed = pd.to_datetime(alerts["closed_at"], utc=True)
-    alerted = pd.to_datetime(alerts["arrived_at"], utc=True)
+    closed = pd.to_datetime(alerts["closed_at"], utc=True, format="ISO8601")
+    alerted = pd.to_datetime(alerts["arrived_at"], utc=True, format="ISO8601")
     if alerted_from is not None:
         alerted = alerted.where(alerted > pd.Timestamp(alerted_from), pd.Timestamp(alerted_from))
     return (closed - alerted).dt.total_seconds().to_numpy() / 3600
+
+
+def by_model(reviewed: pd.DataFrame) -> list[dict]:
+    """Each model's precision and recall on the reviewed rows (None where undefined), from
+    `precision_against_reviews`."""
+    table = precision_against_reviews(reviewed.assign(confirmed=reviewed["status"].to_numpy(dtype=object) == CONFIRMED))
+    table = table.astype(object).where(table.notna(), None)
+    return table.reset_index().to_dict("records")
 
 
 def label_metrics(
     *,
     version_id: int,
     top: pd.DataFrame,
-    alerts: pd.DataFrame,
+    reviewed: pd.DataFrame,
     alerted_from: datetime | None,
     labels_used: dict[str, int] | None = None,
     ks: tuple[int, ...] = TOP_KS,
 ) -> LabelMetrics:
-    """`top` as for precision_at_k; `alerts`: the version's flagged rows with a verdict (`status`,
-    `closed_at`, `arrived_at`)."""
+    """`top` as for precision_at_k; `reviewed`: the version's rows with a verdict (`status`,
+    `closed_at`, `arrived_at` and the flag columns of detection.evaluation.REVIEWED_MODELS)."""
+    alerts = reviewed[reviewed["is_flagged"].to_numpy(dtype=bool)] if len(reviewed) else reviewed
     status = alerts["status"].to_numpy(dtype=object)
     confirmed, false_positives = int((status == CONFIRMED).sum()), int((status == FALSE_POSITIVE).sum())
-    reviewed = confirmed + false_positives
+    verdicts = confirmed + false_positives
     hours = verdict_hours(alerts, alerted_from) if len(alerts) else np.array([])
     timed = hours[hours >= 0]
     return LabelMetrics(
         version_id=version_id,
         precision_at=precision_at_k(top, ks),
-        reviewed_alerts=reviewed,
+        reviewed_alerts=verdicts,
         confirmed=confirmed,
         false_positives=false_positives,
-        false_positive_rate=false_positives / reviewed if reviewed else None,
+        false_positive_rate=false_positives / verdicts if verdicts else None,
         verdict_hours_median=float(np.median(timed)) if len(timed) else None,
         verdict_hours_p90=float(np.quantile(timed, 0.9)) if len(timed) else None,
         timed_verdicts=len(timed),
         verdicts_before_alert=int((hours < 0).sum()),
+        by_model=by_model(reviewed) if len(reviewed) else [],
         labels_used=labels_used or {},
     )

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from django.core.cache import cache
 from django.db import connection
 
+from detection.evaluation import REVIEWED_MODELS
 from detection.fields import FEATURE_COLUMNS, PAYLOAD_NAMES
 from detection.kinds import SALE
 from detection.models import ModelVersion
@@ -19,7 +21,7 @@ from transactions.models import Transaction
 
 from . import comparison, drift, labels
 
-CHUNK_ROWS = 50_000
+LABEL_METRICS_CACHE_SECONDS = 60
 # Fewer new sale lines than this and the PSI says more about chance than about drift.
 MIN_NEW_ROWS = 100
 # Training figures shown beside the label metrics (keys of ModelVersion.metrics).
@@ -32,16 +34,12 @@ TRAINING_FIGURES = {
 }
 
 
-def _frame(queryset, columns: list[str]) -> pd.DataFrame:
-    """`columns` of `queryset` as a DataFrame, in one query."""
-    return pd.DataFrame.from_records(queryset.values_list(*columns).iterator(chunk_size=CHUNK_ROWS), columns=columns)
-
-
 def _raw_frame(queryset, columns: list[str]) -> pd.DataFrame:
-    """Numeric and text `columns` of a large `queryset`, read through the cursor in one query.
+    """`columns` of a large `queryset` as the database driver returns them, in one query.
 
     Skips Django's per-value converters: half the time of `values_list` on 401,604 score rows (1.1 s
-    against 2.2 s on SQLite). Booleans come as 0/1, which is how they are used here.
+    against 2.2 s on SQLite). Booleans may come as 0/1 and datetimes as ISO text (SQLite, in UTC):
+    callers read them with `astype(bool)` and `pd.to_datetime(..., utc=True)`.
     """
     sql, params = queryset.values_list(*columns).query.sql_with_params()
     with connection.cursor() as cursor:
@@ -62,20 +60,42 @@ def label_metrics(version: ModelVersion, *, ks: tuple[int, ...] = labels.TOP_KS)
         .values_list("transaction_id", "transaction__review__status")[: max(ks)],
         columns=["transaction_id", "status"],
     )
-    # From the closed reviews (indexed by status) to the version's scores by (version, transaction):
-    # a join written the other way round reads every score row of the version.
+    # The closed reviews (indexed by status) first, then the version's score of each by its unique
+    # (version, transaction) index: a join written from the scores' side reads every score row.
     closed = Review.objects.filter(status__in=labels.VERDICTS).values("transaction_id")
-    alerts = _frame(
-        scores_for(version).filter(is_flagged=True, transaction_id__in=closed),
-        ["transaction__review__status", "transaction__review__closed_at", "transaction__batch__finished_at"],
-    ).set_axis(["status", "closed_at", "arrived_at"], axis=1)
+    reviewed = _raw_frame(
+        scores_for(version).filter(transaction_id__in=closed),
+        [
+            "transaction__review__status",
+            "transaction__review__closed_at",
+            "transaction__batch__finished_at",
+            *REVIEWED_MODELS.values(),
+        ],
+    ).rename(
+        columns={
+            "transaction__review__status": "status",
+            "transaction__review__closed_at": "closed_at",
+            "transaction__batch__finished_at": "arrived_at",
+        }
+    )
     return labels.label_metrics(
         version_id=version.pk,
         top=top,
-        alerts=alerts,
+        reviewed=reviewed,
         alerted_from=version.activated_at or version.finished_at,
         labels_used=labels_used(version),
         ks=ks,
+    )
+
+
+def recent_label_metrics(version: ModelVersion) -> labels.LabelMetrics:
+    """`label_metrics(version)` as computed at most LABEL_METRICS_CACHE_SECONDS ago (Django's cache).
+
+    For the dashboard, loaded far more often than verdicts change: 90 ms of database work on 3,000
+    verdicts of the real data, against about 25 ms for the rest of the page.
+    """
+    return cache.get_or_set(
+        f"monitoring:labels:{version.pk}", lambda: label_metrics(version), LABEL_METRICS_CACHE_SECONDS
     )
 
 

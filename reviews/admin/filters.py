@@ -31,7 +31,8 @@ class ModelVersionFilter(SimpleListFilter):
         versions = ModelVersion.objects.filter(
             status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.CANDIDATE, ModelVersion.Status.RETIRED]
         )
-        return [(str(v.pk), f"v{v.pk}{' (active)' if v.is_active else ''}") for v in versions.order_by("-pk")[:10]]
+        named = {ModelVersion.Status.ACTIVE: " (active)", ModelVersion.Status.CANDIDATE: " (candidate)"}
+        return [(str(v.pk), f"v{v.pk}{named.get(v.status, '')}") for v in versions.order_by("-pk")[:10]]
 
     def queryset(self, request, queryset):
         if self.value():

@@ -174,3 +174,17 @@ def test_a_non_boolean_candidate_is_refused(admin_client, sync_jobs) -> None:
     response = admin_client.post("/api/jobs/train", {"candidate": "yes"}, content_type="application/json")
     assert response.status_code == 400
     assert "candidate" in str(response.json())
+
+
+def test_a_dead_worker_after_its_candidate_was_stored_counts_as_success() -> None:
+    from detection.training_jobs import reconcile_dead_training
+
+    candidate = scored_version(ModelVersion.Status.CANDIDATE, activated_minutes=None)
+    job = BackgroundJob.objects.create(kind="train", status="running", parameters={"model_version_id": candidate.pk})
+
+    outcome = reconcile_dead_training(job, "worker gone")
+
+    candidate.refresh_from_db()
+    assert outcome.succeeded and "kept as the candidate" in outcome.message
+    assert candidate.status == ModelVersion.Status.CANDIDATE
+    assert TransactionScore.objects.filter(model_version=candidate).count() == 2

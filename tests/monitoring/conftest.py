@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from detection.models import ModelVersion, TransactionScore
+from tests.conftest import clear_cache
 from tests.factories import (
     START,
     CustomerFactory,
@@ -19,6 +20,13 @@ from tests.factories import (
 )
 
 ACTIVATED = START + timedelta(days=30)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(request):
+    """The dashboard's label metrics are cached per version: start every test without them."""
+    clear_cache(request)
+    yield
 
 
 @dataclass(frozen=True)

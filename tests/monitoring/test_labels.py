@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitoring.selectors import label_metrics
+from monitoring.selectors import label_metrics, recent_label_metrics
+from reviews.models import Review
 
 from .conftest import ROWS, build_version
 
@@ -56,6 +57,24 @@ def test_hours_from_alert_to_verdict_start_at_the_later_of_arrival_and_activatio
     assert labels.verdict_hours_p90 == pytest.approx(float(np.quantile(timed, 0.9)))
 
 
+def test_each_models_precision_and_recall_on_the_reviewed_rows(labelled) -> None:
+    version, _ = labelled
+    reviewed = [row for row in ROWS if row.status in VERDICTS]
+    flagged = [row for row in reviewed if row.flagged]
+    hits = sum(row.status == "confirmed_fraud" for row in flagged)
+    all_confirmed = sum(row.status == "confirmed_fraud" for row in reviewed)
+
+    by_model = {row["model"]: row for row in label_metrics(version).by_model}
+
+    combined = by_model["combined"]  # the final flag, is_flagged
+    assert (combined["flagged"], combined["confirmed"]) == (len(flagged), hits)
+    assert combined["precision"] == pytest.approx(hits / len(flagged))
+    assert combined["recall"] == pytest.approx(hits / all_confirmed)
+    # the fixture's rows are flagged by neither model alone: no precision, zero recall
+    assert by_model["iso_forest"]["flagged"] == 0 and by_model["iso_forest"]["precision"] is None
+    assert by_model["iso_forest"]["recall"] == 0.0
+
+
 def test_label_counts_recorded_by_training_are_shown_when_present(labelled) -> None:
     version, _ = labelled
     assert label_metrics(version).labels_used == {"labels_confirmed": 4, "labels_false_positive": 2}
@@ -74,3 +93,15 @@ def test_label_metrics_take_two_queries(labelled, django_assert_num_queries) -> 
     version, _ = labelled
     with django_assert_num_queries(2):
         label_metrics(version)
+
+
+def test_the_dashboards_copy_is_reused_until_it_expires(labelled) -> None:
+    version, scores = labelled
+    before = recent_label_metrics(version)
+    unreviewed = next(score for score, row in zip(scores, ROWS, strict=True) if row.flagged and row.status is None)
+    Review.objects.create(
+        transaction_id=unreviewed.transaction_id, status="false_positive", closed_at=version.activated_at
+    )
+
+    assert recent_label_metrics(version) == before
+    assert label_metrics(version).false_positives == before.false_positives + 1

@@ -49,7 +49,7 @@ def test_each_role_against_each_monitoring_page(role, expected, labelled, analys
 def test_version_page_shows_its_label_metrics_and_links(admin_client, labelled) -> None:
     version, _ = labelled
     page = admin_client.get(f"/admin/detection/modelversion/{version.pk}/change/").content.decode()
-    assert f'id="label-metrics-v{version.pk}"' in page
+    assert f'id="label-metrics-v{version.pk}"' in page and f'id="label-metrics-by-model-v{version.pk}"' in page
     assert "precision of the top 100" in page and "labels_confirmed 4" in page
     assert f"/admin/detection/modelversion/{version.pk}/compare/" in page
     assert f"/admin/detection/modelversion/{version.pk}/drift/" in page

@@ -22,3 +22,21 @@ def scratch_folder(db: Path, prefix: str) -> Path:
     if not db.is_file():
         sys.exit(f"{db} does not exist: ingest the real file and train into it first (see the docstring).")
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def django_on_a_copy(db: Path, prefix: str) -> Path:
+    """Copy `db` into a new scratch folder, point Django at the copy and set it up; return the folder."""
+    import os
+    import shutil
+
+    folder = scratch_folder(db, prefix)
+    copy = folder / "db.sqlite3"
+    shutil.copyfile(db, copy)
+    os.environ.update(
+        DATABASE_URL=f"sqlite:///{copy}", DJANGO_SETTINGS_MODULE="anomaly_site.settings", LOG_LEVEL="ERROR"
+    )
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import django
+
+    django.setup()
+    return folder

@@ -9,14 +9,12 @@ in between); prints the alerts, cases and the median wall time. Not a test: it a
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
-import sys
 import time
 from pathlib import Path
 
-from _realdb import real_db_parser, scratch_folder
+from _realdb import django_on_a_copy, real_db_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,16 +24,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--window-days", type=int, default=30)
     args = parser.parse_args()
-    folder = scratch_folder(args.db, "bench-cases-")
-    copy = folder / "db.sqlite3"
-    shutil.copyfile(args.db, copy)
-    os.environ.update(
-        DATABASE_URL=f"sqlite:///{copy}", DJANGO_SETTINGS_MODULE="anomaly_site.settings", LOG_LEVEL="ERROR"
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    folder = django_on_a_copy(args.db, "bench-cases-")
     from django.core.management import call_command
 
     from cases.models import Case, CaseEvent, CaseTransaction

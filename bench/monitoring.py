@@ -11,14 +11,12 @@ training for the drift. Prints the median wall time of each selector and page. N
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
-import sys
 import time
 from pathlib import Path
 
-from _realdb import real_db_parser, scratch_folder
+from _realdb import django_on_a_copy, real_db_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,16 +38,7 @@ def main() -> None:
     parser.add_argument("--new-rows", type=int, default=20_000)
     parser.add_argument("--profile", action="store_true", help="also print cProfile's top entries of label_metrics")
     args = parser.parse_args()
-    folder = scratch_folder(args.db, "bench-monitoring-")
-    copy = folder / "db.sqlite3"
-    shutil.copyfile(args.db, copy)
-    os.environ.update(
-        DATABASE_URL=f"sqlite:///{copy}", DJANGO_SETTINGS_MODULE="anomaly_site.settings", LOG_LEVEL="ERROR"
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    folder = django_on_a_copy(args.db, "bench-monitoring-")
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection

@@ -9,7 +9,13 @@ from detection.models import ModelVersion, TransactionScore
 from monitoring import comparison
 from monitoring.selectors import feature_drift, version_comparison
 from tests.conftest import logged_in
-from tests.factories import CustomerFactory, ImportBatchFactory, ModelVersionFactory, TransactionFactory
+from tests.factories import (
+    CustomerFactory,
+    ImportBatchFactory,
+    ModelVersionFactory,
+    TransactionFactory,
+    TransactionScoreFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -62,29 +68,15 @@ def shared_rows(count: int) -> list:
 
 def score_all(version: ModelVersion, transactions: list, scores: list[float], flags: list[bool]) -> None:
     TransactionScore.objects.bulk_create(
-        TransactionScore(
+        TransactionScoreFactory.build(
             transaction=txn,
             model_version=version,
-            customer_id=txn.customer_id,
-            invoice_date=txn.invoice_date,
-            country=txn.country,
-            total_spent=15.3,
             hist_freq=3,
-            unusual_destination=False,
-            quantity_spike=False,
-            zscore=0.1,
-            price_deviation=0.0,
-            transaction_hour=10,
-            transaction_day=2,
             iso_forest_score=score,
             iso_forest_flag=flag,
-            autoencoder_mse=0.01,
             autoencoder_score=score,
-            autoencoder_flag=False,
-            risk_score=0.0,
             anomaly_score=score,
             is_flagged=flag,
-            is_common_anomaly=False,
         )
         for txn, score, flag in zip(transactions, scores, flags, strict=True)
     )

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .feedback import build_feedback, evidence_keys, evidence_strength
+from .feedback import RAISE_SHARE, build_feedback, evidence_keys, evidence_strength
 from .fusion import FusedDetector, history_matrix
 from .supervised import (
     BLEND_WEIGHT,
@@ -75,5 +75,7 @@ def learn_from_labels(
     )
     summary["feedback_verdicts"] = len(feedback.verdicts)
     if len(feedback.verdicts):
+        final = blended if fused.supervised is not None else scored["fused_surprise"].to_numpy()
+        feedback = replace(feedback, raise_floor=float(np.quantile(final, 1.0 - RAISE_SHARE)))
         fused = replace(fused, feedback=feedback)
     return fused, summary

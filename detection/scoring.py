@@ -8,7 +8,9 @@ What each line kind gets (detection.kinds):
 - cancellations and non-product lines stay out of the purchase ranking (anomaly_score 0, no model
   flag) and are flagged only by the rules in `kinds.rule_reasons`; a cancellation carries the sale it
   undoes (`original_transaction_id`), so a cancelled anomalous order stays one alert.
-RiskScore keeps the seed's rule exactly on every line.
+RiskScore keeps the seed's rule exactly on every line. A version trained with analysts' verdicts
+blends its supervised layer into the fused score (supervised.py) and applies the verdicts' feedback
+effects to sale lines, each stated first in the line's reasons (feedback.py).
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def score_features(
     for position in np.flatnonzero(rule_flag):
         why.iat[position] = rules[position]
     if effects is not None:
-        for position in np.flatnonzero(effects["effect"].to_numpy()):  # rows near a verdict: a few hundred
+        for position in np.flatnonzero(effects["effect"].to_numpy()):  # rows near a verdict: thousands at most
             effect = effects.iloc[position]
             item = feedback_reason(
                 effect["effect"],

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .evaluation import plant_varied, planted_features, top_share_report
-from .feedback import FEEDBACK_COLUMNS, Feedback, apply_feedback, evidence_keys, evidence_strength, seconds
+from .feedback import FEEDBACK_COLUMNS, RAISE_SHARE, Feedback, apply_feedback, evidence_keys, evidence_strength, seconds
 from .fusion import FusedDetector, history_matrix
 from .supervised import BACKGROUND_ROWS, BLEND_WEIGHT, background_sample, fit_supervised, supervised_inputs
 
@@ -127,6 +127,7 @@ def _simulate(
     real_blended = layer.blend(real_before, sales.inputs, raw=raw)
     learnt = replace(base, supervised=layer, fused_threshold=float(np.quantile(real_blended, 1.0 - share)))
     feedback = _feedback(sales, planted, planted_scored, confirmed, dismissed)
+    feedback = replace(feedback, raise_floor=float(np.quantile(real_blended, 1.0 - RAISE_SHARE)))
     real_after = _final(learnt, feedback, sales.scored.assign(fused_surprise=real_blended), sales.rows)
     planted_blended = layer.blend(planted_scored["fused_surprise"].to_numpy(), planted_inputs)
     planted_after = _final(learnt, feedback, planted_scored.assign(fused_surprise=planted_blended), planted)

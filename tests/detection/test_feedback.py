@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from detection.feedback import (
     NEAR_SURPRISE,
     Feedback,
     apply_effects,
+    apply_feedback,
     feedback_effects,
     feedback_reason,
 )
@@ -131,6 +134,22 @@ def test_effects_move_rows_across_the_flag_threshold_and_no_further() -> None:
     assert moved[1] == pytest.approx(1.5)
     assert moved[2] == 1.0 and moved[3] == 9.0
     assert 4.0 < moved[4] < 4.0 + 1e-9
+
+
+def test_a_confirmed_fraud_raises_only_lines_above_the_floor() -> None:
+    feedback = replace(verdicts((7, T0, 1, "burst")), raise_floor=2.5)
+    scored = pd.DataFrame({"fused_surprise": [3.0, 1.0, 9.0], "surprise_burst_surprise": [3.0, 1.0, 9.0]})
+    frame = pd.DataFrame(
+        {
+            "transaction_id": [1, 2, 3],
+            "customer_id": [7, 7, 7],
+            "invoice_date": pd.to_datetime([T0 + 60, T0 + 120, T0 + 180], unit="s", utc=True),
+        }
+    )
+    moved, effects = apply_feedback(scored, frame, feedback, threshold=4.0, sale=np.ones(3, bool))
+    assert effects["effect"].tolist() == [1, 0, 1]  # the third says why, its score above the threshold kept
+    assert moved["is_flagged"].tolist() == [True, False, True]
+    assert moved["fused_surprise"].iloc[1:].tolist() == [1.0, 9.0]
 
 
 def test_the_reason_names_the_day_of_the_dismissal() -> None:

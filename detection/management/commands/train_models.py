@@ -70,9 +70,18 @@ class Command(BaseCommand):
             ("autoencoder flags", f"{metrics['autoencoder_flags']:,} ({metrics['autoencoder_flag_rate']:.2%})"),
             ("common anomalies (both)", f"{metrics['common_anomalies']:,}"),
             ("RiskScore = 1", f"{metrics['risk_score_ones']:,}"),
+            ("verdicts used", _verdicts(metrics.get("labels", {}))),
             ("duration", f"{time.perf_counter() - started:.1f} s"),
             ("peak memory", f"{peak:,.0f} MiB"),
         ]
         width = max(len(label) for label, _ in rows)
         for label, value in rows:
             self.stdout.write(f"{label:<{width}}  {value}")
+
+
+def _verdicts(labels: dict) -> str:
+    used = labels.get("used", {})
+    blend = f"blended (weight {labels['blend_weight']})" if labels.get("blended") else "not blended"
+    return (
+        f"{used.get('confirmed_fraud', 0):,} confirmed fraud, {used.get('false_positive', 0):,} false positive; {blend}"
+    )

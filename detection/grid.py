@@ -71,12 +71,13 @@ def scores_page(
     total = queryset.count()
     keys = _page_keys(queryset, ordering, offset=offset, limit=limit, total=total)
     # The page's rows by the unique (version, transaction) index, in no SQL order: with an ORDER BY,
-    # SQLite walks a sort index over every row of the version instead.
+    # SQLite walks a sort index over every row of the version instead. A row deleted in between
+    # (its version pruned) is left out.
     rows = {
         row["transaction_id"]: row
         for row in row_dicts(scores_for(version).filter(transaction_id__in=keys).select_related("transaction"))
     }
-    return [rows[key] for key in keys], total
+    return [rows[key] for key in keys if key in rows], total
 
 
 def _page_keys(queryset: QuerySet, ordering: list[str], *, offset: int, limit: int, total: int) -> list[int]:

@@ -132,11 +132,10 @@ def sqlite_copy(db: Path, code: Path, folder: Path, env: dict[str, str]) -> str:
     return url
 
 
-def postgres_copy(sqlite_file: Path, server_url: str, code: Path, env: dict[str, str]) -> str:
-    """Create a database on `server_url`, migrate it, fill it from the migrated SQLite copy; return its URL."""
+def postgres_copy(sqlite_file: Path, server_url: str, name: str, code: Path, env: dict[str, str]) -> str:
+    """Create database `name` on `server_url`, migrate it, fill it from the migrated SQLite copy; return its URL."""
     import psycopg
 
-    name = f"dashbench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     parts = urlsplit(server_url)
@@ -201,6 +200,8 @@ def main() -> None:
     }
     print(f"code: {code}")
     cluster = None
+    server = None
+    database_name = f"dashbench_{uuid.uuid4().hex[:8]}"
     try:
         sqlite_url = sqlite_copy(args.db, code, folder, env)
         urls = {"sqlite": sqlite_url}
@@ -209,7 +210,7 @@ def main() -> None:
             if server is None:
                 cluster = folder / "pg"
                 server = start_postgres(cluster, args.postgres_port)
-            urls["postgres"] = postgres_copy(folder / "db.sqlite3", server, code, env)
+            urls["postgres"] = postgres_copy(folder / "db.sqlite3", server, database_name, code, env)
         for database in args.databases:
             output = run(
                 code,
@@ -222,6 +223,11 @@ def main() -> None:
             for name, value in figures.items():
                 print(f"  {name}: {value:,.1f} ms")
     finally:
+        if server is not None and cluster is None:
+            import psycopg
+
+            with psycopg.connect(server, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
         if cluster is not None:
             subprocess.run([str(ROOT / ".ci" / "postgres"), "stop", str(cluster)], check=False)
         shutil.rmtree(folder, ignore_errors=True)

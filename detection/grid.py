@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from .fields import ORM_PATHS, TABLE_FIELDS
 from .models import ModelVersion
@@ -68,13 +68,29 @@ def scores_page(
     queryset = scores_for(version)
     for condition in filters:
         queryset = queryset.filter(_filter_q(condition))
-    # The page's keys first, read from the sort's index alone when one serves it (detection.models):
-    # the rows skipped by the offset are never read or joined. Then the page's rows by the unique
-    # (version, transaction) index, in no SQL order: with an ORDER BY, SQLite walks a sort index
-    # over every row of the version instead.
-    keys = list(queryset.order_by(*ordering).values_list("transaction_id", flat=True)[offset : offset + limit])
+    total = queryset.count()
+    keys = _page_keys(queryset, ordering, offset=offset, limit=limit, total=total)
+    # The page's rows by the unique (version, transaction) index, in no SQL order: with an ORDER BY,
+    # SQLite walks a sort index over every row of the version instead. A row deleted in between
+    # (its version pruned) is left out.
     rows = {
         row["transaction_id"]: row
         for row in row_dicts(scores_for(version).filter(transaction_id__in=keys).select_related("transaction"))
     }
-    return [rows[key] for key in keys], queryset.count()
+    return [rows[key] for key in keys if key in rows], total
+
+
+def _page_keys(queryset: QuerySet, ordering: list[str], *, offset: int, limit: int, total: int) -> list[int]:
+    """The transaction ids of rows offset..offset+limit in `ordering`, read from the sort's index alone
+    when one serves it (detection.models): the rows skipped are never read or joined.
+
+    A page in the second half is read in the reversed order from the other end (the same index, walked
+    backwards; each database puts NULLs at opposite ends in opposite directions), so no page skips
+    more than half of the rows.
+    """
+    if offset < total / 2:
+        return list(queryset.order_by(*ordering).values_list("transaction_id", flat=True)[offset : offset + limit])
+    reversed_ordering = [term.removeprefix("-") if term.startswith("-") else f"-{term}" for term in ordering]
+    start, stop = max(total - offset - limit, 0), max(total - offset, 0)
+    keys = list(queryset.order_by(*reversed_ordering).values_list("transaction_id", flat=True)[start:stop])
+    return keys[::-1]

@@ -19,6 +19,7 @@ from .processes import LiveServer, manage
 
 PASSWORD = "two-workers-analyst-1"
 LOADS = 15
+MORE_LOADS = 60
 USER_RATE = 8
 
 ANALYST = """
@@ -68,7 +69,9 @@ def served_by(log: Path, pattern: str, count: int) -> list[str]:
 
 def test_every_load_of_a_customer_link_preselects_the_customer_whichever_worker_answers(served) -> None:
     """The link's customer travels in the Dash frame's own address; the callback that reads it chooses
-    the customer, so no worker needs state another one stored."""
+    the customer, so no worker needs state another one stored. Loads go on (up to MORE_LOADS more)
+    until a page and its callback were answered by different workers, since the kernel may hand a
+    run of requests to one."""
     url, customer = served["url"], served["customer"]
     session = requests.Session()
     session.get(f"{url}/admin/login/", timeout=60).raise_for_status()
@@ -79,8 +82,8 @@ def test_every_load_of_a_customer_link_preselects_the_customer_whichever_worker_
     )
     assert login.status_code == 200 and login.url == f"{url}/", login.url
 
-    chosen = []
-    for _ in range(LOADS):
+    def load() -> int:
+        """Open the link, its frame and the frame's first callback; return the customer it chose."""
         page = session.get(f"{url}/?customer={customer}", timeout=60)
         assert page.status_code == 200
         (src,) = re.findall(r'<iframe src="([^"?]+)\?([^"]*)"', page.text)
@@ -105,14 +108,21 @@ def test_every_load_of_a_customer_link_preselects_the_customer_whichever_worker_
         }
         answer = session.post(f"{url}{app}_dash-update-component", json=body, timeout=60)
         assert answer.status_code == 200, answer.text[:500]
-        chosen.append(answer.json()["response"]["customer"]["value"])
+        return answer.json()["response"]["customer"]["value"]
 
-    # Which worker served the page and which answered the frame's first callback, load by load.
-    pages = served_by(served["log"], rf"^/\?customer={customer}$", LOADS)
-    callbacks = served_by(served["log"], r"/_dash-update-component\?$", LOADS)
-    crossed = sum(page != callback for page, callback in zip(pages, callbacks, strict=True))
-    assert chosen == [customer] * LOADS, f"{chosen.count(customer)} of {LOADS} preselected; {crossed} crossed workers"
-    assert len(pages) == LOADS and crossed > 0
+    def crossings(loads: int) -> tuple[int, int]:
+        """(loads the log shows, loads whose page and callback different workers answered)."""
+        pages = served_by(served["log"], rf"^/\?customer={customer}$", loads)
+        callbacks = served_by(served["log"], r"/_dash-update-component\?$", loads)
+        return len(pages), sum(page != callback for page, callback in zip(pages, callbacks, strict=True))
+
+    chosen = [load() for _ in range(LOADS)]
+    logged, crossed = crossings(len(chosen))
+    while crossed == 0 and len(chosen) < LOADS + MORE_LOADS:
+        chosen.append(load())
+        logged, crossed = crossings(len(chosen))
+    assert chosen == [customer] * len(chosen), f"{chosen.count(customer)} of {len(chosen)} preselected"
+    assert logged == len(chosen) and crossed > 0, f"{crossed} of {logged} loads crossed workers"
 
 
 def test_the_api_throttle_counts_the_requests_of_both_workers_together(served) -> None:

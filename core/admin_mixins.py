@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -68,6 +69,23 @@ def single_selected(model_admin: admin.ModelAdmin, request: HttpRequest, queryse
         model_admin.message_user(request, f"Select exactly one {task}.", messages.ERROR)
         return None
     return queryset.get()
+
+
+def one_row_action(task: str, **action_options: Any) -> Callable:
+    """Decorate `method(model_admin, request, obj)` into an admin action (`action_options` as for
+    admin.action) run on the one selected row; any other count shows "Select exactly one `task`."."""
+
+    def decorate(method: Callable) -> Callable:
+        @admin.action(**action_options)
+        @functools.wraps(method)
+        def action(model_admin, request: HttpRequest, queryset: QuerySet) -> None:
+            obj = single_selected(model_admin, request, queryset, task)
+            if obj is not None:
+                method(model_admin, request, obj)
+
+        return action
+
+    return decorate
 
 
 def change_action(description: str, permission: str, done: str, **change: Any) -> Callable:

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from core.admin_mixins import ReadOnlyInline, single_selected
+from core.admin_mixins import ReadOnlyInline, one_row_action
 from core.errors import ApplicationError, InvalidInput
 from detection.errors import NoActiveModel
 
@@ -145,11 +145,10 @@ class PolicyAdmin(admin.ModelAdmin):
     def has_publish_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PUBLISH_PERMISSION)
 
-    @admin.action(description="Publish the selected draft (re-decides stored rows)", permissions=["publish"])
-    def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
-        policy = single_selected(self, request, queryset, "draft to publish")
-        if policy is None:
-            return
+    @one_row_action(
+        "draft to publish", description="Publish the selected draft (re-decides stored rows)", permissions=["publish"]
+    )
+    def publish(self, request: HttpRequest, policy: Policy) -> None:
         try:
             services.publish_policy(policy=policy, user=request.user)
         except ApplicationError as exc:
@@ -158,11 +157,8 @@ class PolicyAdmin(admin.ModelAdmin):
             return
         self.message_user(request, f"v{policy.pk} is published; stored rows are being re-decided.", messages.SUCCESS)
 
-    @admin.action(description="Create a draft from the selected version", permissions=["add"])
-    def new_draft(self, request: HttpRequest, queryset: QuerySet) -> None:
-        based_on = single_selected(self, request, queryset, "version to copy")
-        if based_on is None:
-            return
+    @one_row_action("version to copy", description="Create a draft from the selected version", permissions=["add"])
+    def new_draft(self, request: HttpRequest, based_on: Policy) -> None:
         draft = services.create_draft(user=request.user, based_on=based_on)
         self.message_user(request, f"Draft v{draft.pk} created.", messages.SUCCESS)
 

@@ -68,6 +68,23 @@ def test_publish_action(admin_client, db):
     assert selectors.published_policy().pk == draft.pk
 
 
+def test_one_row_actions_refuse_any_other_count_and_change_nothing(admin_client, db):
+    first, second = services.create_draft(user=None), services.create_draft(user=None)
+    for action, task in [("publish", "draft to publish"), ("new_draft", "version to copy")]:
+        response = admin_client.post(
+            "/admin/decisions/policy/", {"action": action, "_selected_action": [first.pk, second.pk]}, follow=True
+        )
+        assert [str(message) for message in response.context["messages"]] == [f"Select exactly one {task}."]
+    assert set(Policy.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)) == {"draft"}
+    assert not Policy.objects.filter(based_on__in=[first, second]).exists()
+
+
+def test_new_draft_action_copies_the_one_selected_version(admin_client, db):
+    based_on = services.create_draft(user=None)
+    admin_client.post("/admin/decisions/policy/", {"action": "new_draft", "_selected_action": [based_on.pk]})
+    assert Policy.objects.filter(based_on=based_on).count() == 1
+
+
 def test_csv_import_adds_entries_and_refuses_bad_values(admin_client, admin_user, db):
     value_list = services.create_list(name="trusted wholesalers", kind="customer_id", user=None)
     url = f"/admin/decisions/valuelist/{value_list.pk}/import/"

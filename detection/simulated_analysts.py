@@ -1,6 +1,6 @@
 """Evaluation with simulated analysts: does learning from verdicts find more of the anomalies nobody
 labelled, and keep dismissed rows out of the queue? Pure pandas/numpy; no ORM (`evaluate_models
---labels` calls it through services.evaluate_with_labels).
+--labels` calls it through version_evaluation.evaluate_with_labels).
 
 Per plant seed: plant varied anomalies (evaluation.plant_varied); label `fraud_share` of the planted
 invoices (every line of each) as confirmed fraud, and `false_positives` real sale lines drawn from the

@@ -8,7 +8,7 @@ import pandas as pd
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from detection.selectors import active_model_version
-from detection.services import evaluate_version, evaluate_with_labels
+from detection.version_evaluation import evaluate_version, evaluate_with_labels
 
 
 class Command(BaseCommand):

@@ -25,13 +25,14 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.bulk import bulk_insert_frame
+from core.bulk_delete import delete_in_bulk, large_sqlite_cache
 from core.heartbeat import Heartbeat
 from jobs.models import BackgroundJob
 from jobs.recovery import recover_dead_jobs
 from transactions.selectors import scoreable_transactions, transactions_frame
 
 from .bundle import ScoringBundle, load_bundle, save_bundle
-from .daily_counts import recount_days
+from .daily_counts import count_first_write, recount_days
 from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
 from .fields import SCORE_COLUMNS, explanation_json
@@ -102,7 +103,7 @@ def fail_version(version_id: int, error: str) -> None:
     ModelVersion.objects.filter(pk=version_id, is_active=False).update(
         status=ModelVersion.Status.FAILED, error=error[:4000], finished_at=timezone.now()
     )
-    TransactionScore.objects.filter(model_version_id=version_id, model_version__is_active=False).delete()
+    delete_in_bulk(TransactionScore.objects.filter(model_version_id=version_id, model_version__is_active=False))
     DailyScoreCount.objects.filter(model_version_id=version_id, model_version__is_active=False).delete()
     shutil.rmtree(Path(settings.ARTIFACTS_DIR) / f"v{version_id}", ignore_errors=True)
 
@@ -184,7 +185,9 @@ def train_and_activate(
         progress("write", 0.75)
         tick = time.perf_counter()
         with transaction.atomic():
-            write_scores(version, scores, progress=lambda fraction: progress("write", 0.75 + 0.2 * fraction))
+            write_scores(
+                version, scores, progress=lambda fraction: progress("write", 0.75 + 0.2 * fraction), first_write=True
+            )
             version.training_rows = len(frame)
             version.thresholds = {
                 **fused.models.thresholds(),
@@ -268,10 +271,13 @@ def write_scores(
     progress: Callable[[float], None] | None = None,
     *,
     ignore_conflicts: bool = False,
+    first_write: bool = False,
 ) -> int:
     """Insert `score_frame` rows under `version` and recount its daily counts; return the count inserted.
 
-    With `ignore_conflicts`, rows already scored under `version` are skipped (a retried chunk).
+    With `ignore_conflicts`, rows already scored under `version` are skipped (a retried chunk). With
+    `first_write` (a training run writing every row of its new version), the daily counts are counted
+    from `scores` instead of from the table.
     """
     progress = progress or (lambda fraction: None)
     table = scores[SCORE_COLUMNS].copy()
@@ -285,8 +291,12 @@ def write_scores(
         done += rows
         progress(done / len(table))
 
-    written = bulk_insert_frame(TransactionScore, table, progress=report, ignore_conflicts=ignore_conflicts)
-    recount_days(version, table["invoice_date"])
+    with large_sqlite_cache():
+        written = bulk_insert_frame(TransactionScore, table, progress=report, ignore_conflicts=ignore_conflicts)
+    if first_write:
+        count_first_write(version, table)
+    else:
+        recount_days(version, table["invoice_date"])
     return written
 
 
@@ -307,7 +317,7 @@ def prune_old_versions() -> None:
         ).values_list("pk", flat=True)
     )
     keep += list(ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True))
-    TransactionScore.objects.exclude(model_version_id__in=keep).delete()
+    delete_in_bulk(TransactionScore.objects.exclude(model_version_id__in=keep))
     DailyScoreCount.objects.exclude(model_version_id__in=keep).delete()
     root = Path(settings.ARTIFACTS_DIR)
     for folder in root.glob("v*") if root.is_dir() else []:

@@ -19,6 +19,7 @@ ACTIVATIONS = {
 }
 AUTOENCODER_FILE = "autoencoder_arrays.npz"
 FOREST_FILE = "isolation_forest_arrays.npz"
+WALK_BLOCK_ROWS = 2048
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,18 @@ class ArrayForest:
         rows = np.asarray(scaled, dtype=np.float32)
         if rows.ndim != 2 or rows.shape[1] != self.n_features:
             raise ValueError(f"expected rows of {self.n_features} features, got shape {rows.shape}")
-        flat = rows.ravel()
+        if self.denominator == 0:
+            return -np.ones(len(rows))
+        depths = np.empty(len(rows))
+        # A few thousand rows at a time: the walk's (rows x trees) index arrays then stay in the CPU's
+        # cache (all 401,604 rows at once took 12.8 s, in blocks of 2,048 3.9 s) and memory stays small.
+        for start in range(0, len(rows), WALK_BLOCK_ROWS):
+            depths[start : start + WALK_BLOCK_ROWS] = self._path_lengths(rows[start : start + WALK_BLOCK_ROWS])
+        return -(2.0 ** (-depths / self.denominator))
+
+    def _path_lengths(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's summed path length over the trees (what scikit-learn's decision paths add up)."""
+        flat = np.ascontiguousarray(rows).ravel()
         has_missing = bool(np.isnan(flat).any())
         offsets = (np.arange(len(rows), dtype=np.intp) * rows.shape[1])[:, None]
         nodes = np.broadcast_to(self.roots, (len(rows), len(self.roots)))
@@ -92,10 +104,7 @@ class ArrayForest:
             if has_missing:
                 go_left = np.where(np.isnan(values), self.missing_left[nodes], go_left)
             nodes = np.where(go_left, self.left[nodes], self.right[nodes])
-        depths = self.value[nodes].sum(axis=1)
-        if self.denominator == 0:
-            return -np.ones(len(rows))
-        return -(2.0 ** (-depths / self.denominator))
+        return self.value[nodes].sum(axis=1)
 
 
 def export_scaler(scaler) -> ArrayScaler:

@@ -187,3 +187,14 @@ def test_day_spans_join_consecutive_days() -> None:
     ]
     summer = local_days(pd.Series(pd.to_datetime(["2011-06-30 23:30"], utc=True)))
     assert [str(day) for day in summer] == ["2011-07-01"]
+
+
+def test_a_first_write_counts_its_rows_from_the_frame_like_the_table(version_across_midnights) -> None:
+    rows = pd.DataFrame.from_records(TransactionScore.objects.filter(model_version=version_across_midnights).values())
+    fresh = ModelVersion.objects.create(status=ModelVersion.Status.TRAINING)
+
+    write_scores(fresh, rows.drop(columns=["id", "model_version_id"]), first_write=True)
+
+    assert_counts_match_rows(fresh)
+    summer = DailyScoreCount.objects.filter(model_version=fresh, day="2011-07-01")
+    assert sum(summer.values_list("flagged", flat=True)) >= 5

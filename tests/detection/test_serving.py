@@ -195,3 +195,15 @@ def test_manage_check_prints_nothing_from_tensorflow(tmp_path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr == ""
     assert result.stdout.strip() == "System check identified no issues (0 silenced)."
+
+
+def test_exported_forest_scores_many_blocks_of_rows_like_scikit_learn() -> None:
+    rng = np.random.default_rng(4)
+    training = rng.normal(size=(3000, 5)).astype(np.float32)
+    fitted = IsolationForest(n_estimators=30, random_state=2).fit(training)
+    rows = np.vstack([rng.normal(size=(serving.WALK_BLOCK_ROWS * 2 + 77, 5)) * 2, training[:10]]).astype(np.float32)
+
+    scores = serving.export_forest(fitted).score_samples(rows)
+
+    assert len(scores) == len(rows)
+    assert np.abs(scores - fitted.score_samples(rows)).max() < 1e-9

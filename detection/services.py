@@ -35,7 +35,7 @@ from .bundle import ScoringBundle, load_bundle, save_bundle
 from .daily_counts import count_first_write, recount_days
 from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
-from .fields import SCORE_COLUMNS, explanation_json
+from .fields import SCORE_COLUMNS, explanation_json_column
 from .fusion import HISTORY_MODEL_FEATURES, fit_fused
 from .history import fit_priors, history_features
 from .kinds import SALE, line_kinds
@@ -134,7 +134,9 @@ def train_and_activate(
     beating = Heartbeat(lambda: ModelVersion.objects.filter(pk=version.pk).update(heartbeat_at=timezone.now()))
     try:
         beating.__enter__()
+        tick = time.perf_counter()
         prune_old_versions()  # also what a run killed after activating its version left to do
+        timings["prune_seconds"] = time.perf_counter() - tick
         progress("load", 0.0)
         tick = time.perf_counter()
         labels = verdict_labels()  # every verdict given before this run started
@@ -176,11 +178,13 @@ def train_and_activate(
         timings["score_seconds"] = time.perf_counter() - tick
 
         progress("save", 0.7)
+        tick = time.perf_counter()
         bundle = ScoringBundle(
             fused=fused, priors=priors, history=frame.assign(quantity_vs_item=features["quantity_vs_item"].to_numpy())
         )
         artifacts = save_bundle(bundle, folder)
         del features
+        timings["save_seconds"] = time.perf_counter() - tick
 
         progress("write", 0.75)
         tick = time.perf_counter()
@@ -210,8 +214,10 @@ def train_and_activate(
             else:
                 activate(version)
         version.metrics["write_seconds"] = round(time.perf_counter() - tick, 3)
+        tick = time.perf_counter()
+        prune_old_versions()  # the versions this one displaced beyond KEEP_SCORED_VERSIONS
+        version.metrics["prune_after_seconds"] = round(time.perf_counter() - tick, 3)
         version.save(update_fields=["metrics"])
-        prune_old_versions()
         progress("done", 1.0)
     except BaseException as exc:
         ModelVersion.objects.filter(pk=version.pk).update(
@@ -281,8 +287,8 @@ def write_scores(
     """
     progress = progress or (lambda fraction: None)
     table = scores[SCORE_COLUMNS].copy()
-    table["explanation"] = table["explanation"].map(explanation_json)
-    table["flag_reasons"] = table["flag_reasons"].map(explanation_json)
+    table["explanation"] = explanation_json_column(table["explanation"])
+    table["flag_reasons"] = explanation_json_column(table["flag_reasons"])
     table.insert(0, "model_version_id", version.pk)
     done = 0
 

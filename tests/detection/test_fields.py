@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from detection import checks, fields
@@ -66,3 +67,14 @@ def test_explanations_turn_into_json_and_words() -> None:
     assert fields.explanation_json(None) == "[]"
     assert fields.explanation_text(items) == "TotalSpent=1,234.5 (62%), Quantity=12 (20%)"
     assert fields.explanation_text(None) == ""
+
+
+def test_a_column_of_explanations_turns_into_json_like_each_value() -> None:
+    items = [{"feature": "TotalSpent", "value": 1234.5, "share": 0.62}]
+    values = pd.Series([items, [], None, "", '[{"key": "kind"}]', float("nan"), items], index=[5, 3, 9, 1, 0, 2, 7])
+
+    column = fields.explanation_json_column(values)
+
+    assert column.index.tolist() == values.index.tolist()
+    assert column.tolist() == [fields.explanation_json(value) for value in values]
+    assert column.iloc[0] != "[]" and column.iloc[4] == '[{"key":"kind"}]'

@@ -55,7 +55,7 @@ def scores_page(
     """One page of score rows and the count of rows matching `filters`.
 
     `order_by` holds TABLE_FIELDS keys, "-" first for descending; transaction_id breaks ties so
-    pages never overlap. Raises ValueError naming an unknown field. Three queries.
+    pages never overlap (`tiebreaker`). Raises ValueError naming an unknown field. Three queries.
     """
     version = version or require_active_model_version()
     ordering = []
@@ -64,7 +64,7 @@ def scores_page(
         if name not in TABLE_FIELDS:
             raise ValueError(f"cannot sort on {name!r}")
         ordering.append(("-" if key.startswith("-") else "") + ORM_PATHS[name])
-    ordering.append("transaction_id")
+    ordering.append(tiebreaker(order_by))
     queryset = scores_for(version)
     for condition in filters:
         queryset = queryset.filter(_filter_q(condition))
@@ -78,6 +78,22 @@ def scores_page(
         for row in row_dicts(scores_for(version).filter(transaction_id__in=keys).select_related("transaction"))
     }
     return [rows[key] for key in keys if key in rows], total
+
+
+# The direction each indexed sort key has in its index (detection.models: score_rank, score_spent,
+# score_date, and the flagged and country rank indexes).
+INDEXED_SORTS = {"anomaly_score": "-", "total_spent": "-", "invoice_date": ""}
+
+
+def tiebreaker(order_by: tuple[str, ...]) -> str:
+    """The transaction_id term that breaks ties: ascending, except for a single indexed key sorted
+    against its index's direction, where the index read backwards gives descending ids."""
+    if len(order_by) == 1:
+        name = order_by[0].removeprefix("-")
+        direction = "-" if order_by[0].startswith("-") else ""
+        if name in INDEXED_SORTS and INDEXED_SORTS[name] != direction:
+            return "-transaction_id"
+    return "transaction_id"
 
 
 def _page_keys(queryset: QuerySet, ordering: list[str], *, offset: int, limit: int, total: int) -> list[int]:

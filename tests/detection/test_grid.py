@@ -6,7 +6,7 @@ import pytest
 from django.db.models import Count, Q
 
 from detection.fields import ORM_PATHS, TABLE_FIELDS
-from detection.grid import ColumnFilter, scores_page
+from detection.grid import ColumnFilter, scores_page, tiebreaker
 from detection.models import ModelVersion, TransactionScore
 from detection.selectors import customers_by_anomalies, row_dicts
 from transactions.models import Customer
@@ -94,7 +94,7 @@ def page_as_before(version: ModelVersion, *, offset: int, limit: int, order_by: 
     """A page as the grid read it before its sort indexes: one ordered, joined, offset query."""
     ordering = [("-" if key.startswith("-") else "") + ORM_PATHS[key.removeprefix("-")] for key in order_by]
     scores = TransactionScore.objects.filter(orm, model_version=version).select_related("transaction")
-    return row_dicts(scores.order_by(*ordering, "transaction_id")[offset : offset + limit])
+    return row_dicts(scores.order_by(*ordering, tiebreaker(order_by))[offset : offset + limit])
 
 
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
@@ -128,3 +128,14 @@ def test_filtered_sorted_pages_match_one_offset_query(trained_version: ModelVers
             )
             expected = page_as_before(trained_version, offset=offset, limit=50, order_by=order_by, orm=orm)
             assert rows == expected and count == TransactionScore.objects.filter(orm).count() > 0, order_by
+
+
+def test_ties_break_by_transaction_id_in_the_direction_the_sort_index_is_read() -> None:
+    assert tiebreaker(("-anomaly_score",)) == "transaction_id"  # score_rank read forwards
+    assert tiebreaker(("anomaly_score",)) == "-transaction_id"  # the same index read backwards
+    assert tiebreaker(("-total_spent",)) == "transaction_id"
+    assert tiebreaker(("total_spent",)) == "-transaction_id"
+    assert tiebreaker(("invoice_date",)) == "transaction_id"
+    assert tiebreaker(("-invoice_date",)) == "-transaction_id"
+    assert tiebreaker(("-quantity",)) == "transaction_id"  # no index: ascending ids
+    assert tiebreaker(("anomaly_score", "quantity")) == "transaction_id"

@@ -29,6 +29,7 @@ import pandas as pd
 MIN_LABELS_PER_CLASS = 20
 BLEND_WEIGHT = 0.5
 BACKGROUND_ROWS = 20_000  # unreviewed sale lines sampled as ordinary examples
+RAW_BLOCK_ROWS = 4096  # rows per vectorised walk of the trees
 CLASSIFIER_PARAMETERS = {
     "max_iter": 120,
     "learning_rate": 0.1,
@@ -95,7 +96,15 @@ class TreeArrays:
     def raw(self, inputs: np.ndarray) -> np.ndarray:
         """Return the classifier's raw score (log-odds of fraud) per row, as `decision_function`
         (to about 1e-14: the trees' values are summed in their order)."""
-        columns = np.ascontiguousarray(np.asarray(inputs, dtype=np.float64).T).ravel()
+        inputs = np.asarray(inputs, dtype=np.float64)
+        out = np.empty(len(inputs))
+        # blocks of rows whose walk stays in the CPU's cache (401,604 rows at once: 5.0 s, in blocks 3.4 s)
+        for start in range(0, len(inputs), RAW_BLOCK_ROWS):
+            out[start : start + RAW_BLOCK_ROWS] = self._raw_block(inputs[start : start + RAW_BLOCK_ROWS])
+        return out
+
+    def _raw_block(self, inputs: np.ndarray) -> np.ndarray:
+        columns = np.ascontiguousarray(inputs.T).ravel()
         rows = len(inputs)
         positions = np.arange(rows)
         out = np.full(rows, self.baseline)

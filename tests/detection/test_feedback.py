@@ -24,6 +24,7 @@ from detection.feedback import (
 from detection.supervised import (
     CLASSIFIER_PARAMETERS,
     MIN_LABELS_PER_CLASS,
+    RAW_BLOCK_ROWS,
     TreeArrays,
     enough_labels,
     training_weights,
@@ -168,6 +169,9 @@ def test_exported_trees_score_as_the_classifier() -> None:
     trees = TreeArrays.from_classifier(classifier)
     loaded = TreeArrays.from_arrays(trees.to_arrays())
     np.testing.assert_allclose(loaded.raw(inputs), classifier.decision_function(inputs), rtol=0, atol=1e-9)
+    more = rng.normal(size=(RAW_BLOCK_ROWS * 2 + 31, 6))
+    more[::7, 0] = np.nan
+    np.testing.assert_allclose(loaded.raw(more), classifier.decision_function(more), rtol=0, atol=1e-9)
 
 
 def test_blending_needs_enough_labels_of_each_class() -> None:

@@ -23,14 +23,21 @@ from .supervised import (
 
 
 def learn_from_labels(
-    fused: FusedDetector, features: pd.DataFrame, frame: pd.DataFrame, labels: pd.DataFrame, *, seed: int = 0
+    fused: FusedDetector,
+    features: pd.DataFrame,
+    frame: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    seed: int = 0,
+    scored: pd.DataFrame | None = None,
 ) -> tuple[FusedDetector, dict]:
     """Return `fused` with the supervised layer (when there are enough labels) and the feedback of
     `labels` (labels.LABEL_COLUMNS), and the summary a version records.
 
     `features`: history_features of the training sale lines; `frame`: their transaction_id,
-    customer_id and invoice_date (same index). Verdicts on other lines are counted as unused. With
-    no labels `fused` is returned unchanged.
+    customer_id and invoice_date (same index); `scored`: `fused.score(features)` when the caller has
+    it already. Verdicts on other lines are counted as unused. With no labels `fused` is returned
+    unchanged.
     """
     summary = {
         "provided": len(labels),
@@ -56,7 +63,7 @@ def learn_from_labels(
         "confirmed_fraud": sorted(used.loc[classes == 1, "review_id"].astype(int).tolist()),
         "false_positive": sorted(used.loc[classes == 0, "review_id"].astype(int).tolist()),
     }
-    scored = fused.score(features)
+    scored = fused.score(features) if scored is None else scored
     if enough_labels(classes):
         inputs = supervised_inputs(history_matrix(features), scored)
         unlabelled = np.setdiff1d(np.arange(len(features)), positions)

@@ -23,7 +23,7 @@ from .estimators import explanations
 from .features import ZSCORE_CLIP
 from .feedback import apply_feedback, feedback_reason
 from .fields import HIST_FREQ
-from .fusion import HISTORY_MODEL_FEATURES, FusedDetector
+from .fusion import HISTORY_MODEL_FEATURES, FusedDetector, history_matrix
 from .history import history_features
 from .kinds import CANCELLATION, SALE, line_kinds, link_cancellations, rule_reasons
 from .reasons import reasons
@@ -80,10 +80,24 @@ def earlier_invoices(past: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_features(
-    frame: pd.DataFrame, features: pd.DataFrame, fused: FusedDetector, *, past: pd.DataFrame | None = None
+    frame: pd.DataFrame,
+    features: pd.DataFrame,
+    fused: FusedDetector,
+    *,
+    past: pd.DataFrame | None = None,
+    unsupervised: tuple | None = None,
 ) -> pd.DataFrame:
-    """Return the score rows of `frame` from its `history_features` (same index)."""
-    model_scores, scored = fused.score_with_models(features)
+    """Return the score rows of `frame` from its `history_features` (same index).
+
+    `unsupervised`: `score_with_models` of the same rows by `fused` without its supervised layer,
+    when the caller has it already (a training run with verdicts); the layer is then blended in.
+    """
+    if unsupervised is None:
+        model_scores, scored = fused.score_with_models(features)
+    else:
+        model_scores, scored = unsupervised
+        if fused.supervised is not None:
+            scored = fused.blended(scored, history_matrix(features))
     sale = (features["kind"] == SALE).to_numpy()
     effects = None
     if fused.feedback is not None:

@@ -166,16 +166,25 @@ def train_and_activate(
             fit_models=lambda matrix, **kwargs: fit_detector(matrix, **kwargs),  # looked up per call (tests swap it)
         )
         timings["fit_seconds"] = time.perf_counter() - tick
-        tick = time.perf_counter()
-        fused, learnt = learn_from_labels(fused, features[sale], frame[sale], labels, seed=seed)
-        timings["labels_seconds"] = time.perf_counter() - tick
-
-        progress("score", 0.6)
+        progress("score", 0.5)
         tick = time.perf_counter()
         # Scored with the numpy exports, as a loaded version scores (fused.models keeps the fitted
-        # objects for saving).
-        scores = score_features(frame, features, replace(fused, models=fused.models.exported()))
+        # objects for saving); once, before verdicts: learning reads the sale lines' scores.
+        unsupervised = replace(fused, models=fused.models.exported()).score_with_models(features)
         timings["score_seconds"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        fused, learnt = learn_from_labels(
+            fused, features[sale], frame[sale], labels, seed=seed, scored=unsupervised[1][sale] if len(labels) else None
+        )
+        timings["labels_seconds"] = time.perf_counter() - tick
+
+        progress("explain", 0.6)
+        tick = time.perf_counter()
+        scores = score_features(
+            frame, features, replace(fused, models=fused.models.exported()), unsupervised=unsupervised
+        )
+        timings["score_seconds"] += time.perf_counter() - tick
 
         progress("save", 0.7)
         tick = time.perf_counter()

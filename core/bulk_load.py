@@ -35,21 +35,24 @@ def bulk_load(model: type[models.Model], *, rows_to_add: int, rows_stored: int) 
         return
     if not connection.in_atomic_block:
         raise RuntimeError("bulk_load must run inside transaction.atomic()")
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (previous_cache,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = {-LOAD_CACHE_KIB}")
-        try:
+    # The cache size is the connection's, not the transaction's: set and put back on the DB-API
+    # connection itself, which also works once a failure has marked the transaction for rollback.
+    raw = connection.connection
+    (previous_cache,) = raw.execute("PRAGMA cache_size").fetchone()
+    raw.execute(f"PRAGMA cache_size = {-LOAD_CACHE_KIB}")
+    try:
+        with connection.cursor() as cursor:
             dropped = _drop_plain_indexes(cursor, model._meta.db_table) if rows_to_add >= rows_stored else []
-            try:
-                yield
-            except BaseException:
-                transaction.set_rollback(True)  # the dropped indexes come back with the rollback
-                raise
+        try:
+            yield
+        except BaseException:
+            transaction.set_rollback(True)  # the dropped indexes come back with the rollback
+            raise
+        with connection.cursor() as cursor:
             for sql in dropped:
                 cursor.execute(sql)
-        finally:
-            cursor.execute(f"PRAGMA cache_size = {int(previous_cache)}")
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(previous_cache)}")
 
 
 def _drop_plain_indexes(cursor, table: str) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 from django.db import connection, models
 
@@ -41,14 +42,22 @@ def _column_for_sqlite(field: models.Field, values: pd.Series) -> pd.Series:
     """Return `values` as the Python objects Django's SQLite backend would store."""
     internal = field.get_internal_type()
     if internal == "DateTimeField":
-        # Django stores aware datetimes on SQLite as naive UTC text.
-        text = values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S")
-        return text.astype(object).where(values.notna(), None)
+        # Django stores aware datetimes on SQLite as naive UTC text: 2010-12-01 08:26:00.
+        return _utc_text(values)
     if internal == "BooleanField":
         return _nullable_objects(values.astype("Int64"))
     if internal == "JSONField":
         return _json_column(values)
     return _nullable_objects(_integers_if_needed(field, values))
+
+
+def _utc_text(values: pd.Series) -> pd.Series:
+    """Return aware datetimes as naive UTC text to the second (None for NaT), each distinct second formatted once."""
+    seconds = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+    codes, uniques = pd.factorize(seconds)  # NaT gets code -1
+    text = np.datetime_as_string(np.asarray(uniques), unit="s")
+    text = np.strings.replace(text, "T", " ").astype(object) if len(text) else text.astype(object)
+    return pd.Series(np.append(text, None)[codes], index=values.index, dtype=object)
 
 
 def _column_for_postgres(field: models.Field, values: pd.Series) -> pd.Series:
@@ -129,7 +138,8 @@ def _executemany(
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, list(prepared.itertuples(index=False, name=None)))
+        # Rows as tuples of plain Python values, zipped column by column (faster than itertuples).
+        cursor.executemany(sql, list(zip(*(prepared[column].tolist() for column in prepared.columns), strict=True)))
         # sqlite3 sums the rows changed by every statement; a skipped conflict changes none.
         return cursor.rowcount if ignore_conflicts else len(chunk)
 

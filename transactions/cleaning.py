@@ -5,6 +5,7 @@ Pure pandas: raw string frame in, (clean frame, quarantined frame) out. No ORM.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,11 +28,20 @@ class CleanResult:
     duplicates: int
 
 
-def _first_reason(reasons: pd.Series, mask: pd.Series, message: pd.Series | str) -> None:
-    """Set `message` as the reason of rows in `mask` that have no reason yet (in place)."""
+def _first_reason(reasons: pd.Series, mask: pd.Series, message: str | Callable[[pd.Series], pd.Series]) -> None:
+    """Set `message` as the reason of rows in `mask` that have no reason yet (in place).
+
+    A callable `message` is given the rows to set and returns their messages, so that messages
+    quoting a value are only built for the rows refused.
+    """
     target = mask & reasons.isna()
     if target.any():
-        reasons[target] = message[target] if isinstance(message, pd.Series) else message
+        reasons[target] = message(target) if callable(message) else message
+
+
+def _quoting(column: pd.Series, before: str, after: str) -> Callable[[pd.Series], pd.Series]:
+    """Return a message builder `before + value + after` for the rows of `column` it is given."""
+    return lambda target: before + column[target] + after
 
 
 def clean_rows(raw: pd.DataFrame) -> CleanResult:
@@ -40,7 +50,7 @@ def clean_rows(raw: pd.DataFrame) -> CleanResult:
     `raw` holds the source columns as strings plus `line_number`. Exact duplicates (all eight
     source fields equal once parsed) keep their first occurrence.
     """
-    text = {column: raw[column].astype(object).fillna("").astype(str).str.strip() for column in EXPECTED_COLUMNS}
+    text = {column: _stripped(raw[column]) for column in EXPECTED_COLUMNS}
     reasons = pd.Series(pd.NA, index=raw.index, dtype=object)
     for column in REQUIRED:
         _first_reason(reasons, text[column] == "", f"missing {column}")
@@ -49,24 +59,26 @@ def clean_rows(raw: pd.DataFrame) -> CleanResult:
 
     quantity = pd.to_numeric(text["Quantity"], errors="coerce")
     bad_quantity = quantity.isna() | (quantity % 1 != 0) | (quantity.abs() > 2**31 - 1)
-    _first_reason(reasons, bad_quantity, "Quantity '" + text["Quantity"] + "' is not a whole number")
+    _first_reason(reasons, bad_quantity, _quoting(text["Quantity"], "Quantity '", "' is not a whole number"))
 
     unit_price = pd.to_numeric(text["UnitPrice"], errors="coerce")
     bad_price = unit_price.isna() | ~np.isfinite(unit_price.fillna(0)) | (unit_price.abs() >= 1e9)
-    _first_reason(reasons, bad_price, "UnitPrice '" + text["UnitPrice"] + "' is not a number")
+    _first_reason(reasons, bad_price, _quoting(text["UnitPrice"], "UnitPrice '", "' is not a number"))
 
     invoice_date = pd.to_datetime(text["InvoiceDate"], format=DATE_FORMAT, errors="coerce")
     _first_reason(
         reasons,
         invoice_date.isna(),
-        "InvoiceDate '" + text["InvoiceDate"] + "' is not a date like 12/1/2010 8:26",
+        _quoting(text["InvoiceDate"], "InvoiceDate '", "' is not a date like 12/1/2010 8:26"),
     )
 
     customer_id = pd.to_numeric(text["CustomerID"], errors="coerce")
     bad_customer = (text["CustomerID"] != "") & (
         customer_id.isna() | (customer_id % 1 != 0) | (customer_id <= 0) | (customer_id > 2**31 - 1)
     )
-    _first_reason(reasons, bad_customer, "CustomerID '" + text["CustomerID"] + "' is not a positive whole number")
+    _first_reason(
+        reasons, bad_customer, _quoting(text["CustomerID"], "CustomerID '", "' is not a positive whole number")
+    )
 
     bad = reasons.notna()
     quarantined = pd.DataFrame({"line_number": raw.loc[bad, "line_number"], "reason": reasons[bad].astype(str)})
@@ -89,33 +101,51 @@ def clean_rows(raw: pd.DataFrame) -> CleanResult:
             "line_number": raw.loc[good, "line_number"].astype(np.int64),
         }
     )
-    rows["is_cancellation"] = rows["invoice_no"].str.upper().str.startswith("C")
+    # Only "c" upper-cases to a leading "C", so this is str.upper().startswith("C") in one pass.
+    rows["is_cancellation"] = rows["invoice_no"].str.startswith(("C", "c"))
     rows["fingerprint"] = row_fingerprints(rows)
     duplicated = rows["fingerprint"].duplicated(keep="first")
     return CleanResult(rows=rows[~duplicated], quarantined=quarantined, duplicates=int(duplicated.sum()))
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    """Return `values` as text (missing as "") without surrounding whitespace, as `str.strip` does.
+
+    str.strip mapped over the values runs in C, about twice as fast as the `.str.strip()` accessor.
+    """
+    text = values.astype(object).fillna("").astype(str).to_numpy(dtype=object)
+    stripped = np.fromiter(map(str.strip, text), dtype=object, count=len(text))
+    return pd.Series(stripped, index=values.index, name=values.name, dtype=str)
 
 
 def row_fingerprints(rows: pd.DataFrame) -> np.ndarray:
     """Return a signed 64-bit hash of each row's eight parsed source fields.
 
     Parsed values are hashed (not the raw text), so "17850" and "17850.0" are the same customer.
+    The hashed text is the fields joined by U+001F: quantity, local wall-clock time as
+    2010-12-01T08:26, unit price in thousandths and CustomerID ("" when missing) as whole numbers.
     """
-    canonical = (
-        rows["invoice_no"]
-        + "\x1f"
-        + rows["stock_code"]
-        + "\x1f"
-        + rows["description"]
-        + "\x1f"
-        + rows["quantity"].astype(str)
-        + "\x1f"
-        + rows["invoice_date"].dt.strftime("%Y-%m-%dT%H:%M")
-        + "\x1f"
-        + (rows["unit_price"] * 1000).round().astype(np.int64).astype(str)
-        + "\x1f"
-        + rows["customer_id"].astype("string").fillna("")
-        + "\x1f"
-        + rows["country"]
-    )
-    hashes = pd.util.hash_pandas_object(canonical.astype(object), index=False).to_numpy()
-    return hashes.view(np.int64)
+    customer = rows["customer_id"]
+    customer_text = _as_text(customer.to_numpy(dtype=np.int64, na_value=0))
+    customer_text[customer.isna().to_numpy()] = ""
+    wall_clock = rows["invoice_date"].dt.tz_localize(None).to_numpy().astype("datetime64[m]")
+    codes, minutes = pd.factorize(wall_clock)
+    fields = [
+        rows["invoice_no"].to_numpy(dtype=object),
+        rows["stock_code"].to_numpy(dtype=object),
+        rows["description"].to_numpy(dtype=object),
+        _as_text(rows["quantity"].to_numpy(dtype=np.int64)),
+        np.datetime_as_string(np.asarray(minutes), unit="m").astype(object)[codes],
+        _as_text((rows["unit_price"].to_numpy(dtype=np.float64) * 1000).round().astype(np.int64)),
+        customer_text,
+        rows["country"].to_numpy(dtype=object),
+    ]
+    # str.join mapped over the zipped columns runs in C: one string per row, no Python code per row.
+    canonical = np.fromiter(map("\x1f".join, zip(*fields, strict=True)), dtype=object, count=len(rows))
+    return pd.util.hash_array(canonical).view(np.int64)
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """Return whole numbers as an object array of their decimal text, each distinct value formatted once."""
+    codes, uniques = pd.factorize(values)
+    return np.asarray(uniques).astype(str).astype(object)[codes]

@@ -16,6 +16,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from core.bulk import bulk_insert_frame
+from core.bulk_load import bulk_load
 
 from .cleaning import clean_rows
 from .models import Customer, ImportBatch, QuarantinedRow, Transaction
@@ -159,27 +160,28 @@ def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, pr
     seen = np.zeros(0, dtype=np.int64)  # sorted fingerprints of the rows of earlier chunks
     customer_ids: list[np.ndarray] = []
     with transaction.atomic():
-        for chunk in chunks:
-            cleaned = clean_rows(chunk.rows)
-            fingerprints = cleaned.rows["fingerprint"].to_numpy()
-            earlier = _isin_sorted(fingerprints, seen)
-            existing = _isin_sorted(fingerprints, stored) & ~earlier
-            new_rows = cleaned.rows[~earlier & ~existing]
-            seen = np.sort(np.concatenate([seen, fingerprints[~earlier]]), kind="stable")
+        with bulk_load(Transaction, rows_to_add=lines_read, rows_stored=len(stored)):
+            for chunk in chunks:
+                cleaned = clean_rows(chunk.rows)
+                fingerprints = cleaned.rows["fingerprint"].to_numpy()
+                earlier = _isin_sorted(fingerprints, seen)
+                existing = _isin_sorted(fingerprints, stored) & ~earlier
+                new_rows = cleaned.rows[~earlier & ~existing]
+                seen = np.sort(np.concatenate([seen, fingerprints[~earlier]]), kind="stable")
 
-            bulk_insert_frame(Transaction, new_rows.assign(batch_id=batch.pk)[TRANSACTION_COLUMNS])
-            quarantined = _quarantined_rows(batch, chunk, cleaned.quarantined)
-            if len(quarantined):
-                bulk_insert_frame(QuarantinedRow, quarantined)
-            customer_ids.append(new_rows["customer_id"].dropna().unique().astype(np.int64))
-            tally.add(
-                loaded=len(new_rows),
-                duplicate=cleaned.duplicates + int(earlier.sum()),
-                existing=int(existing.sum()),
-                quarantined=len(quarantined),
-                without_customer=int(new_rows["customer_id"].isna().sum()),
-            )
-            progress("load", chunk.lines_read, lines_read)
+                bulk_insert_frame(Transaction, new_rows.assign(batch_id=batch.pk)[TRANSACTION_COLUMNS])
+                quarantined = _quarantined_rows(batch, chunk, cleaned.quarantined)
+                if len(quarantined):
+                    bulk_insert_frame(QuarantinedRow, quarantined)
+                customer_ids.append(new_rows["customer_id"].dropna().unique().astype(np.int64))
+                tally.add(
+                    loaded=len(new_rows),
+                    duplicate=cleaned.duplicates + int(earlier.sum()),
+                    existing=int(existing.sum()),
+                    quarantined=len(quarantined),
+                    without_customer=int(new_rows["customer_id"].isna().sum()),
+                )
+                progress("load", chunk.lines_read, lines_read)
         tally.check()
         refresh_customers(np.unique(np.concatenate(customer_ids)) if customer_ids else [])
         ImportBatch.objects.filter(pk=batch.pk).update(
@@ -260,16 +262,25 @@ def refresh_customers(customer_ids) -> int:
     summary = per_country.groupby("customer_id").agg(
         lines=("lines", "sum"), first_seen=("first_seen", "min"), last_seen=("last_seen", "max")
     )
+    # One model instance per customer (not per row), built from the columns rather than iterrows.
     customers = [
         Customer(
             customer_id=int(customer_id),
-            country=usual[customer_id],
-            first_seen=row.first_seen,
-            last_seen=row.last_seen,
-            invoice_count=int(invoices.get(customer_id, 0)),
-            line_count=int(row.lines),
+            country=country,
+            first_seen=first_seen,
+            last_seen=last_seen,
+            invoice_count=int(invoice_count),
+            line_count=int(lines),
         )
-        for customer_id, row in summary.iterrows()
+        for customer_id, country, first_seen, last_seen, invoice_count, lines in zip(
+            summary.index,
+            usual.reindex(summary.index),
+            summary["first_seen"],
+            summary["last_seen"],
+            invoices.reindex(summary.index, fill_value=0),
+            summary["lines"],
+            strict=True,
+        )
     ]
     Customer.objects.bulk_create(
         customers,

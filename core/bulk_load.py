@@ -1,0 +1,68 @@
+"""Set a table up for a large load inside the caller's transaction, then put it back (SQLite only).
+
+Inserting hundreds of thousands of rows into a table keeps each of its secondary indexes up to
+date row by row, which on SQLite costs more than the rows themselves. `bulk_load` drops the
+table's plain (non-unique) indexes for the load and creates them again from their own SQL once
+the rows are in, which sorts each index once, and gives the connection a larger page cache for the
+load so that the unique indexes, still checked row by row, stay in memory. The DDL is part of the
+caller's transaction: readers never see the table without its indexes, and a failed or killed
+load rolls the indexes back with the rows. Unique indexes and constraints are never dropped. On
+other databases (PostgreSQL loads with COPY) it does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, models, transaction
+
+# Page cache for the load, in KiB (negative cache_size is KiB in SQLite); the connection's own
+# value is put back afterwards. 64 MiB holds the unique fingerprint index of the Kaggle file.
+LOAD_CACHE_KIB = 64 * 1024
+
+
+@contextmanager
+def bulk_load(model: type[models.Model], *, rows_to_add: int, rows_stored: int) -> Iterator[None]:
+    """Prepare `model`'s table for `rows_to_add` new rows next to `rows_stored` existing ones.
+
+    Indexes are only rebuilt when the load is at least as big as the table (rebuilding a big
+    table's indexes for a few rows would cost more than it saves). Must run inside an atomic
+    block; if the body raises, that transaction is marked for rollback.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("bulk_load must run inside transaction.atomic()")
+    # The cache size is the connection's, not the transaction's: set and put back on the DB-API
+    # connection itself, which also works once a failure has marked the transaction for rollback.
+    raw = connection.connection
+    (previous_cache,) = raw.execute("PRAGMA cache_size").fetchone()
+    raw.execute(f"PRAGMA cache_size = {-LOAD_CACHE_KIB}")
+    try:
+        with connection.cursor() as cursor:
+            dropped = _drop_plain_indexes(cursor, model._meta.db_table) if rows_to_add >= rows_stored else []
+        try:
+            yield
+        except BaseException:
+            transaction.set_rollback(True)  # the dropped indexes come back with the rollback
+            raise
+        with connection.cursor() as cursor:
+            for sql in dropped:
+                cursor.execute(sql)
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(previous_cache)}")
+
+
+def _drop_plain_indexes(cursor, table: str) -> list[str]:
+    """Drop the table's non-unique indexes; return the SQL that creates them again."""
+    cursor.execute(
+        "SELECT il.name, m.sql FROM pragma_index_list(%s) AS il JOIN sqlite_master AS m "
+        "ON m.type = 'index' AND m.name = il.name WHERE il.\"unique\" = 0 AND il.origin = 'c' AND m.sql IS NOT NULL",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    for name, _sql in indexes:
+        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    return [sql for _name, sql in indexes]

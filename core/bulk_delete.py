@@ -1,4 +1,4 @@
-"""Bulk deletes that stay one statement per table, and a larger SQLite page cache for bulk writes.
+"""Bulk deletes that stay one statement per table.
 
 Django's `QuerySet.delete()` loads every row into a model instance as soon as another table points
 to the model (here: a decision per score row), then deletes the dependants in batches of ids:
@@ -10,35 +10,11 @@ per dependant table and one for the rows: the same rows go, in the same transact
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.db.models.deletion import CASCADE, Collector
 from django.db.models.signals import post_delete, pre_delete
 
-# SQLite's default page cache is 2 MiB: inserting or deleting hundreds of thousands of rows under
-# a dozen indexes then rereads index pages from the OS for every row. 256 MiB is a ceiling, used
-# only as pages are read, and only for the duration of the bulk write.
-BULK_CACHE_KIB = 262_144
-
-
-@contextmanager
-def large_sqlite_cache(using: str = "default") -> Iterator[None]:
-    """Give the SQLite connection a large page cache for the block; no effect on other databases."""
-    connection = connections[using]
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (previous,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+from .bulk_load import large_sqlite_cache
 
 
 def _one_statement_dependants(queryset: models.QuerySet) -> list[models.QuerySet] | None:
@@ -68,7 +44,7 @@ def delete_in_bulk(queryset: models.QuerySet) -> int:
     dependants = _one_statement_dependants(queryset)
     if dependants is None:
         return queryset.delete()[1].get(queryset.model._meta.label, 0)
-    with transaction.atomic(using=queryset.db), large_sqlite_cache(queryset.db):
+    with transaction.atomic(using=queryset.db), large_sqlite_cache():
         for related in dependants:
             related._raw_delete(related.db)
         return queryset._raw_delete(queryset.db)

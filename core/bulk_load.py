@@ -17,9 +17,32 @@ from contextlib import contextmanager
 
 from django.db import connection, models, transaction
 
-# Page cache for the load, in KiB (negative cache_size is KiB in SQLite); the connection's own
-# value is put back afterwards. 64 MiB holds the unique fingerprint index of the Kaggle file.
+# Page caches in KiB (negative cache_size is KiB in SQLite); the connection's own value is put back
+# afterwards. SQLite's default is 2 MiB: a bulk write under a dozen indexes then rereads index pages
+# from the OS for every row. 64 MiB holds the unique fingerprint index of the Kaggle file; 256 MiB
+# the score table's indexes (a ceiling, used only as pages are read).
 LOAD_CACHE_KIB = 64 * 1024
+BULK_CACHE_KIB = 256 * 1024
+
+
+@contextmanager
+def large_sqlite_cache(kib: int = BULK_CACHE_KIB) -> Iterator[None]:
+    """Give the SQLite connection a page cache of `kib` for the block; no effect on other databases.
+
+    Set and put back on the DB-API connection itself, which also works once a failure has marked
+    the caller's transaction for rollback (Django's cursor would refuse and hide the failure).
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    (previous,) = raw.execute("PRAGMA cache_size").fetchone()
+    raw.execute(f"PRAGMA cache_size = {-int(kib)}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 @contextmanager
@@ -35,12 +58,7 @@ def bulk_load(model: type[models.Model], *, rows_to_add: int, rows_stored: int) 
         return
     if not connection.in_atomic_block:
         raise RuntimeError("bulk_load must run inside transaction.atomic()")
-    # The cache size is the connection's, not the transaction's: set and put back on the DB-API
-    # connection itself, which also works once a failure has marked the transaction for rollback.
-    raw = connection.connection
-    (previous_cache,) = raw.execute("PRAGMA cache_size").fetchone()
-    raw.execute(f"PRAGMA cache_size = {-LOAD_CACHE_KIB}")
-    try:
+    with large_sqlite_cache(LOAD_CACHE_KIB):
         with connection.cursor() as cursor:
             dropped = _drop_plain_indexes(cursor, model._meta.db_table) if rows_to_add >= rows_stored else []
         try:
@@ -51,8 +69,6 @@ def bulk_load(model: type[models.Model], *, rows_to_add: int, rows_stored: int) 
         with connection.cursor() as cursor:
             for sql in dropped:
                 cursor.execute(sql)
-    finally:
-        raw.execute(f"PRAGMA cache_size = {int(previous_cache)}")
 
 
 def _drop_plain_indexes(cursor, table: str) -> list[str]:

@@ -25,7 +25,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.bulk import bulk_insert_frame
-from core.bulk_delete import delete_in_bulk, large_sqlite_cache
+from core.bulk_delete import delete_in_bulk
+from core.bulk_load import large_sqlite_cache
 from core.heartbeat import Heartbeat
 from jobs.models import BackgroundJob
 from jobs.recovery import recover_dead_jobs

@@ -146,3 +146,19 @@ def test_simulated_analysts_never_measure_a_row_they_trained_on(trained_version)
     assert figures["false_positive_lines"] == 30
     assert figures["confirmed_lines"] > 0 and figures["measured_planted_lines"] > figures["confirmed_lines"]
     assert 0.0 <= figures["top_share_after"] <= 1.0
+
+
+def test_the_labels_evaluation_prints_each_seed_and_their_mean(trained_version, capsys) -> None:
+    from django.core.management import call_command
+
+    call_command(
+        "evaluate_models", "--labels", "--seeds", "0", "1", "--invoices-per-kind", "20", "--false-positives", "30"
+    )
+
+    out = capsys.readouterr().out
+    trained_version.refresh_from_db()
+    seeds = trained_version.metrics["label_evaluation"]["seeds"]
+    after = [seed["top_share_after"] for seed in seeds]
+    line = next(line for line in out.splitlines() if line.startswith("top_share_after"))
+    assert line.split()[1:] == [f"{after[0]:.3f}", f"{after[1]:.3f}", f"{np.mean(after):.3f}"]
+    assert out.splitlines()[1].split() == ["seed", "0", "1", "mean"]

@@ -60,6 +60,8 @@ class Command(BaseCommand):
             false_positives=false_positives,
         )
         table = pd.DataFrame(evaluation["seeds"]).set_index("seed")
+        table.index = table.index.astype(int).astype(str)
+        table.loc["mean"] = table.mean()
         self.stdout.write(
             f"Model v{version.pk}: simulated analysts confirm {fraud_share:.0%} of the planted invoices and dismiss "
             f"{false_positives} top-ranked real lines; shares above the top-2 % threshold of the real lines not "

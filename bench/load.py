@@ -2,9 +2,12 @@
 
     python bench/load.py [--db /tmp/realdb/db.sqlite3] [--artifacts /tmp/realdb/artifacts]
                          [--workers 4] [--clients 50] [--seconds 60] [--think 0.0] [--port 8104]
+                         [--posted new|stored]
 
 Each client loops for --seconds: it picks /api/anomalies (a random customer and metric),
-/customer_ids or /api/score (one real row) with equal odds, sends it with the admin user's token
+/customer_ids or /api/score (one real row: by default dated the day after the data's last day, as a
+new transaction is; `--posted stored` keeps its own date, the slower point-in-time path over the
+stored rows) with equal odds, sends it with the admin user's token
 on a new connection (gunicorn's sync workers close each one), waits for the whole response, then
 pauses --think seconds. Only loopback traffic; the run stops by itself. Prints requests/s, p50,
 p95, p99 and max per endpoint and overall, and the errors (any status but 200, or no answer).
@@ -50,7 +53,7 @@ def server_environment(database: Path, artifacts: Path) -> dict[str, str]:
     }
 
 
-def fixtures(env: dict[str, str]) -> tuple[str, list[int], list[dict], list[str]]:
+def fixtures(env: dict[str, str], posted: str = "new") -> tuple[str, list[int], list[dict], list[str]]:
     """Return the admin's API token, the customer ids, 200 scoreable rows in the file's columns and the metrics."""
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "anomaly_site.settings"
@@ -72,6 +75,8 @@ def fixtures(env: dict[str, str]) -> tuple[str, list[int], list[dict], list[str]
     token = AuthToken.objects.create(user=user)[1]
     loaded = Transaction.objects.filter(customer__isnull=False, quantity__gt=0).order_by("?")[:200]
     rows = [{**source_row(txn), "InvoiceNo": f"L{txn.invoice_no}"} for txn in loaded]
+    if posted == "new":  # dated the day after the file's last day, as new transactions are
+        rows = [{**row, "InvoiceDate": "12/10/2011 " + row["InvoiceDate"].split(" ")[1]} for row in rows]
     from django.db import connection
 
     connection.close()
@@ -187,6 +192,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--think", type=float, default=0.0, help="pause of each client between requests (s)")
     parser.add_argument("--port", type=int, default=8104)
+    parser.add_argument(
+        "--posted",
+        choices=["new", "stored"],
+        default="new",
+        help="/api/score rows: new transactions dated after the data (default), or stored ones on their own dates",
+    )
     args = parser.parse_args()
     if not args.db.is_file():
         sys.exit(f"no database at {args.db}: ingest and train on a SQLite database first")
@@ -195,7 +206,7 @@ def main() -> None:
         database = Path(folder) / "db.sqlite3"
         shutil.copyfile(args.db, database)
         env = server_environment(database, args.artifacts)
-        token, customers, rows, metrics = fixtures(env)
+        token, customers, rows, metrics = fixtures(env, args.posted)
         args.metrics = metrics
         command = [str(Path(sys.executable).with_name("gunicorn")), "anomaly_site.wsgi"]
         command += ["--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers), "--timeout", "120"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from django.db.models import Q, QuerySet
 
 from .fields import ORM_PATHS, TABLE_FIELDS
@@ -55,7 +58,8 @@ def scores_page(
     """One page of score rows and the count of rows matching `filters`.
 
     `order_by` holds TABLE_FIELDS keys, "-" first for descending; transaction_id breaks ties so
-    pages never overlap (`tiebreaker`). Raises ValueError naming an unknown field. Three queries.
+    pages never overlap (`tiebreaker`). Raises ValueError naming an unknown field. Three queries;
+    two for a sort without an index whose order this process has read already (`_sorted_ids`).
     """
     version = version or require_active_model_version()
     ordering = []
@@ -69,7 +73,12 @@ def scores_page(
     for condition in filters:
         queryset = queryset.filter(_filter_q(condition))
     total = queryset.count()
-    keys = _page_keys(queryset, ordering, offset=offset, limit=limit, total=total)
+    if order_by and order_by[0].removeprefix("-") not in INDEXED_SORTS:
+        key = (version.pk, version.created_at, tuple(ordering), repr(filters), total)
+        ids = _sorted_ids(queryset, ordering, key=key)
+        keys = ids[offset : offset + limit].tolist()
+    else:
+        keys = _page_keys(queryset, ordering, offset=offset, limit=limit, total=total)
     # The page's rows by the unique (version, transaction) index, in no SQL order: with an ORDER BY,
     # SQLite walks a sort index over every row of the version instead. A row deleted in between
     # (its version pruned) is left out.
@@ -94,6 +103,31 @@ def tiebreaker(order_by: tuple[str, ...]) -> str:
         if name in INDEXED_SORTS and INDEXED_SORTS[name] != direction:
             return "-transaction_id"
     return "transaction_id"
+
+
+# Sorts without an index of their own sort every matching row for each middle page (400-800 ms on
+# the real file); the whole order is read once instead, as transaction ids (3.2 MB per 401,604
+# rows), and kept per process for the few most recent sorts. The key holds the version (id and
+# creation time) and its row count, so rows scored or deleted since give a new order; scores are
+# never changed in place.
+_SORTED_ORDERS: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_SORTED_ORDERS_KEPT = 6
+_SORTED_ORDERS_LOCK = threading.Lock()
+
+
+def _sorted_ids(queryset: QuerySet, ordering: list[str], *, key: tuple) -> np.ndarray:
+    """Every transaction id of `queryset` in `ordering`, as the database sorts them (its collation
+    and NULL placement), read once per `key` and process."""
+    with _SORTED_ORDERS_LOCK:
+        if key in _SORTED_ORDERS:
+            _SORTED_ORDERS.move_to_end(key)
+            return _SORTED_ORDERS[key]
+    ids = np.fromiter(queryset.order_by(*ordering).values_list("transaction_id", flat=True), dtype=np.int64)
+    with _SORTED_ORDERS_LOCK:
+        _SORTED_ORDERS[key] = ids
+        while len(_SORTED_ORDERS) > _SORTED_ORDERS_KEPT:
+            _SORTED_ORDERS.popitem(last=False)
+    return ids
 
 
 def _page_keys(queryset: QuerySet, ordering: list[str], *, offset: int, limit: int, total: int) -> list[int]:

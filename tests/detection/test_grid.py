@@ -139,3 +139,22 @@ def test_ties_break_by_transaction_id_in_the_direction_the_sort_index_is_read() 
     assert tiebreaker(("-invoice_date",)) == "-transaction_id"
     assert tiebreaker(("-quantity",)) == "transaction_id"  # no index: ascending ids
     assert tiebreaker(("anomaly_score", "quantity")) == "transaction_id"
+
+
+def test_a_sort_without_an_index_reads_its_order_once_then_pages_from_it(trained_version: ModelVersion) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    total = TransactionScore.objects.filter(model_version=trained_version).count()
+    order_by = ("-quantity",)
+    scores_page(offset=0, limit=100, order_by=order_by, version=trained_version)  # reads the whole order
+    with CaptureQueriesContext(connection) as queries:
+        rows, count = scores_page(offset=total // 2, limit=100, order_by=order_by, version=trained_version)
+    assert len(queries.captured_queries) == 2  # the count and the page's rows
+    assert count == total
+    assert rows == page_as_before(trained_version, offset=total // 2, limit=100, order_by=order_by, orm=Q())
+
+    moved = TransactionScore.objects.filter(model_version=trained_version).order_by("id").first()
+    moved.delete()  # one row fewer: a new order is read, without the deleted row
+    rows, count = scores_page(offset=0, limit=total, order_by=order_by, version=trained_version)
+    assert count == total - 1 and moved.transaction_id not in [row["transaction_id"] for row in rows]

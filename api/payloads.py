@@ -93,12 +93,12 @@ def customer_ids_payload(ids: list[int]) -> dict[str, Any]:
 def score_payload(result: ScoredRows, *, store: bool, decisions: Decisions) -> dict[str, Any]:
     """Per posted row, in order: its position, whether it was saved, every feature, score and flag,
     then the published policy's decision and its reasons."""
-    records = result.rows.to_dict("records")
+    records = result.records()
     return {
         "model_version": result.version.pk,
         "store": store,
         "batch_id": result.batch.pk if result.batch else None,
-        "flagged": int(result.rows["is_flagged"].sum()),
+        "flagged": result.flagged,
         "rows": [
             {
                 "row": position,

@@ -144,7 +144,7 @@ class TransactionScoreApi(APIView):
             raise PermissionDenied("store=true needs the permission to add transactions; store=false only scores.")
         version = require_active_model_version()
         result = realtime.score_rows(query.validated_data["rows"], version=version, store=store, source_name="api")
-        decisions = decide_rows(result.rows)
+        decisions = decide_rows(result.columns)
         if store and result.rows["stored"].any():
             decision_services.decide_stored_transactions(result.rows["transaction_id"][result.rows["stored"]], version)
         return Response(

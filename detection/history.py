@@ -144,10 +144,11 @@ COPIED_COLUMNS = {
 }
 
 
-def line_columns(lines: pd.DataFrame) -> dict[str, object]:
-    """The columns a feature frame copies from its prepared lines: kind, then COPIED_COLUMNS."""
-    kinds = pd.Categorical(lines["kind"].to_numpy(), categories=(SALE, CANCELLATION, NON_PRODUCT))
-    return {"kind": kinds, **{name: lines[column].to_numpy() for name, column in COPIED_COLUMNS.items()}}
+def line_columns(lines) -> dict[str, object]:
+    """The columns a feature frame copies from its prepared lines (a frame or a mapping of arrays):
+    kind, then COPIED_COLUMNS."""
+    kinds = pd.Categorical(np.asarray(lines["kind"]), categories=(SALE, CANCELLATION, NON_PRODUCT))
+    return {"kind": kinds, **{name: np.asarray(lines[column]) for name, column in COPIED_COLUMNS.items()}}
 
 
 def history_features(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from .cleaning import DATE_FORMAT, MAX_LENGTHS, REQUIRED, SOURCE_TIME_ZONE
 from .source import EXPECTED_COLUMNS
 
 MAX_PLAIN_ROWS = 20  # past this the vectorised path is as quick
+TEXT_COLUMNS = ("invoice_no", "stock_code", "description", "country")
 WHOLE = re.compile(r"-?[0-9]{1,9}")
 DECIMAL = re.compile(r"-?[0-9]{1,8}(\.[0-9]{1,6})?")
 CUSTOMER = re.compile(r"[1-9][0-9]{0,8}(\.0{1,3})?")
@@ -29,6 +31,13 @@ DATE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4} [0-9]{1,2}:[0-9]{2}")
 def plain_rows(records: Sequence[Mapping[str, object]]) -> pd.DataFrame | None:
     """Return `clean_rows(...).rows` for `records` ({source column: value}, None read as ""), or None
     when a row is not plainly well-formed or repeats another."""
+    columns = plain_columns(records)
+    return None if columns is None else plain_frame(columns)
+
+
+def plain_columns(records: Sequence[Mapping[str, object]]) -> dict[str, Any] | None:
+    """`plain_rows`'s columns before they become a frame (lists and arrays; invoice_date a
+    DatetimeIndex), or None as `plain_rows`."""
     if not 1 <= len(records) <= MAX_PLAIN_ROWS:
         return None
     texts = []
@@ -69,20 +78,31 @@ def plain_rows(records: Sequence[Mapping[str, object]]) -> pd.DataFrame | None:
     fingerprints = pd.util.hash_array(np.array(canonical, dtype=object)).view(np.int64)
     if len(set(fingerprints.tolist())) != len(fingerprints):
         return None
-    index = pd.RangeIndex(len(texts))
+    return {
+        "invoice_no": column["InvoiceNo"],
+        "stock_code": column["StockCode"],
+        "description": column["Description"],
+        "quantity": quantity,
+        "invoice_date": local,
+        "unit_price": unit_price,
+        "customer_id": customer_id,
+        "country": column["Country"],
+        "line_number": np.arange(1, len(texts) + 1, dtype=np.int64),
+        "is_cancellation": [value.upper().startswith("C") for value in column["InvoiceNo"]],
+        "fingerprint": fingerprints,
+    }
+
+
+def plain_frame(columns: Mapping[str, Any]) -> pd.DataFrame:
+    """The typed frame of `plain_columns`' columns (what `clean_rows` returns for the rows)."""
+    index = pd.RangeIndex(len(columns["quantity"]))
+    text = {name: pd.Series(columns[name], index=index, dtype=str) for name in TEXT_COLUMNS}
     return pd.DataFrame(
         {
-            "invoice_no": pd.Series(column["InvoiceNo"], index=index, dtype=str),
-            "stock_code": pd.Series(column["StockCode"], index=index, dtype=str),
-            "description": pd.Series(column["Description"], index=index, dtype=str),
-            "quantity": quantity,
-            "invoice_date": pd.Series(local, index=index),
-            "unit_price": unit_price,
-            "customer_id": pd.array(customer_id, dtype="Int64"),
-            "country": pd.Series(column["Country"], index=index, dtype=str),
-            "line_number": np.arange(1, len(texts) + 1, dtype=np.int64),
-            "is_cancellation": [value.upper().startswith("C") for value in column["InvoiceNo"]],
-            "fingerprint": fingerprints,
+            **columns,
+            **text,
+            "invoice_date": pd.Series(columns["invoice_date"], index=index),
+            "customer_id": pd.array(columns["customer_id"], dtype="Int64"),
         },
         index=index,
     )

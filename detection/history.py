@@ -184,13 +184,15 @@ def history_features(
             past["quantity_vs_item"].to_numpy(np.float64), np.full(len(rows), np.nan)
         ]
     priors = priors or fit_priors(everything)
-    out = _compute(lines, priors)
+    given = lines["given_quantity_vs_item"].to_numpy() if "given_quantity_vs_item" in lines else None
+    out = _compute(lines, priors, needed=None if given is None else is_new | np.isnan(given))  # item figures
     result = out[is_new]
     result.index = rows.index
     return result
 
 
-def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
+def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | None = None) -> pd.DataFrame:
+    """The features of every line of `lines`; the item columns only where `needed` (NaN elsewhere)."""
     weight = priors.weight
     kind = lines["kind"].to_numpy()
     sale = kind == SALE
@@ -314,7 +316,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     )
 
     # --- lines against the customer's past sale lines (same window for every line of an invoice) --
-    item = _item_baselines(lines, known, priors.quantity_log_median)
+    item = _item_baselines(lines, known, priors.quantity_log_median, needed)
     given = lines["given_quantity_vs_item"].to_numpy() if "given_quantity_vs_item" in lines else None
     lines = lines.assign(
         quantity_vs_item=item["quantity_vs_item"]

@@ -185,14 +185,14 @@ def history_features(
         ]
     priors = priors or fit_priors(everything)
     given = lines["given_quantity_vs_item"].to_numpy() if "given_quantity_vs_item" in lines else None
-    out = _compute(lines, priors, needed=None if given is None else is_new | np.isnan(given))  # item figures
-    result = out[is_new]
+    needed = None if given is None else is_new | np.isnan(given)  # the others' item figures are given
+    result = _compute(lines, priors, needed)[is_new if needed is None else is_new[needed]]
     result.index = rows.index
     return result
 
 
 def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | None = None) -> pd.DataFrame:
-    """The features of every line of `lines`; the item columns only where `needed` (NaN elsewhere)."""
+    """The features of the `needed` lines of `lines` (all without it), judged against every line."""
     weight = priors.weight
     kind = lines["kind"].to_numpy()
     sale = kind == SALE
@@ -350,7 +350,9 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     inv_table["_q_center"], inv_table["_q_scale"] = q_center, q_scale
     inv_table["_i_center"], inv_table["_i_scale"] = i_center, i_scale
     inv_table["_s_center"], inv_table["_s_scale"] = s_center, s_scale
-
+    history_lines = lines  # every line is history; the figures below are for the lines asked only
+    if needed is not None:
+        lines, item = lines[needed], {name: values[needed] for name, values in item.items()}
     per_line = inv_table.reindex(lines["invoice_no"].to_numpy())
     per_line.index = lines.index
     quantity = lines["quantity"].to_numpy()
@@ -363,12 +365,9 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     ].to_numpy()
 
     # A StockCode the customer has not bought before (strictly earlier).
-    first_bought = (
-        lines[known].groupby(["customer_code", "stock_code"], sort=False)["seconds"].min().rename("_first_bought")
-    )
-    first = lines[["customer_code", "stock_code"]].join(first_bought, on=["customer_code", "stock_code"])[
-        "_first_bought"
-    ]
+    pair = ["customer_code", "stock_code"]
+    first_bought = history_lines[known].groupby(pair, sort=False)["seconds"].min().rename("_first_bought")
+    first = lines[pair].join(first_bought, on=pair)["_first_bought"]
     new_stock_code = ~(first.to_numpy() < lines["seconds"].to_numpy())
 
     out = pd.DataFrame(

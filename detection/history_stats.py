@@ -59,11 +59,13 @@ def _padded(values: np.ndarray) -> np.ndarray:
 
 
 def _poisson_surprise(count: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """Return -log P(N >= count) for N ~ Poisson(expected); 0 when count is 0."""
-    from scipy.stats import poisson
+    """Return -log P(N >= count) for N ~ Poisson(expected); 0 when count is 0. P is scipy's
+    poisson.sf(count - 1), which is pdtrc(count - 1): called directly, without its argument checks."""
+    from scipy.special import pdtrc
 
-    tail = poisson.sf(np.asarray(count) - 1, np.maximum(expected, 1e-9))
-    return np.where(np.asarray(count) > 0, -np.log(np.clip(tail, 1e-300, 1.0)), 0.0)
+    count = np.asarray(count)
+    tail = pdtrc(np.maximum(count - 1, 0), np.maximum(expected, 1e-9))
+    return np.where(count > 0, -np.log(np.clip(tail, 1e-300, 1.0)), 0.0)
 
 
 def _nan_to_num(values: np.ndarray, **replacements: float) -> np.ndarray:

@@ -161,6 +161,8 @@ def rule_reasons(frame: pd.DataFrame, kinds: pd.Series, linked: np.ndarray) -> l
 def line_rule_reasons(value: np.ndarray, codes: np.ndarray, kind: np.ndarray, linked: np.ndarray) -> list[list[dict]]:
     """`rule_reasons` from arrays: |quantity x unit price|, stripped StockCodes, kinds and `linked`."""
     out: list[list[dict]] = [[] for _ in range(len(value))]
+    if not ((kind == NON_PRODUCT) | (kind == CANCELLATION)).any():
+        return out  # rules read only non-product lines and cancellations
     for group, (members, limit) in NON_PRODUCT_RULES.items():
         hits = np.flatnonzero((kind == NON_PRODUCT) & np.isin(codes, list(members)) & (value >= limit))
         for position in hits:  # rule hits are a few dozen lines in a year

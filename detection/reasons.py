@@ -119,8 +119,9 @@ def reasons(features: pd.DataFrame, scores: pd.DataFrame, rows: np.ndarray) -> l
     """
     names = [column.removeprefix("surprise_") for column in scores.columns if column.startswith("surprise_")]
     surprise = scores[[f"surprise_{name}" for name in names]].to_numpy()
+    columns = {name: features[name].to_numpy() for name in features.columns}  # rows read as iloc gives them
     return reasons_from(
-        features.iloc.__getitem__,
+        lambda position: {name: values[position] for name, values in columns.items()},
         names,
         surprise,
         scores["iso_forest_flag"].to_numpy(),

@@ -128,9 +128,8 @@ def score_columns(typed: Mapping[str, Any], features: dict[str, Any], fused: Fus
     }
 
 
-def _utc(dates: Any) -> pd.DatetimeIndex:
-    dates = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
-    return dates.tz_convert("UTC")
+def _utc(dates: Any) -> list[pd.Timestamp]:
+    return [pd.Timestamp(date).tz_convert("UTC") for date in dates]
 
 
 def _array(values: Any) -> np.ndarray:

@@ -74,6 +74,8 @@ def posts(count: int, *, seed: int = 3) -> list[list[dict[str, Any]]]:
                 )
             )
         out.append(lines)
+    for number, moment in enumerate(("3/25/2012 1:30", "10/28/2012 1:30")):  # an hour skipped, an hour twice
+        out.append([{**loaded[3 + number], "InvoiceNo": f"T80001{number}", "InvoiceDate": moment}])
     out.append([dated({**loaded[0], "InvoiceNo": "C800001", "Quantity": -2}, last + timedelta(days=1))])
     out.append(
         [

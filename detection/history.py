@@ -197,6 +197,10 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     kind = lines["kind"].to_numpy()
     sale = kind == SALE
     known = sale & lines["history"].to_numpy() if "history" in lines else sale  # sale lines that are history
+    item = _item_baselines(lines, known, priors.quantity_log_median, needed)  # items: every customer's lines
+    if needed is not None:  # a customer's figures read only their own lines: keep the asked customers'
+        mine = lines["customer_id"].isin(lines["customer_id"][needed]).to_numpy()
+        lines, known, needed, item = lines[mine], known[mine], needed[mine], {k: v[mine] for k, v in item.items()}
     customer_code, _ = pd.factorize(lines["customer_id"], sort=True)
     lines = lines.assign(customer_code=customer_code)
 
@@ -316,7 +320,6 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     )
 
     # --- lines against the customer's past sale lines (same window for every line of an invoice) --
-    item = _item_baselines(lines, known, priors.quantity_log_median, needed)
     given = lines["given_quantity_vs_item"].to_numpy() if "given_quantity_vs_item" in lines else None
     lines = lines.assign(
         quantity_vs_item=item["quantity_vs_item"]

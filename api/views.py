@@ -142,9 +142,9 @@ class TransactionScoreApi(APIView):
         store = query.validated_data["store"]
         if store and not may_store_transactions(request.user):
             raise PermissionDenied("store=true needs the permission to add transactions; store=false only scores.")
-        version = require_active_model_version()
+        version = require_active_model_version(only=("artifacts",))  # scoring reads its id and files only
         result = realtime.score_rows(query.validated_data["rows"], version=version, store=store, source_name="api")
-        decisions = decide_rows(result.rows)
+        decisions = decide_rows(result.columns)
         if store and result.rows["stored"].any():
             decision_services.decide_stored_transactions(result.rows["transaction_id"][result.rows["stored"]], version)
         return Response(

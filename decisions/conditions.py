@@ -253,13 +253,13 @@ class Columns:
     Masks accept a DataFrame or a Columns; deciding with many rules passes one Columns to all.
     """
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame | Mapping[str, Any]) -> None:
         self.frame = frame
         self._converted: dict[str, Any] = {}
         self.leaf_masks: dict[str, np.ndarray] = {}  # rules often share leaves (a list, a score cut)
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self.frame) if isinstance(self.frame, pd.DataFrame) else len(next(iter(self.frame.values())))
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._converted:
@@ -295,13 +295,13 @@ def _column(frame: pd.DataFrame | Columns, key: str) -> Any:
     return frame[key] if isinstance(frame, Columns) else _converted(frame, key)
 
 
-def _converted(frame: pd.DataFrame, key: str) -> Any:
+def _converted(frame: pd.DataFrame | Mapping[str, Any], key: str) -> Any:
+    column = frame[key] if isinstance(frame[key], pd.Series) else pd.Series(frame[key])
     if FIELD_KINDS[key] == "datetime":
-        return frame[key]  # keep pandas' tz-aware comparisons
-    values = frame[key].to_numpy()
-    if values.dtype == object and FIELD_KINDS[key] in ("int", "float"):  # Decimal prices, None ids
-        values = pd.to_numeric(frame[key]).to_numpy()
-    return values
+        return column  # keep pandas' tz-aware comparisons
+    values = column.to_numpy()
+    numeric = values.dtype == object and FIELD_KINDS[key] in ("int", "float")  # Decimal prices, None ids
+    return pd.to_numeric(column).to_numpy() if numeric else values
 
 
 def _leaf(leaf: dict, lists: Mapping[str, frozenset]) -> tuple[Q, Mask]:

@@ -19,8 +19,9 @@ The same order is built as a SQL CASE (`decision_case`) for backtests over store
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,14 +83,15 @@ class Decisions:
     reasons_json: list[str]
 
 
-def decide_frame(frame: pd.DataFrame, policy: CompiledPolicy) -> Decisions:
-    """Decide every row of `frame` (columns named as `conditions.FIELD_KINDS`, at least anomaly_score).
+def decide_frame(frame: pd.DataFrame | Mapping[str, Any], policy: CompiledPolicy) -> Decisions:
+    """Decide every row of `frame` (columns named as `conditions.FIELD_KINDS`, at least anomaly_score;
+    a frame or a mapping of equally long columns).
 
     Vectorised: one mask per rule and list hit; the reason lists are built once per distinct
     combination of matches, so a 400k-row frame costs a few distinct lists, not 400k.
     """
-    n = len(frame)
-    anomaly = frame["anomaly_score"].to_numpy(dtype=float)
+    anomaly = np.asarray(frame["anomaly_score"], dtype=float)
+    n = len(anomaly)
     columns_of = Columns(frame)
     labels: list[str] = []
     columns: list[np.ndarray] = []

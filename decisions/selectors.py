@@ -6,7 +6,7 @@ reviews and never imports it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -124,8 +124,9 @@ def published_compiled() -> CompiledPolicy:
     return compiled
 
 
-def decide_rows(frame: pd.DataFrame) -> Decisions:
-    """Decide the rows of `frame` (scored now, e.g. by POST /api/score) under the published policy."""
+def decide_rows(frame: pd.DataFrame | Mapping[str, Any]) -> Decisions:
+    """Decide the rows of `frame` (scored now, e.g. by POST /api/score; a frame or a mapping of columns)
+    under the published policy."""
     return decide_frame(frame, published_compiled())
 
 

@@ -106,9 +106,11 @@ class ScoringBundle:
                 if earlier > margin:
                     positions = positions[self._days[positions] >= days[earlier - margin]]
             parts.append(positions)
-        found = [part for part in parts if part is not None]
-        positions = np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
-        past = self.history.iloc[positions]
+        chosen = np.zeros(len(self.history), dtype=bool)  # np.unique's sorted positions, without its sort
+        for part in parts:
+            if part is not None:
+                chosen[part] = True
+        past = self.history.iloc[np.flatnonzero(chosen)]
         return past[~past["invoice_no"].isin(invoices)]
 
 

@@ -350,7 +350,7 @@ def fit_detector(
 
 
 def explanations(
-    error_share: np.ndarray, display_values: pd.DataFrame, display_names: list[str], rows: np.ndarray
+    error_share: np.ndarray, display_values: pd.DataFrame | np.ndarray, display_names: list[str], rows: np.ndarray
 ) -> list[list[dict]]:
     """Return, for each index in `rows`, the features with the largest share of reconstruction error.
 
@@ -362,7 +362,7 @@ def explanations(
     shares = error_share[rows]
     top = np.argsort(-shares, axis=1, kind="stable")[:, :EXPLANATION_SIZE]
     top_shares = np.take_along_axis(shares, top, axis=1)
-    values = display_values.to_numpy(np.float64)[rows]
+    values = np.asarray(display_values, dtype=np.float64)[rows]
     top_values = np.take_along_axis(values, top, axis=1)
     names = np.asarray(display_names, dtype=object)[top]
     return [

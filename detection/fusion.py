@@ -106,52 +106,60 @@ JOINT_FEATURES = {
 }
 
 
-def history_matrix(features: pd.DataFrame) -> np.ndarray:
-    """Return the model input (rows x HISTORY_MODEL_FEATURES) from `history_features` output, float32."""
-    gap = features["days_since_previous"].fillna(NEUTRAL_GAP_DAYS).to_numpy(np.float64)
+def _floats(features, name: str) -> np.ndarray:
+    return np.asarray(features[name], dtype=np.float64)
+
+
+def history_matrix(features) -> np.ndarray:
+    """Return the model input (rows x HISTORY_MODEL_FEATURES) from `history_features` output (a frame or
+    a mapping of arrays), float32."""
+    gap = _floats(features, "days_since_previous")
+    gap = np.where(np.isnan(gap), NEUTRAL_GAP_DAYS, gap)
+    price = _floats(features, "unit_price")
     columns = {
         "log_quantity": signed_log1p(features["quantity"]),
-        "log_unit_price": np.log1p(features["unit_price"].clip(lower=0).to_numpy(np.float64)),
+        "log_unit_price": np.log1p(np.where(np.isnan(price) | (price >= 0), price, 0.0)),  # pandas' clip(lower=0)
         "log_total_spent": signed_log1p(features["total_spent"]),
-        "price_ratio": features["price_ratio"].to_numpy(np.float64),
-        "quantity_vs_item": features["quantity_vs_item"].to_numpy(np.float64),
-        "quantity_z": np.clip(features["quantity_z"].to_numpy(np.float64), -Z_CLIP, Z_CLIP),
-        "zscore": np.clip(features["zscore"].to_numpy(np.float64), -Z_CLIP, Z_CLIP),
-        "quantity_index_z": np.clip(features["quantity_index_z"].to_numpy(np.float64), -Z_CLIP, Z_CLIP),
-        "log_" + HIST_FREQ: np.log1p(features[HIST_FREQ].to_numpy(np.float64)),
-        "unusual_destination": features["unusual_destination"].to_numpy(np.float64),
-        "log_invoices_last_hour": np.log1p(features["invoices_last_hour"].to_numpy(np.float64)),
-        "burst_surprise": np.clip(features["burst_surprise"].to_numpy(np.float64), 0, 50),
+        "price_ratio": _floats(features, "price_ratio"),
+        "quantity_vs_item": _floats(features, "quantity_vs_item"),
+        "quantity_z": np.clip(_floats(features, "quantity_z"), -Z_CLIP, Z_CLIP),
+        "zscore": np.clip(_floats(features, "zscore"), -Z_CLIP, Z_CLIP),
+        "quantity_index_z": np.clip(_floats(features, "quantity_index_z"), -Z_CLIP, Z_CLIP),
+        "log_" + HIST_FREQ: np.log1p(_floats(features, HIST_FREQ)),
+        "unusual_destination": _floats(features, "unusual_destination"),
+        "log_invoices_last_hour": np.log1p(_floats(features, "invoices_last_hour")),
+        "burst_surprise": np.clip(_floats(features, "burst_surprise"), 0, 50),
         "log_days_since_previous": np.log1p(gap),
-        "hour_rarity": features["hour_rarity"].to_numpy(np.float64),
-        "new_stock_code": features["new_stock_code"].to_numpy(np.float64),
+        "hour_rarity": _floats(features, "hour_rarity"),
+        "new_stock_code": _floats(features, "new_stock_code"),
     }
     return np.column_stack([columns[name] for name in HISTORY_MODEL_FEATURES]).astype(np.float32)
 
 
-def tail_inputs(features: pd.DataFrame) -> pd.DataFrame:
-    """Return the tail detector's input columns (TAIL_FEATURES) from `history_features` output.
+def tail_columns(features) -> dict[str, np.ndarray]:
+    """Return the tail detector's input columns (TAIL_FEATURES) from `history_features` output (a frame
+    or a mapping of arrays).
 
     destination_evidence: log(1 + earlier invoices) on a first purchase from a country, else 0, so
     a customer with a long history in one country is stronger evidence than one with two invoices.
     """
-    return pd.DataFrame(
-        {
-            "price_ratio": features["price_ratio"].to_numpy(np.float64),
-            "quantity_vs_item": features["quantity_vs_item"].to_numpy(np.float64),
-            "quantity_z": features["quantity_z"].to_numpy(np.float64),
-            "zscore": features["zscore"].to_numpy(np.float64),
-            "quantity_index_z": features["quantity_index_z"].to_numpy(np.float64),
-            "destination_evidence": np.where(
-                features["unusual_destination"].to_numpy(bool),
-                np.log1p(features[HIST_FREQ].to_numpy(np.float64)),
-                0.0,
-            ),
-            "burst_surprise": features["burst_surprise"].to_numpy(np.float64),
-            "hour_rarity": features["hour_rarity"].to_numpy(np.float64),
-        },
-        index=features.index,
-    )
+    return {
+        "price_ratio": _floats(features, "price_ratio"),
+        "quantity_vs_item": _floats(features, "quantity_vs_item"),
+        "quantity_z": _floats(features, "quantity_z"),
+        "zscore": _floats(features, "zscore"),
+        "quantity_index_z": _floats(features, "quantity_index_z"),
+        "destination_evidence": np.where(
+            np.asarray(features["unusual_destination"], dtype=bool), np.log1p(_floats(features, HIST_FREQ)), 0.0
+        ),
+        "burst_surprise": _floats(features, "burst_surprise"),
+        "hour_rarity": _floats(features, "hour_rarity"),
+    }
+
+
+def tail_inputs(features: pd.DataFrame) -> pd.DataFrame:
+    """`tail_columns` as a frame with the index of `features`."""
+    return pd.DataFrame(tail_columns(features), index=features.index)
 
 
 def _oriented(values: np.ndarray, side: str) -> np.ndarray:
@@ -187,7 +195,7 @@ class TailDetector:
         joint = JOINT_FEATURES if joint is None else joint
         detector = cls(
             reference={
-                name: np.sort(_oriented(inputs[name].to_numpy(np.float64), side))
+                name: np.sort(_oriented(np.asarray(inputs[name], dtype=np.float64), side))
                 for name, side in TAIL_FEATURES.items()
             },
             second_weight=second_weight,
@@ -198,13 +206,13 @@ class TailDetector:
             detector.reference[name] = np.sort(_joint_raw(single, members))
         return detector
 
-    def _single(self, inputs: pd.DataFrame) -> dict[str, np.ndarray]:
+    def _single(self, inputs) -> dict[str, np.ndarray]:
         return {
-            name: -np.log(right_tail(self.reference[name], _oriented(inputs[name].to_numpy(np.float64), side)))
+            name: -np.log(right_tail(self.reference[name], _oriented(np.asarray(inputs[name], dtype=np.float64), side)))
             for name, side in TAIL_FEATURES.items()
         }
 
-    def surprise(self, inputs: pd.DataFrame) -> np.ndarray:
+    def surprise(self, inputs) -> np.ndarray:
         """Return rows x `names` of -log tail probabilities (0 = ordinary, ~12.9 = beyond every training row)."""
         single = self._single(inputs)
         joint = [
@@ -227,6 +235,7 @@ class Calibrator:
     """Maps a detector's raw score to its right-tail probability among the training rows."""
 
     sorted_scores: np.ndarray
+    _thresholds: dict[float, float] = field(default_factory=dict, repr=False, compare=False)  # share -> score
 
     @classmethod
     def fit(cls, training_scores: np.ndarray) -> Calibrator:
@@ -236,8 +245,10 @@ class Calibrator:
         return right_tail(self.sorted_scores, np.asarray(scores, dtype=np.float64))
 
     def threshold(self, share: float) -> float:
-        """The score above which `share` of the training rows lie."""
-        return float(np.quantile(self.sorted_scores, 1.0 - share))
+        """The score above which `share` of the training rows lie (a quantile of ~400k scores: kept)."""
+        if share not in self._thresholds:
+            self._thresholds[share] = float(np.quantile(self.sorted_scores, 1.0 - share))
+        return self._thresholds[share]
 
 
 def fuse(
@@ -287,12 +298,22 @@ class FusedDetector:
 
     def score_with_models(self, features: pd.DataFrame):
         """Return (the forest's and autoencoder's ModelScores, `score`'s frame)."""
+        scores, columns, surprise, matrix = self.score_arrays(features)
+        out = pd.DataFrame(columns, index=features.index)
+        surprises = pd.DataFrame(surprise, columns=self.tail.names, index=features.index)
+        out = out.join(surprises.add_prefix("surprise_"))
+        if self.supervised is not None:
+            out = self.blended(out, matrix)
+        return scores, out
+
+    def score_arrays(self, features):
+        """`score_with_models` before the supervised layer, as arrays: (ModelScores, {column: values},
+        the tail surprises (rows x tail.names), the model matrix); `features` a frame or a mapping."""
         from .estimators import risk_score
 
         matrix = history_matrix(features)
         scores = self.models.score(matrix)
-        inputs = tail_inputs(features)
-        surprise = self.tail.surprise(inputs)
+        surprise = self.tail.surprise(tail_columns(features))
         ordered = np.sort(surprise, axis=1)
         tail_raw = ordered[:, -1] + self.tail.second_weight * ordered[:, -2]
         tails = {
@@ -300,29 +321,22 @@ class FusedDetector:
             "iso_forest": self.calibrators["iso_forest"].tail(scores.iso_forest_raw),
         }
         fused = fuse({name: tails[name] for name in FUSED_DETECTORS}, method="min_tail", weights=self.weights)
-        out = pd.DataFrame(
-            {
-                "iso_forest_score": scores.iso_forest_score,
-                "iso_forest_flag": scores.iso_forest_flag,
-                "iso_forest_tail": tails["iso_forest"],
-                "autoencoder_mse": scores.autoencoder_mse,
-                "autoencoder_score": scores.autoencoder_score,
-                "autoencoder_flag": scores.autoencoder_flag,
-                "tail_score": tail_raw,
-                "tail_probability": tails["tail"],
-                "tail_flag": tail_raw > self.calibrators["tail"].threshold(self.contamination),
-                "fused_surprise": fused,
-                "anomaly_score": 1.0 - np.exp(-fused),
-                "is_flagged": fused > self.fused_threshold,
-                "risk_score": risk_score(features["zscore"].to_numpy(np.float64), scores.autoencoder_score),
-            },
-            index=features.index,
-        )
-        surprises = pd.DataFrame(surprise, columns=self.tail.names, index=features.index)
-        out = out.join(surprises.add_prefix("surprise_"))
-        if self.supervised is not None:
-            out = self.blended(out, matrix)
-        return scores, out
+        columns = {
+            "iso_forest_score": scores.iso_forest_score,
+            "iso_forest_flag": scores.iso_forest_flag,
+            "iso_forest_tail": tails["iso_forest"],
+            "autoencoder_mse": scores.autoencoder_mse,
+            "autoencoder_score": scores.autoencoder_score,
+            "autoencoder_flag": scores.autoencoder_flag,
+            "tail_score": tail_raw,
+            "tail_probability": tails["tail"],
+            "tail_flag": tail_raw > self.calibrators["tail"].threshold(self.contamination),
+            "fused_surprise": fused,
+            "anomaly_score": 1.0 - np.exp(-fused),
+            "is_flagged": fused > self.fused_threshold,
+            "risk_score": risk_score(_floats(features, "zscore"), scores.autoencoder_score),
+        }
+        return scores, columns, surprise, matrix
 
     def blended(self, scored: pd.DataFrame, matrix: np.ndarray) -> pd.DataFrame:
         """Return `scored` with the supervised layer blended into the fused surprise (supervised.py's

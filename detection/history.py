@@ -144,10 +144,11 @@ COPIED_COLUMNS = {
 }
 
 
-def line_columns(lines: pd.DataFrame) -> dict[str, object]:
-    """The columns a feature frame copies from its prepared lines: kind, then COPIED_COLUMNS."""
-    kinds = pd.Categorical(lines["kind"].to_numpy(), categories=(SALE, CANCELLATION, NON_PRODUCT))
-    return {"kind": kinds, **{name: lines[column].to_numpy() for name, column in COPIED_COLUMNS.items()}}
+def line_columns(lines) -> dict[str, object]:
+    """The columns a feature frame copies from its prepared lines (a frame or a mapping of arrays):
+    kind, then COPIED_COLUMNS."""
+    kinds = pd.Categorical(np.asarray(lines["kind"]), categories=(SALE, CANCELLATION, NON_PRODUCT))
+    return {"kind": kinds, **{name: np.asarray(lines[column]) for name, column in COPIED_COLUMNS.items()}}
 
 
 def history_features(
@@ -183,17 +184,23 @@ def history_features(
             past["quantity_vs_item"].to_numpy(np.float64), np.full(len(rows), np.nan)
         ]
     priors = priors or fit_priors(everything)
-    out = _compute(lines, priors)
-    result = out[is_new]
+    given = lines["given_quantity_vs_item"].to_numpy() if "given_quantity_vs_item" in lines else None
+    needed = None if given is None else is_new | np.isnan(given)  # the others' item figures are given
+    result = _compute(lines, priors, needed)[is_new if needed is None else is_new[needed]]
     result.index = rows.index
     return result
 
 
-def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
+def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | None = None) -> pd.DataFrame:
+    """The features of the `needed` lines of `lines` (all without it), judged against every line."""
     weight = priors.weight
     kind = lines["kind"].to_numpy()
     sale = kind == SALE
     known = sale & lines["history"].to_numpy() if "history" in lines else sale  # sale lines that are history
+    item = _item_baselines(lines, known, priors.quantity_log_median, needed)  # items: every customer's lines
+    if needed is not None:  # a customer's figures read only their own lines: keep the asked customers'
+        mine = lines["customer_id"].isin(lines["customer_id"][needed]).to_numpy()
+        lines, known, needed, item = lines[mine], known[mine], needed[mine], {k: v[mine] for k, v in item.items()}
     customer_code, _ = pd.factorize(lines["customer_id"], sort=True)
     lines = lines.assign(customer_code=customer_code)
 
@@ -313,7 +320,6 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     )
 
     # --- lines against the customer's past sale lines (same window for every line of an invoice) --
-    item = _item_baselines(lines, known, priors.quantity_log_median)
     given = lines["given_quantity_vs_item"].to_numpy() if "given_quantity_vs_item" in lines else None
     lines = lines.assign(
         quantity_vs_item=item["quantity_vs_item"]
@@ -347,7 +353,9 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     inv_table["_q_center"], inv_table["_q_scale"] = q_center, q_scale
     inv_table["_i_center"], inv_table["_i_scale"] = i_center, i_scale
     inv_table["_s_center"], inv_table["_s_scale"] = s_center, s_scale
-
+    history_lines = lines  # every line is history; the figures below are for the lines asked only
+    if needed is not None:
+        lines, item = lines[needed], {name: values[needed] for name, values in item.items()}
     per_line = inv_table.reindex(lines["invoice_no"].to_numpy())
     per_line.index = lines.index
     quantity = lines["quantity"].to_numpy()
@@ -360,12 +368,9 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors) -> pd.DataFrame:
     ].to_numpy()
 
     # A StockCode the customer has not bought before (strictly earlier).
-    first_bought = (
-        lines[known].groupby(["customer_code", "stock_code"], sort=False)["seconds"].min().rename("_first_bought")
-    )
-    first = lines[["customer_code", "stock_code"]].join(first_bought, on=["customer_code", "stock_code"])[
-        "_first_bought"
-    ]
+    pair = ["customer_code", "stock_code"]
+    first_bought = history_lines[known].groupby(pair, sort=False)["seconds"].min().rename("_first_bought")
+    first = lines[pair].join(first_bought, on=pair)["_first_bought"]
     new_stock_code = ~(first.to_numpy() < lines["seconds"].to_numpy())
 
     out = pd.DataFrame(

@@ -15,6 +15,7 @@ the full path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -23,6 +24,7 @@ import pandas as pd
 from .fields import HIST_FREQ
 from .history import (
     BURST_PRIOR_INVOICES,
+    COPIED_COLUMNS,
     HISTORY_COLUMNS,
     HOUR_GLOBAL_MARGIN,
     HOUR_NEIGHBOURS,
@@ -38,6 +40,7 @@ from .history_stats import (
     _invoices,
     _keys,
     _masked_median,
+    _nan_to_num,
     _padded,
     _poisson_surprise,
     _prepare_lines,
@@ -102,7 +105,10 @@ class HistoryState:
         stock = _find(self.stock_codes, lines["stock_code"].to_numpy(str))
         if not self._answerable(lines, invoices, customer, stock):
             return None
-        return _features(self, lines, invoices, customer, stock, priors)
+        columns = {"invoice_no": invoices.index.to_numpy(), **{name: invoices[name].to_numpy() for name in invoices}}
+        features = _features(self, lines, columns, customer, stock, priors)
+        features["kind"] = line_columns(lines)["kind"]
+        return pd.DataFrame(features, index=lines.index)
 
     def _answerable(self, lines, invoices, customer, stock) -> bool:
         if (lines["kind"] == CANCELLATION).any() or invoices["customer_id"].duplicated().any():
@@ -229,18 +235,19 @@ def _window(start: np.ndarray, group: np.ndarray, width: int) -> tuple[np.ndarra
 
 def _features(
     state: HistoryState,
-    lines: pd.DataFrame,
-    invoices: pd.DataFrame,
+    lines: Mapping[str, np.ndarray] | pd.DataFrame,
+    invoices: Mapping[str, np.ndarray],
     customer: np.ndarray,
     stock: np.ndarray,
     priors: HistoryPriors,
-) -> pd.DataFrame:
-    """history.history_features's figures for posted `lines` (one invoice per customer, after its history)."""
+) -> dict[str, np.ndarray]:
+    """history.history_features's figures (HISTORY_COLUMNS, in order) for posted `lines` (one invoice per
+    customer, after its history); `invoices` holds `_invoices`' columns and `invoice_no`, as arrays."""
     weight = priors.weight
     known = customer >= 0
     group = np.maximum(customer, 0)
-    seconds = invoices["seconds"].to_numpy(np.int64)
-    hours = invoices["hour"].to_numpy(np.int64)
+    seconds = np.asarray(invoices["seconds"], dtype=np.int64)
+    hours = np.asarray(invoices["hour"], dtype=np.int64)
     earlier = np.where(known, state.events[group], 0)
 
     def count_since(span: int) -> np.ndarray:
@@ -262,7 +269,7 @@ def _features(
     with np.errstate(invalid="ignore"):
         weekly_rate = np.where(has, earlier / span_weeks, 0.0)
 
-    country = _find(state.countries, invoices["country"].to_numpy(str))
+    country = _find(state.countries, np.asarray(invoices["country"], dtype=str))
     earlier_in_country = _pair_count(state, group, country, known)
     previous_code = np.where(has, state.last_country[group], -1)
     previous_country_invoices = _pair_count(state, group, previous_code, has)
@@ -277,7 +284,7 @@ def _features(
     center, scale = _robust(
         _padded(state.window_amount)[positions], valid, priors.amount_log_median, priors.amount_log_mad, weight
     )
-    invoice_amount = invoices["sale_amount"].to_numpy()
+    invoice_amount = np.asarray(invoices["sale_amount"])
     amount_z = (np.log1p(np.clip(invoice_amount, 0, None)) - center) / scale
 
     positions, valid = _window(state.line_start, customer, LAG_WINDOW)
@@ -289,45 +296,44 @@ def _features(
     )
     i_center, i_scale = _robust(_padded(state.line_index)[positions], valid, 0.0, priors.index_log_mad, weight)
 
-    at = invoices.index.get_indexer(lines["invoice_no"].to_numpy())
-    quantity = lines["quantity"].to_numpy()
-    total_spent = lines["total_spent"].to_numpy()
+    position = {number: at for at, number in enumerate(np.asarray(invoices["invoice_no"]).tolist())}
+    at = np.array([position[number] for number in np.asarray(lines["invoice_no"]).tolist()], dtype=np.intp)
+    quantity = np.asarray(lines["quantity"])
+    total_spent = np.asarray(lines["total_spent"])
     item = _item(state, lines, stock, priors.quantity_log_median)
     bought = _find(state.bought_keys, group[at] * len(state.stock_codes) + stock)
-    out = pd.DataFrame(
-        {
-            **line_columns(lines),
-            HIST_FREQ: earlier[at].astype(np.int64),
-            "earlier_in_country": earlier_in_country[at],
-            "unusual_destination": ((earlier_in_country == 0) & has)[at],
-            "previous_country": previous_country[at],
-            "previous_country_invoices": previous_country_invoices[at],
-            "days_since_previous": gap_days[at],
-            "weekly_rate": weekly_rate[at],
-            "invoices_last_hour": last_hour[at],
-            "invoices_last_24h": last_day[at],
-            "invoices_last_7d": last_week[at],
-            "usual_last_hour": usual_hour[at],
-            "usual_last_24h": usual_day[at],
-            "burst_surprise": burst_surprise[at],
-            "invoice_amount": invoice_amount[at],
-            "amount_median": np.expm1(center)[at],
-            "amount_z": amount_z[at],
-            "quantity_median": np.expm1(q_center)[at],
-            "quantity_z": (np.sign(quantity) * np.log1p(np.abs(quantity)) - q_center[at]) / q_scale[at],
-            "quantity_index_z": (item["quantity_vs_item"] - i_center[at]) / i_scale[at],
-            "zscore": (np.sign(total_spent) * np.log1p(np.abs(total_spent)) - s_center[at]) / s_scale[at],
-            "hour_share": hour_share[at],
-            "hour_rarity": np.minimum(
-                -np.log(np.clip(hour_share, 1e-6, 1.0)), -np.log(prior_share[hours]) + HOUR_GLOBAL_MARGIN
-            )[at],
-            "new_stock_code": ~((bought >= 0) & known[at] & (stock >= 0)),
-            **item,
-        },
-        index=lines.index,
-    )
+    out = {
+        "kind": np.asarray(lines["kind"], dtype=object),  # `features` makes it categorical, as line_columns does
+        **{name: np.asarray(lines[column]) for name, column in COPIED_COLUMNS.items()},
+        HIST_FREQ: earlier[at].astype(np.int64),
+        "earlier_in_country": earlier_in_country[at],
+        "unusual_destination": ((earlier_in_country == 0) & has)[at],
+        "previous_country": previous_country[at],
+        "previous_country_invoices": previous_country_invoices[at],
+        "days_since_previous": gap_days[at],
+        "weekly_rate": weekly_rate[at],
+        "invoices_last_hour": last_hour[at],
+        "invoices_last_24h": last_day[at],
+        "invoices_last_7d": last_week[at],
+        "usual_last_hour": usual_hour[at],
+        "usual_last_24h": usual_day[at],
+        "burst_surprise": burst_surprise[at],
+        "invoice_amount": invoice_amount[at],
+        "amount_median": np.expm1(center)[at],
+        "amount_z": amount_z[at],
+        "quantity_median": np.expm1(q_center)[at],
+        "quantity_z": (np.sign(quantity) * np.log1p(np.abs(quantity)) - q_center[at]) / q_scale[at],
+        "quantity_index_z": (item["quantity_vs_item"] - i_center[at]) / i_scale[at],
+        "zscore": (np.sign(total_spent) * np.log1p(np.abs(total_spent)) - s_center[at]) / s_scale[at],
+        "hour_share": hour_share[at],
+        "hour_rarity": np.minimum(
+            -np.log(np.clip(hour_share, 1e-6, 1.0)), -np.log(prior_share[hours]) + HOUR_GLOBAL_MARGIN
+        )[at],
+        "new_stock_code": ~((bought >= 0) & known[at] & (stock >= 0)),
+        **item,
+    }
     out["quantity_spike"] = out["quantity_z"] > SPIKE_Z
-    return out[HISTORY_COLUMNS]
+    return {name: out[name] for name in HISTORY_COLUMNS}
 
 
 def _pair_count(state: HistoryState, group: np.ndarray, country: np.ndarray, use: np.ndarray) -> np.ndarray:
@@ -336,30 +342,32 @@ def _pair_count(state: HistoryState, group: np.ndarray, country: np.ndarray, use
     return np.where(use & (country >= 0) & (found >= 0), _padded(state.country_counts)[np.maximum(found, 0)], 0)
 
 
-def _item(state: HistoryState, lines: pd.DataFrame, stock: np.ndarray, prior_log_quantity: float) -> dict:
+def _item(
+    state: HistoryState, lines: Mapping[str, np.ndarray] | pd.DataFrame, stock: np.ndarray, prior_log_quantity: float
+) -> dict:
     """history_stats._item_baselines for lines whose day is after their item's last selling day."""
     positions, valid = _window(state.daily_start, stock, PRICE_LAG_DAYS)
-    day = lines["day"].to_numpy()
+    day = np.asarray(lines["day"])
     recent = valid & (_padded(state.daily_day)[positions] >= day[:, None] - PRICE_WINDOW_DAYS)
     use = np.where(recent.any(axis=1)[:, None], recent, valid)
     prices = _padded(state.daily_price)[positions]
     baseline = _masked_median(prices, use)
     latest = np.where(valid[:, 0], prices[:, 0], np.nan)
     days = valid.sum(axis=1)
-    item_log_quantity = np.nan_to_num(_masked_median(_padded(state.daily_quantity)[positions], valid), nan=0.0)
+    item_log_quantity = _nan_to_num(_masked_median(_padded(state.daily_quantity)[positions], valid), nan=0.0)
     share = days / (days + PRIOR_WEIGHT)
     quantity_baseline = np.expm1(share * item_log_quantity + (1 - share) * prior_log_quantity)
-    price = np.clip(lines["unit_price"].to_numpy(), 1e-3, None)
+    price = np.clip(np.asarray(lines["unit_price"]), 1e-3, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         against_median = np.log(price / baseline)
         against_latest = np.log(price / latest)
         price_ratio = np.where(np.abs(against_latest) < np.abs(against_median), against_latest, against_median)
-        quantity_vs_item = np.log1p(np.abs(lines["quantity"].to_numpy())) - np.log1p(quantity_baseline)
+        quantity_vs_item = np.log1p(np.abs(np.asarray(lines["quantity"]))) - np.log1p(quantity_baseline)
     return {
         "item_price_baseline": baseline,
         "item_price_latest": latest,
         "item_price_days": use.sum(axis=1).astype(np.int64),
-        "price_ratio": np.nan_to_num(price_ratio, nan=0.0, posinf=0.0, neginf=0.0),
+        "price_ratio": _nan_to_num(price_ratio, nan=0.0, posinf=0.0, neginf=0.0),
         "item_quantity_baseline": quantity_baseline,
-        "quantity_vs_item": np.nan_to_num(quantity_vs_item, nan=0.0),
+        "quantity_vs_item": _nan_to_num(quantity_vs_item, nan=0.0),
     }

@@ -59,11 +59,22 @@ def _padded(values: np.ndarray) -> np.ndarray:
 
 
 def _poisson_surprise(count: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """Return -log P(N >= count) for N ~ Poisson(expected); 0 when count is 0."""
-    from scipy.stats import poisson
+    """Return -log P(N >= count) for N ~ Poisson(expected); 0 when count is 0. P is scipy's
+    poisson.sf(count - 1), which is pdtrc(count - 1): called directly, without its argument checks."""
+    from scipy.special import pdtrc
 
-    tail = poisson.sf(np.asarray(count) - 1, np.maximum(expected, 1e-9))
-    return np.where(np.asarray(count) > 0, -np.log(np.clip(tail, 1e-300, 1.0)), 0.0)
+    count = np.asarray(count)
+    tail = pdtrc(np.maximum(count - 1, 0), np.maximum(expected, 1e-9))
+    return np.where(count > 0, -np.log(np.clip(tail, 1e-300, 1.0)), 0.0)
+
+
+def _nan_to_num(values: np.ndarray, **replacements: float) -> np.ndarray:
+    """np.nan_to_num(values, **replacements), without its set-up cost when every value is finite (a
+    few rows per API request: it is called a dozen times per row), with the same values."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and np.isfinite(values).all():
+        return values.copy()
+    return np.nan_to_num(values, **replacements)
 
 
 def _masked_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -88,8 +99,8 @@ def _robust(values: np.ndarray, valid: np.ndarray, prior_median: float, prior_ma
     mad = _masked_median(np.abs(values - median[:, None]), valid)
     n = valid.sum(axis=1).astype(np.float64)
     share = n / (n + weight)
-    center = share * np.nan_to_num(median, nan=prior_median) + (1 - share) * prior_median
-    scale = share * np.nan_to_num(mad, nan=prior_mad) + (1 - share) * prior_mad
+    center = share * _nan_to_num(median, nan=prior_median) + (1 - share) * prior_median
+    scale = share * _nan_to_num(mad, nan=prior_mad) + (1 - share) * prior_mad
     return center, np.maximum(scale, MIN_SCALE_SHARE * prior_mad) * MAD_TO_SIGMA
 
 
@@ -110,8 +121,11 @@ def daily_item_medians(lines: pd.DataFrame, stock: np.ndarray, sold: np.ndarray)
     )
 
 
-def _item_baselines(lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: float) -> dict[str, np.ndarray]:
+def _item_baselines(
+    lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: float, needed: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Per line: the item's recent median price and quantity from earlier days, and the line's log ratios.
+    With `needed` (a mask), only those lines are computed (the same figures; NaN, 0 days elsewhere).
 
     Daily medians per StockCode (sale lines with a positive price); a line's baseline is the median
     of its item's daily medians over the PRICE_WINDOW_DAYS days before its day, else over the item's
@@ -125,7 +139,9 @@ def _item_baselines(lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: f
     sold = sale & (lines["unit_price"].to_numpy() > 0)
     daily = daily_item_medians(lines, stock_code, sold)
     daily_keys = _keys(daily["stock"].to_numpy(), daily["day"].to_numpy())
-    queries = pd.DataFrame({"stock": stock_code, "day": lines["day"].to_numpy()}).drop_duplicates()
+    asked = slice(None) if needed is None else needed
+    stock_code, day = stock_code[asked], lines["day"].to_numpy()[asked]
+    queries = pd.DataFrame({"stock": stock_code, "day": day}).drop_duplicates()
     query_keys = _keys(queries["stock"].to_numpy(), queries["day"].to_numpy())
     positions, valid, _ = _lag_window(
         daily_keys,
@@ -146,20 +162,20 @@ def _item_baselines(lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: f
     item_log_quantity = np.nan_to_num(_masked_median(daily_quantity[positions], valid), nan=0.0)
     share = days / (days + PRIOR_WEIGHT)
     queries["item_quantity_baseline"] = np.expm1(share * item_log_quantity + (1 - share) * prior_log_quantity)
-    per_line = pd.DataFrame({"stock": stock_code, "day": lines["day"].to_numpy()}).merge(
+    per_line = pd.DataFrame({"stock": stock_code, "day": day}).merge(
         queries, on=["stock", "day"], how="left", sort=False
     )
-    price = lines["unit_price"].to_numpy()
+    price = lines["unit_price"].to_numpy()[asked]
     baseline = per_line["item_price_baseline"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         against_median = np.log(np.clip(price, 1e-3, None) / baseline)
         against_latest = np.log(np.clip(price, 1e-3, None) / per_line["item_price_latest"].to_numpy())
         # A price that matches the item's latest selling day is a price change already seen, not news.
         price_ratio = np.where(np.abs(against_latest) < np.abs(against_median), against_latest, against_median)
-        quantity_vs_item = np.log1p(np.abs(lines["quantity"].to_numpy())) - np.log1p(
+        quantity_vs_item = np.log1p(np.abs(lines["quantity"].to_numpy()[asked])) - np.log1p(
             per_line["item_quantity_baseline"].to_numpy()
         )
-    return {
+    result = {
         "item_price_baseline": baseline,
         "item_price_days": per_line["item_price_days"].to_numpy(np.int64),
         "item_price_latest": per_line["item_price_latest"].to_numpy(),
@@ -167,6 +183,15 @@ def _item_baselines(lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: f
         "item_quantity_baseline": per_line["item_quantity_baseline"].to_numpy(),
         "quantity_vs_item": np.nan_to_num(quantity_vs_item, nan=0.0),
     }
+    if needed is None:
+        return result
+    spread = {
+        name: np.zeros(len(needed), values.dtype) if values.dtype.kind == "i" else np.full(len(needed), np.nan)
+        for name, values in result.items()
+    }
+    for name, values in result.items():
+        spread[name][needed] = values
+    return spread
 
 
 @dataclass(frozen=True)

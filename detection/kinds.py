@@ -62,6 +62,16 @@ def line_kinds(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(pd.Categorical(kind, categories=KINDS), index=frame.index, name="kind")
 
 
+def line_kind(stock_code: object, invoice_no: object, quantity: float) -> str:
+    """`line_kinds` for one line, in plain Python (a few posted rows)."""
+    code = str(stock_code).strip()
+    if code in NON_PRODUCT_CODES or code.startswith(NON_PRODUCT_PREFIXES):
+        return NON_PRODUCT
+    if str(invoice_no).strip().upper().startswith("C") or quantity < 0:
+        return CANCELLATION
+    return SALE
+
+
 def link_cancellations(frame: pd.DataFrame) -> pd.DataFrame:
     """Return, for each cancellation line of `frame`, the sale it undoes (same index as the cancellations).
 
@@ -145,8 +155,14 @@ def rule_reasons(frame: pd.DataFrame, kinds: pd.Series, linked: np.ndarray) -> l
     """
     value = (frame["quantity"].astype(np.float64) * frame["unit_price"].astype(np.float64)).abs().to_numpy()
     codes = frame["stock_code"].astype(str).str.strip().to_numpy()
-    kind = kinds.to_numpy()
-    out: list[list[dict]] = [[] for _ in range(len(frame))]
+    return line_rule_reasons(value, codes, kinds.to_numpy(), linked)
+
+
+def line_rule_reasons(value: np.ndarray, codes: np.ndarray, kind: np.ndarray, linked: np.ndarray) -> list[list[dict]]:
+    """`rule_reasons` from arrays: |quantity x unit price|, stripped StockCodes, kinds and `linked`."""
+    out: list[list[dict]] = [[] for _ in range(len(value))]
+    if not ((kind == NON_PRODUCT) | (kind == CANCELLATION)).any():
+        return out  # rules read only non-product lines and cancellations
     for group, (members, limit) in NON_PRODUCT_RULES.items():
         hits = np.flatnonzero((kind == NON_PRODUCT) & np.isin(codes, list(members)) & (value >= limit))
         for position in hits:  # rule hits are a few dozen lines in a year

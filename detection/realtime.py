@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,7 @@ from django.db import transaction
 from core.bulk import bulk_insert_frame
 from transactions.cleaning import clean_rows
 from transactions.models import ImportBatch
-from transactions.plain_rows import plain_rows
+from transactions.plain_rows import plain_columns, plain_frame
 from transactions.services import store_rows
 from transactions.source import EXPECTED_COLUMNS
 
@@ -27,6 +29,7 @@ from .daily_counts import recount_days
 from .errors import InvalidRows
 from .fields import SCORE_COLUMNS, explanation_json
 from .models import ModelVersion, TransactionScore
+from .posted_scoring import score_plain
 from .scoring import score_posted
 from .services import scoring_bundle
 from .signals import scores_written
@@ -41,11 +44,33 @@ class ScoredRows:
     `rows` holds the typed source columns (invoice_no, stock_code, description, quantity,
     unit_price, invoice_date, customer_id, country) beside `score_frame`'s columns, plus
     `stored` (inserted by this call) and `transaction_id` (None when not in the database).
+    `table` is that frame, or the same columns as arrays (a few rows scored without pandas): read
+    them through `columns`, `records` and `flagged`, which build no frame.
     """
 
     version: ModelVersion
-    rows: pd.DataFrame
+    table: pd.DataFrame | dict[str, Any]
     batch: ImportBatch | None
+
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        return self.table if isinstance(self.table, pd.DataFrame) else pd.DataFrame(self.table)
+
+    @property
+    def columns(self) -> pd.DataFrame | dict[str, Any]:
+        """The columns by name (the frame itself, or the arrays)."""
+        return self.table
+
+    def records(self) -> list[dict[str, Any]]:
+        """One {column: value} per row."""
+        if isinstance(self.table, pd.DataFrame):
+            return self.table.to_dict("records")
+        names = list(self.table)
+        return [dict(zip(names, values, strict=True)) for values in zip(*self.table.values(), strict=True)]
+
+    @property
+    def flagged(self) -> int:
+        return int(np.asarray(self.table["is_flagged"], dtype=bool).sum())
 
 
 def score_rows(
@@ -63,8 +88,16 @@ def score_rows(
     """
     if not 1 <= len(records) <= MAX_ROWS:
         raise ValueError(f"between 1 and {MAX_ROWS} rows can be scored at once, not {len(records)}")
-    typed = _validated(records)
+    plain = plain_columns(records)  # a few well-formed rows, without the vectorised set-up
+    typed = _validated(records) if plain is None else None
     bundle = scoring_bundle(version)
+    if typed is None:
+        scored = None if store else score_plain(plain, bundle)
+        if scored is not None:
+            return ScoredRows(version=version, table=scored, batch=None)
+        typed = plain_frame(plain)
+        if typed is None:  # two rows' fingerprints are equal: ingest's cleaning says what to do
+            typed = _validated(records)
     frame = _scoring_frame(typed)
     scores = score_posted(frame, bundle)
     rows = pd.concat(
@@ -77,14 +110,11 @@ def score_rows(
         batch, transaction_ids, inserted = _store(typed, scores, version, records, source_name)
         rows["transaction_id"] = transaction_ids
         rows["stored"] = inserted
-    return ScoredRows(version=version, rows=rows, batch=batch)
+    return ScoredRows(version=version, table=rows, batch=batch)
 
 
 def _validated(records: Sequence[Mapping[str, str]]) -> pd.DataFrame:
     """Return the typed rows of `records` (index = position); raise InvalidRows on any bad row."""
-    typed = plain_rows(records)  # a few well-formed rows, without the vectorised set-up
-    if typed is not None:
-        return typed
     raw = pd.DataFrame(
         {
             column: ["" if row.get(column) is None else str(row.get(column)) for row in records]

@@ -8,6 +8,8 @@ Isolation Forest flagged the line, the reason says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -116,11 +118,33 @@ def reasons(features: pd.DataFrame, scores: pd.DataFrame, rows: np.ndarray) -> l
     Only the selected rows become Python objects.
     """
     names = [column.removeprefix("surprise_") for column in scores.columns if column.startswith("surprise_")]
-    surprise = scores[[f"surprise_{name}" for name in names]].to_numpy()[rows]
+    surprise = scores[[f"surprise_{name}" for name in names]].to_numpy()
+    columns = {name: features[name].to_numpy() for name in features.columns}  # rows read as iloc gives them
+    return reasons_from(
+        lambda position: {name: values[position] for name, values in columns.items()},
+        names,
+        surprise,
+        scores["iso_forest_flag"].to_numpy(),
+        scores["iso_forest_score"].to_numpy(),
+        rows,
+    )
+
+
+def reasons_from(
+    row_at: Callable[[int], Mapping],
+    names: list[str],
+    surprise: np.ndarray,
+    iso_forest_flag: np.ndarray,
+    iso_forest_score: np.ndarray,
+    rows: np.ndarray,
+) -> list[list[dict]]:
+    """`reasons` from arrays: `row_at(i)` gives row i's features, `surprise` is rows x `names` (tail
+    detector surprises), the forest's flag and score one per row."""
+    surprise = surprise[rows]
     order = np.argsort(-surprise, axis=1, kind="stable")
     out = []
     for position, row_index in enumerate(rows):  # flagged rows only: a few thousand at most
-        row = features.iloc[row_index]
+        row = row_at(row_index)
         items, seen = [], set()
         for column in order[position]:
             strength = surprise[position, column]
@@ -132,8 +156,8 @@ def reasons(features: pd.DataFrame, scores: pd.DataFrame, rows: np.ndarray) -> l
             seen.add(key)
             values, text = build(row)
             items.append({"key": key, "values": _plain(values), "surprise": round(float(strength), 2), "text": text})
-        if not items and bool(scores["iso_forest_flag"].iloc[row_index]):
-            rank = float(scores["iso_forest_score"].iloc[row_index])
+        if not items and bool(iso_forest_flag[row_index]):
+            rank = float(iso_forest_score[row_index])
             items.append(
                 {
                     "key": "isolation_forest",

@@ -75,8 +75,11 @@ def earlier_invoices(past: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     """The invoices of `past` that start before the latest line of `rows`: every figure of
     `history_features` is strictly earlier than a line's invoice (an item's days, strictly earlier
     days), so the later invoices change none of them. Whole invoices, as their amounts are sums."""
+    latest = rows["invoice_date"].max()
+    if (past["invoice_date"] < latest).all():  # rows dated after every stored line: all of it
+        return past
     starts = past.groupby("invoice_no", sort=False)["invoice_date"].transform("min")
-    return past[(starts < rows["invoice_date"].max()).to_numpy()]
+    return past[(starts < latest).to_numpy()]
 
 
 def score_features(

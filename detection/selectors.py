@@ -25,14 +25,16 @@ __all__ = ["METRICS", "NoActiveModel"]
 Scope = Literal["flagged", "all"]
 
 
-def active_model_version() -> ModelVersion | None:
-    """The active model version, or None before the first training."""
-    return ModelVersion.objects.filter(is_active=True).first()
+def active_model_version(only: tuple[str, ...] = ()) -> ModelVersion | None:
+    """The active model version, or None before the first training; with `only`, just those fields are
+    read now (the others on first access: the JSON figures cost more than the query on a hot path)."""
+    versions = ModelVersion.objects.filter(is_active=True)
+    return (versions.only(*only) if only else versions).first()
 
 
-def require_active_model_version() -> ModelVersion:
+def require_active_model_version(only: tuple[str, ...] = ()) -> ModelVersion:
     """The active model version; raise NoActiveModel when there is none."""
-    version = active_model_version()
+    version = active_model_version(only)
     if version is None:
         raise NoActiveModel()
     return version

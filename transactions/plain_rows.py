@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from .cleaning import DATE_FORMAT, MAX_LENGTHS, REQUIRED, SOURCE_TIME_ZONE
 from .source import EXPECTED_COLUMNS
 
 MAX_PLAIN_ROWS = 20  # past this the vectorised path is as quick
+TEXT_COLUMNS = ("invoice_no", "stock_code", "description", "country")
 WHOLE = re.compile(r"-?[0-9]{1,9}")
 DECIMAL = re.compile(r"-?[0-9]{1,8}(\.[0-9]{1,6})?")
 CUSTOMER = re.compile(r"[1-9][0-9]{0,8}(\.0{1,3})?")
@@ -29,6 +31,14 @@ DATE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4} [0-9]{1,2}:[0-9]{2}")
 def plain_rows(records: Sequence[Mapping[str, object]]) -> pd.DataFrame | None:
     """Return `clean_rows(...).rows` for `records` ({source column: value}, None read as ""), or None
     when a row is not plainly well-formed or repeats another."""
+    columns = plain_columns(records)
+    return None if columns is None else plain_frame(columns)
+
+
+def plain_columns(records: Sequence[Mapping[str, object]]) -> dict[str, Any] | None:
+    """`plain_rows`'s columns before they become a frame (lists and arrays; invoice_date a list of
+    Timestamps localized one by one, `naive` and `canonical` for `plain_frame`), or None as
+    `plain_rows` (the same rows; repeats are told by their canonical text, not yet its hash)."""
     if not 1 <= len(records) <= MAX_PLAIN_ROWS:
         return None
     texts = []
@@ -47,10 +57,12 @@ def plain_rows(records: Sequence[Mapping[str, object]]) -> pd.DataFrame | None:
     quantity = np.array([int(value) for value in column["Quantity"]], dtype=np.int64)
     unit_price = np.array([float(value) for value in column["UnitPrice"]], dtype=np.float64).round(3)
     customer_id = [int(float(value)) for value in column["CustomerID"]]
-    local = pd.DatetimeIndex(naive).tz_localize(
-        SOURCE_TIME_ZONE, ambiguous=np.zeros(len(naive), dtype=bool), nonexistent="shift_forward"
-    )
-    stamps = local.strftime("%Y-%m-%dT%H:%M")
+    # The index's tz_localize and strftime, one value at a time (a tenth of a millisecond less per row).
+    local = [
+        pd.Timestamp(moment).tz_localize(SOURCE_TIME_ZONE, ambiguous=False, nonexistent="shift_forward")
+        for moment in naive
+    ]
+    stamps = [moment.strftime("%Y-%m-%dT%H:%M") for moment in local]
     canonical = [
         "\x1f".join(
             (
@@ -66,22 +78,42 @@ def plain_rows(records: Sequence[Mapping[str, object]]) -> pd.DataFrame | None:
         )
         for n in range(len(texts))
     ]
-    fingerprints = pd.util.hash_array(np.array(canonical, dtype=object)).view(np.int64)
+    if len(set(canonical)) != len(canonical):
+        return None
+    return {
+        "invoice_no": column["InvoiceNo"],
+        "stock_code": column["StockCode"],
+        "description": column["Description"],
+        "quantity": quantity,
+        "invoice_date": local,
+        "unit_price": unit_price,
+        "customer_id": customer_id,
+        "country": column["Country"],
+        "line_number": np.arange(1, len(texts) + 1, dtype=np.int64),
+        "is_cancellation": [value.upper().startswith("C") for value in column["InvoiceNo"]],
+        "naive": naive,
+        "canonical": canonical,
+    }
+
+
+def plain_frame(columns: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The typed frame of `plain_columns`' columns (what `clean_rows` returns for the rows), or None
+    when two rows' fingerprints (hashes of their canonical text) are equal."""
+    fingerprints = pd.util.hash_array(np.array(columns["canonical"], dtype=object)).view(np.int64)
     if len(set(fingerprints.tolist())) != len(fingerprints):
         return None
-    index = pd.RangeIndex(len(texts))
+    index = pd.RangeIndex(len(columns["quantity"]))
+    naive = columns["naive"]
+    local = pd.DatetimeIndex(naive).tz_localize(
+        SOURCE_TIME_ZONE, ambiguous=np.zeros(len(naive), dtype=bool), nonexistent="shift_forward"
+    )
+    framed = {name: values for name, values in columns.items() if name not in ("naive", "canonical")}
     return pd.DataFrame(
         {
-            "invoice_no": pd.Series(column["InvoiceNo"], index=index, dtype=str),
-            "stock_code": pd.Series(column["StockCode"], index=index, dtype=str),
-            "description": pd.Series(column["Description"], index=index, dtype=str),
-            "quantity": quantity,
+            **framed,
+            **{name: pd.Series(columns[name], index=index, dtype=str) for name in TEXT_COLUMNS},
             "invoice_date": pd.Series(local, index=index),
-            "unit_price": unit_price,
-            "customer_id": pd.array(customer_id, dtype="Int64"),
-            "country": pd.Series(column["Country"], index=index, dtype=str),
-            "line_number": np.arange(1, len(texts) + 1, dtype=np.int64),
-            "is_cancellation": [value.upper().startswith("C") for value in column["InvoiceNo"]],
+            "customer_id": pd.array(columns["customer_id"], dtype="Int64"),
             "fingerprint": fingerprints,
         },
         index=index,

@@ -2,7 +2,7 @@
 
     python bench/load.py [--db /tmp/realdb/db.sqlite3] [--artifacts /tmp/realdb/artifacts]
                          [--workers 4] [--clients 50] [--seconds 60] [--think 0.0] [--port 8104]
-                         [--posted new|stored]
+                         [--posted new|stored] [--cache-url redis://127.0.0.1:6379/1]
 
 Each client loops for --seconds: it picks /api/anomalies (a random customer and metric),
 /customer_ids or /api/score (one real row: by default dated the day after the data's last day, as a
@@ -35,9 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def server_environment(database: Path, artifacts: Path) -> dict[str, str]:
+def server_environment(database: Path, artifacts: Path, cache_url: str = "") -> dict[str, str]:
     return {
         **os.environ,
+        **({"CACHE_URL": cache_url} if cache_url else {}),
         "DATABASE_URL": f"sqlite:///{database}",
         "ARTIFACTS_DIR": str(artifacts),
         "DEBUG": "0",
@@ -192,6 +193,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--think", type=float, default=0.0, help="pause of each client between requests (s)")
     parser.add_argument("--port", type=int, default=8104)
+    parser.add_argument("--cache-url", default="", help="the site's CACHE_URL (default: its own, the database table)")
     parser.add_argument(
         "--posted",
         choices=["new", "stored"],
@@ -205,7 +207,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="anomaly-load-") as folder:
         database = Path(folder) / "db.sqlite3"
         shutil.copyfile(args.db, database)
-        env = server_environment(database, args.artifacts)
+        env = server_environment(database, args.artifacts, args.cache_url)
         token, customers, rows, metrics = fixtures(env, args.posted)
         args.metrics = metrics
         command = [str(Path(sys.executable).with_name("gunicorn")), "anomaly_site.wsgi"]

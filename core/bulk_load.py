@@ -82,3 +82,23 @@ def _drop_plain_indexes(cursor, table: str) -> list[str]:
     for name, _sql in indexes:
         cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
     return [sql for _name, sql in indexes]
+
+
+# Rows SQLite's ANALYZE reads per index (PRAGMA analysis_limit): approximate statistics in
+# milliseconds instead of a pass over every row, enough for the planner's choice between indexes.
+ANALYSIS_LIMIT = 1000
+
+
+def refresh_statistics(*models_: type[models.Model]) -> None:
+    """Refresh the query planner's statistics of the tables of `models_` after a bulk write.
+
+    Without them SQLite guesses: a customer's ranked anomalies walked the whole version through the
+    `total_spent` sort index instead of the customer index (about 500 ms instead of 2 ms per
+    request). PostgreSQL's autovacuum analyzes in time too, but only later; ANALYZE samples.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+        if connection.vendor in ("sqlite", "postgresql"):
+            for model in models_:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from core.bulk import bulk_insert_frame
 from core.bulk_delete import delete_in_bulk
-from core.bulk_load import large_sqlite_cache
+from core.bulk_load import large_sqlite_cache, refresh_statistics
 from core.heartbeat import Heartbeat
 from jobs.models import BackgroundJob
 from jobs.recovery import recover_dead_jobs
@@ -223,6 +223,7 @@ def train_and_activate(
                 keep_as_candidate(version)
             else:
                 activate(version)
+        refresh_statistics(TransactionScore, DailyScoreCount)
         version.metrics["write_seconds"] = round(time.perf_counter() - tick, 3)
         tick = time.perf_counter()
         prune_old_versions()  # the versions this one displaced beyond KEEP_SCORED_VERSIONS

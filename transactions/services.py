@@ -16,7 +16,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from core.bulk import bulk_insert_frame
-from core.bulk_load import bulk_load
+from core.bulk_load import bulk_load, refresh_statistics
 
 from .cleaning import clean_rows
 from .models import Customer, ImportBatch, QuarantinedRow, Transaction
@@ -194,6 +194,7 @@ def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, pr
             rows_quarantined=tally.quarantined,
             rows_without_customer=tally.without_customer,
         )
+    refresh_statistics(Transaction, Customer)
 
 
 def _quarantined_rows(batch: ImportBatch, chunk: SourceChunk, refused: pd.DataFrame) -> pd.DataFrame:

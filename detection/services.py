@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from core.bulk import bulk_insert_frame
@@ -58,10 +58,6 @@ ProgressCallback = Callable[[str, float], None]
 # and the scoring use every row. Keeps fitting time flat as the data grows.
 FIT_SAMPLE_ROWS = 150_000
 KEEP_SCORED_VERSIONS = 2  # the active version and the one before it keep their score rows
-
-
-def _noop(stage: str, fraction: float) -> None:
-    return None
 
 
 def claim_training(*, started_by=None, parameters: dict | None = None, seed: int = 0) -> ModelVersion:
@@ -126,7 +122,7 @@ def train_and_activate(
     Raises TrainingInProgress if another run is live, TrainingError if there is nothing to train on;
     any failure marks the new version failed (with its error) and re-raises.
     """
-    progress = progress or _noop
+    progress = progress or (lambda stage, fraction: None)
     parameters = {"contamination": contamination, "epochs": epochs, "seed": seed, "candidate": candidate}
     version = version or claim_training(started_by=started_by, parameters=parameters, seed=seed)
     folder = Path(settings.ARTIFACTS_DIR) / f"v{version.pk}"
@@ -323,17 +319,10 @@ def prune_old_versions() -> None:
     Runs in training, the candidate and training runs in progress keep theirs; every other version loses its
     scores and its `v<id>/` folder (its record stays, with its metrics).
     """
-    keep = list(
-        ModelVersion.objects.filter(activated_at__isnull=False)
-        .order_by("-activated_at")
-        .values_list("pk", flat=True)[:KEEP_SCORED_VERSIONS]
-    )
-    keep += list(
-        ModelVersion.objects.filter(
-            status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.CANDIDATE]
-        ).values_list("pk", flat=True)
-    )
-    keep += list(ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True))
+    activated = ModelVersion.objects.filter(activated_at__isnull=False).order_by("-activated_at")
+    keep = list(activated.values_list("pk", flat=True)[:KEEP_SCORED_VERSIONS])
+    in_use = Q(status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.CANDIDATE]) | Q(is_active=True)
+    keep += list(ModelVersion.objects.filter(in_use).values_list("pk", flat=True))
     delete_in_bulk(TransactionScore.objects.exclude(model_version_id__in=keep))
     DailyScoreCount.objects.exclude(model_version_id__in=keep).delete()
     root = Path(settings.ARTIFACTS_DIR)

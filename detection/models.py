@@ -83,7 +83,11 @@ class TransactionScore(models.Model):
     autoencoder_flag = models.BooleanField(help_text="A sale line in the autoencoder's top 2 %.")
     risk_score = models.FloatField(help_text="1.0 if ZScore > 3 or Autoencoder_Score > 0.85, else 0.0.")
     anomaly_score = models.FloatField(
-        help_text="Sales: 1 - the smallest calibrated tail probability (tail detector, forest); else 0."
+        help_text=(
+            "Sales: 1 - exp(-fused surprise): the smallest calibrated tail probability (tail detector, "
+            "forest), blended with the supervised layer once analysts gave enough verdicts and moved by "
+            "their feedback; else 0."
+        )
     )
     is_flagged = models.BooleanField(
         help_text="A sale line in the fused score's top 2 %, or a line a documented rule flags."

@@ -145,7 +145,9 @@ class TransactionDecision(models.Model):
     model_version = models.ForeignKey("detection.ModelVersion", on_delete=models.CASCADE, related_name="+")
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="+")
     decision = models.CharField(max_length=8, choices=Action.choices)
-    risk = models.PositiveSmallIntegerField(help_text="The 0-99 risk score: anomaly_score x 99, rounded half up.")
+    risk = models.PositiveSmallIntegerField(
+        help_text="The 0-99 risk score: 33 x -log10(1 - anomaly_score), rounded half up, at most 99."
+    )
     reasons = models.JSONField(default=list)
 
     class Meta:

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_unflagged_row_decided_block_opens_a_case_and_emits_decision_block(make_alert) -> None:
-    blocked = make_alert(12347, 3, score=0.9, flagged=False)  # risk 89: over the default block_at 75
-    quiet = make_alert(12349, 3, score=0.2, flagged=False)  # risk 20: approve
+    blocked = make_alert(12347, 3, score=0.996, flagged=False)  # risk 79: over the default block_at 75
+    quiet = make_alert(12349, 3, score=0.2, flagged=False)  # risk 3: approve
 
     decisions.decide_scores([blocked.pk, quiet.pk], announce=True)
 
@@ -24,7 +24,7 @@ def test_an_unflagged_row_decided_block_opens_a_case_and_emits_decision_block(ma
 
 
 def test_re_deciding_stored_rows_announces_nothing(make_alert) -> None:
-    blocked = make_alert(12351, 3, score=0.9, flagged=False)
+    blocked = make_alert(12351, 3, score=0.996, flagged=False)
 
     decisions.decide_scores([blocked.pk])
 

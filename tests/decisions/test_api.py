@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
 from decisions import selectors, services
+from decisions.engine import risk_cutoff
 from decisions.models import ListEntry, TransactionDecision, ValueList
 from detection.models import TransactionScore
 from transactions.selectors import source_row
@@ -129,7 +130,8 @@ def test_thresholds_out_of_order_are_a_400_naming_review_at(lead, version, score
     view = lead.get("/api/thresholds", {"review_at": 90, "block_at": 80})
     assert view.status_code == 400 and "review_at" in view.json()["errors"]
     view = lead.get("/api/thresholds", {"review_at": 60, "block_at": 80})
-    assert view.status_code == 200 and view.json()["alerts"] == sum(1 for s in scores if s.anomaly_score >= 59.5 / 99)
+    expected = sum(1 for s in scores if s.anomaly_score >= risk_cutoff(60))
+    assert view.status_code == 200 and view.json()["alerts"] == expected
 
 
 def test_publishing_a_rule_changes_nothing_of_a_published_version(lead):
@@ -208,11 +210,11 @@ def test_the_review_queue_shows_and_filters_decisions_in_few_queries(
 def test_the_dashboard_threshold_panel_calls_the_selector(version, scores):
     from dashboard.dash_app import threshold_effect
 
-    expected = sum(1 for score in scores if score.anomaly_score >= 64.5 / 99)
+    expected = sum(1 for score in scores if score.anomaly_score >= risk_cutoff(65))
     text = threshold_effect(65, 75).children
     assert (
         "alerts per day" in text
-        and f"({expected - sum(1 for s in scores if s.anomaly_score >= 74.5 / 99):,} reviews" in text
+        and f"({expected - sum(1 for s in scores if s.anomaly_score >= risk_cutoff(75)):,} reviews" in text
     )
     assert "must not be above" in threshold_effect(80, 70).children
 

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from decisions.conditions import compile_condition, validate_condition
-from decisions.engine import CompiledPolicy, CompiledRule, decide_frame, decision_case, order_rules, risk_scores
+from decisions.engine import (
+    CompiledPolicy,
+    CompiledRule,
+    decide_frame,
+    decision_case,
+    order_rules,
+    risk_cutoff,
+    risk_scores,
+)
 
 LISTS = {"trusted wholesalers": "customer_id", "blocked customers": "customer_id", "high-risk countries": "country"}
 VALUES = {
@@ -50,7 +59,7 @@ FRAME = pd.DataFrame(
         "customer_id": [1, 2, 3, 4, 5, 6, 7],
         "country": ["Nigeria", "France", "Nigeria", "France", "France", "France", "France"],
         "total_spent": [5000.0, 10.0, 10.0, 5000.0, 10.0, 10.0, 10.0],
-        "anomaly_score": [0.999, 0.1, 0.2, 0.999, 0.80, 0.66, 0.2],
+        "anomaly_score": [0.999, 0.1, 0.2, 0.999, 0.996, 0.99, 0.2],
     }
 )
 
@@ -61,7 +70,7 @@ def test_allow_beats_block_beats_review_beats_thresholds():
 
 
 def test_a_block_list_blocks_and_an_allow_list_wins_over_the_review_threshold():
-    frame = pd.DataFrame({"customer_id": [1, 2], "country": ["France"] * 2, "anomaly_score": [0.70, 0.1]})
+    frame = pd.DataFrame({"customer_id": [1, 2], "country": ["France"] * 2, "anomaly_score": [0.99, 0.1]})
     decided = decide_frame(frame, policy(BLOCKED, TRUSTED))
     assert decided.decision.tolist() == ["approve", "block"]
     assert "risk >= review_at 65" in decided.reasons[0]  # crossed, and listed, but the allow list decided
@@ -88,7 +97,11 @@ def test_reasons_list_every_rule_list_hit_and_threshold():
 def test_thresholds_alone_and_the_risk_score():
     decided = decide_frame(FRAME, policy())
     assert decided.decision.tolist() == ["block", "approve", "approve", "block", "block", "review", "approve"]
-    assert risk_scores([0.0, 0.5, 0.6515, 0.6516, 1.0]).tolist() == [0, 50, 64, 65, 99]  # 0.5 x 99 = 49.5: half up
+    # 33 points per nine of anomaly_score, half up: 0.5 -> 9.93 -> 10, 0.9 -> 33, 0.99 -> 66
+    assert risk_scores([0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0]).tolist() == [0, 10, 33, 66, 99, 99, 99]
+    cut = risk_cutoff(65)
+    assert risk_scores([np.nextafter(cut, 0), cut]).tolist() == [64, 65]  # the cutoff is where 65 starts
+    assert [risk_cutoff(t) < risk_cutoff(t + 1) for t in range(99)] == [True] * 99
 
 
 def test_review_at_equal_block_at_never_reviews_on_score():

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 
 from core.errors import InvalidInput
 from decisions import selectors, services
+from decisions.engine import risk_scores
 from decisions.models import AuditEvent, ListEntry, Policy, TransactionDecision, ValueList
 from reviews.models import Review
 from tests.factories import ModelVersionFactory, ReviewFactory, TransactionScoreFactory
@@ -137,7 +138,7 @@ def test_redecide_writes_one_decision_per_stored_row(ana, high_risk, version, sc
     assert nigeria.exists() and set(nigeria.values_list("decision", flat=True)) == {"block"}
     one = nigeria.first()
     assert one.reasons[:2] == ["rule 'risky' (block)", "list 'high-risk countries' has country"]
-    assert one.policy_id == draft.pk and one.risk == round(one.score.anomaly_score * 99)
+    assert one.policy_id == draft.pk and one.risk == risk_scores([one.score.anomaly_score])[0]
     # the stored decisions agree with the SQL backtest of the same policy
     figures = selectors.backtest(draft, version=version)
     stored = {d: TransactionDecision.objects.filter(decision=d).count() for d in ("approve", "review", "block")}
@@ -148,7 +149,7 @@ def test_backtest_figures_on_reviewed_rows(ana):
     version = ModelVersionFactory()
     big = [TransactionScoreFactory(model_version=version, total_spent=900.0) for _ in range(4)]
     small = [TransactionScoreFactory(model_version=version, total_spent=10.0) for _ in range(6)]
-    flagged = TransactionScoreFactory(model_version=version, flagged=True)  # anomaly 0.99: risk 98
+    flagged = TransactionScoreFactory(model_version=version, flagged=True, anomaly_score=0.999)  # risk 99
     ReviewFactory(transaction=big[0].transaction, status=Review.Status.CONFIRMED_FRAUD)
     ReviewFactory(transaction=big[1].transaction, status=Review.Status.FALSE_POSITIVE)
     ReviewFactory(transaction=small[0].transaction, status=Review.Status.CONFIRMED_FRAUD)
@@ -169,7 +170,8 @@ def test_backtest_figures_on_reviewed_rows(ana):
 
 def test_threshold_view_counts_alerts_fraud_caught_and_false_positives(db):
     version = ModelVersionFactory()
-    rows = [TransactionScoreFactory(model_version=version, anomaly_score=s) for s in (0.1, 0.5, 0.66, 0.70, 0.80, 0.99)]
+    scores = (0.1, 0.5, 0.99, 0.992, 0.996, 0.9985)  # risk 2, 10, 66, 69, 79, 93
+    rows = [TransactionScoreFactory(model_version=version, anomaly_score=s) for s in scores]
     ReviewFactory(transaction=rows[0].transaction, status=Review.Status.CONFIRMED_FRAUD)  # missed at 65
     ReviewFactory(transaction=rows[4].transaction, status=Review.Status.CONFIRMED_FRAUD)  # caught
     ReviewFactory(transaction=rows[3].transaction, status=Review.Status.FALSE_POSITIVE)  # alerted

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _realdb import dated_after_the_data
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -93,7 +94,7 @@ def source_rows(count: int, *, dated_after: bool = False) -> list[dict]:
     loaded = Transaction.objects.filter(customer__isnull=False, quantity__gt=0).order_by("id")[:count]
     rows = [{**source_row(txn), "InvoiceNo": f"B{txn.invoice_no}"} for txn in loaded]
     if dated_after:
-        rows = [{**row, "InvoiceDate": "12/10/2011 " + row["InvoiceDate"].split(" ")[1]} for row in rows]
+        rows = dated_after_the_data(rows)
     return rows
 
 

@@ -30,6 +30,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+from _realdb import dated_after_the_data
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -77,7 +78,7 @@ def fixtures(env: dict[str, str], posted: str = "new") -> tuple[str, list[int], 
     loaded = Transaction.objects.filter(customer__isnull=False, quantity__gt=0).order_by("?")[:200]
     rows = [{**source_row(txn), "InvoiceNo": f"L{txn.invoice_no}"} for txn in loaded]
     if posted == "new":  # dated the day after the file's last day, as new transactions are
-        rows = [{**row, "InvoiceDate": "12/10/2011 " + row["InvoiceDate"].split(" ")[1]} for row in rows]
+        rows = dated_after_the_data(rows)
     from django.db import connection
 
     connection.close()

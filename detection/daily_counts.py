@@ -37,20 +37,14 @@ from .models import DailyScoreCount, ModelVersion, TransactionScore
 _LOCK_NAMESPACE = 0x5C0DE
 # Beyond this many separate runs of days, one range from the first day to the last is recounted.
 _MAX_SPANS = 50
-COUNTED = {
-    "scored": Q(),
-    "flagged": Q(is_flagged=True),
-    "common": Q(is_common_anomaly=True),
-    "iso_forest_flagged": Q(iso_forest_flag=True),
-    "autoencoder_flagged": Q(autoencoder_flag=True),
-}
-# The score column each count (other than "scored") counts the true values of, for counting a frame.
+# Each count other than "scored" and the score column whose true values it counts.
 COUNTED_FLAGS = {
     "flagged": "is_flagged",
     "common": "is_common_anomaly",
     "iso_forest_flagged": "iso_forest_flag",
     "autoencoder_flagged": "autoencoder_flag",
 }
+COUNTED = {"scored": Q(), **{name: Q(**{column: True}) for name, column in COUNTED_FLAGS.items()}}
 
 
 def grouped_counts(scores: QuerySet) -> QuerySet:

@@ -11,7 +11,7 @@ import numpy as np
 from django.db.models import Q, QuerySet
 
 from .fields import ORM_PATHS, TABLE_FIELDS
-from .models import ModelVersion
+from .models import ModelVersion, TransactionScore
 from .selectors import require_active_model_version, row_dicts, scores_for
 
 FilterOp = Literal["eq", "ne", "gt", "gte", "lt", "lte", "between", "contains", "startswith", "is_true", "is_false"]
@@ -89,9 +89,18 @@ def scores_page(
     return [rows[key] for key in keys if key in rows], total
 
 
-# The direction each indexed sort key has in its index (detection.models: score_rank, score_spent,
-# score_date, and the flagged and country rank indexes).
-INDEXED_SORTS = {"anomaly_score": "-", "total_spent": "-", "invoice_date": ""}
+def _indexed_sorts() -> dict[str, str]:
+    """The direction ("-" or "") each sort key has in a (model_version, key, transaction_id) index of
+    the score table (detection.models: score_rank, score_spent, score_date)."""
+    sorts = {}
+    for index in TransactionScore._meta.indexes:
+        fields = list(index.fields)
+        if len(fields) == 3 and fields[0] == "model_version" and fields[2] == "transaction_id":
+            sorts[fields[1].removeprefix("-")] = "-" if fields[1].startswith("-") else ""
+    return sorts
+
+
+INDEXED_SORTS = _indexed_sorts()
 
 
 def tiebreaker(order_by: tuple[str, ...]) -> str:

@@ -25,11 +25,12 @@ import pandas as pd
 from .errors import ArtifactError
 from .estimators import Detector, file_sha256, verified_path
 from .feedback import Feedback
-from .fusion import Calibrator, FusedDetector, TailDetector
+from .fusion import LEGACY_CORROBORATION_WEIGHT, FusedDetector
 from .history_state import HistoryState, build_history_state
 from .history_stats import LOCAL_TIME_ZONE, PRICE_LAG_DAYS, HistoryPriors, _local_day
 from .kinds import SALE
 from .supervised import SupervisedLayer, TreeArrays
+from .tail_detector import Calibrator, TailDetector
 
 FORMAT_VERSION = 1
 HISTORY_COLUMNS = [
@@ -133,6 +134,7 @@ def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]
         "fused_threshold": fused.fused_threshold,
         "contamination": fused.contamination,
         "weights": fused.weights,
+        "corroboration": fused.corroboration,
     }
     np.savez(paths["fusion"], settings=np.array(json.dumps(settings)), **arrays)
     paths["priors"].write_text(json.dumps(bundle.priors.to_dict()))
@@ -182,6 +184,7 @@ def load_bundle(artifacts: dict[str, dict[str, str]]) -> ScoringBundle:
         fused_threshold=settings["fused_threshold"],
         contamination=settings["contamination"],
         weights=settings.get("weights", {}),  # versions saved before the weights fused with 1 each
+        corroboration=settings.get("corroboration", LEGACY_CORROBORATION_WEIGHT),
         supervised=_load_supervised(artifacts),
         feedback=_load_feedback(artifacts),
     )

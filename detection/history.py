@@ -29,22 +29,23 @@ import pandas as pd
 
 from .fields import HIST_FREQ
 from .history_stats import (
+    HOUR_NEIGHBOURS,
     HistoryPriors,
     _invoices,
     _item_baselines,
     _keys,
     _lag_window,
-    _mad,
     _padded,
     _poisson_surprise,
     _prepare_lines,
     _robust,
+    burst_warm_up,
+    fit_priors,
 )
 from .kinds import CANCELLATION, NON_PRODUCT, SALE
 
 LAG_WINDOW = 50  # a customer's robust statistics use their last 50 earlier invoices / sale lines
 SPIKE_Z = 3.5  # QuantitySpike: robust z of the line's quantity against the customer's past lines
-HOUR_NEIGHBOURS = 1  # "usual hours": invoices within +-1 hour of this one
 HOUR_GLOBAL_MARGIN = 1.0  # hour_rarity is at most the hour's global rarity + 1 (a factor e)
 BURST_PRIOR_INVOICES = 10.0  # a customer's usual burst size counts 10 invoices at the global mean (3: bursts of new
 # customers hide better, 0.66 vs 0.82 of planted bursts in the top 2 %; 1: worse still)
@@ -93,47 +94,6 @@ HISTORY_COLUMNS = [
     "new_stock_code",
     *ITEM_COLUMNS,
 ]
-
-
-def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
-    """Return the global priors of `rows` (their sale lines and sale invoices)."""
-    lines = _prepare_lines(rows)
-    sales = lines[lines["kind"] == SALE]
-    invoices = _invoices(lines)
-    sale_invoices = invoices[invoices["sale_lines"] > 0]
-    counts = np.bincount(sale_invoices["hour"].to_numpy(), minlength=24).astype(np.float64)
-    near = sum(np.roll(counts, shift) for shift in range(-HOUR_NEIGHBOURS, HOUR_NEIGHBOURS + 1))
-    # Half an invoice per hour keeps a never-seen hour from having probability zero.
-    share = (near + 0.5) / (counts.sum() + 12.0)
-    amount = np.log1p(sale_invoices["sale_amount"].clip(lower=0).to_numpy())
-    quantity = np.log1p(sales["quantity"].to_numpy(np.float64))
-    spent = np.log1p(sales["total_spent"].clip(lower=0).to_numpy())
-    is_sale = (lines["kind"] == SALE).to_numpy()
-    index = _item_baselines(lines, is_sale, float(np.median(quantity)) if len(quantity) else 0.0)["quantity_vs_item"][
-        is_sale
-    ]
-    codes, _ = pd.factorize(sale_invoices["customer_id"])
-    keys = np.sort(_keys(codes, sale_invoices["seconds"].to_numpy()))
-    starts = _keys(codes, np.zeros(len(codes), dtype=np.int64))
-    queries = _keys(codes, sale_invoices["seconds"].to_numpy())
-
-    def mean_since(seconds: int) -> float:
-        before = np.searchsorted(keys, queries, "left")
-        counts = before - np.searchsorted(keys, np.maximum(queries - seconds, starts), "left")
-        return float(counts.mean()) if len(counts) else 0.0
-
-    return HistoryPriors(
-        hour_share=tuple(float(v) for v in np.minimum(share, 1.0)),
-        amount_log_median=float(np.median(amount)) if len(amount) else 0.0,
-        amount_log_mad=_mad(amount),
-        quantity_log_median=float(np.median(quantity)) if len(quantity) else 0.0,
-        quantity_log_mad=_mad(quantity),
-        spent_log_median=float(np.median(spent)) if len(spent) else 0.0,
-        spent_log_mad=_mad(spent),
-        index_log_mad=_mad(index),
-        hour_mean=mean_since(3600),
-        day_mean=mean_since(86400),
-    )
 
 
 # Feature column: the prepared line column it is copied from as it is.
@@ -198,6 +158,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     sale = kind == SALE
     known = sale & lines["history"].to_numpy() if "history" in lines else sale  # sale lines that are history
     item = _item_baselines(lines, known, priors.quantity_log_median, needed)  # items: every customer's lines
+    history_start = int(lines["seconds"].to_numpy()[known].min()) if known.any() else None  # before `needed`
     if needed is not None:  # a customer's figures read only their own lines: keep the asked customers'
         mine = lines["customer_id"].isin(lines["customer_id"][needed]).to_numpy()
         lines, known, needed, item = lines[mine], known[mine], needed[mine], {k: v[mine] for k, v in item.items()}
@@ -252,6 +213,9 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
         )
         usual[name] = (before + BURST_PRIOR_INVOICES * prior) / (earlier + BURST_PRIOR_INVOICES)
     burst_surprise = np.maximum(_poisson_surprise(last_hour, usual["hour"]), _poisson_surprise(last_day, usual["day"]))
+    burst_surprise = np.where(
+        burst_warm_up(invoices["seconds"].to_numpy(), first_seconds, history_start), 0.0, burst_surprise
+    )
 
     # Earlier invoices in this country: the same count on (customer, country) keys.
     pair_code = invoices["customer_code"].to_numpy(np.int64) * (len(country_names) + 1) + country_code

@@ -36,6 +36,7 @@ from .history_stats import (
     PRICE_LAG_DAYS,
     PRICE_WINDOW_DAYS,
     PRIOR_WEIGHT,
+    WARM_UP_SECONDS,
     HistoryPriors,
     _invoices,
     _keys,
@@ -110,6 +111,12 @@ class HistoryState:
         features["kind"] = line_columns(lines)["kind"]
         return pd.DataFrame(features, index=lines.index)
 
+    def in_warm_up(self, seconds: np.ndarray) -> bool:
+        """Whether any of these invoice times falls in the history's first week (or before it), where
+        history.burst_warm_up depends on the customer's whole first day: the full path answers those."""
+        has = self.events > 0
+        return bool(has.any() and (np.asarray(seconds) - self.first_event[has].min() < WARM_UP_SECONDS).any())
+
     def _answerable(self, lines, invoices, customer, stock) -> bool:
         if (lines["kind"] == CANCELLATION).any() or invoices["customer_id"].duplicated().any():
             return False
@@ -120,6 +127,8 @@ class HistoryState:
             return False
         known = customer >= 0
         if (invoices["seconds"].to_numpy()[known] <= self.last_seconds[customer[known]]).any():
+            return False
+        if self.in_warm_up(invoices["seconds"].to_numpy()):
             return False
         days = pd.DataFrame({"stock": lines["stock_code"].to_numpy(), "day": lines["day"].to_numpy()})
         if (days.groupby("stock")["day"].nunique() > 1).any():

@@ -101,6 +101,8 @@ def _answerable(state: HistoryState, lines: dict, invoices: dict, customer: np.n
     if _find(state.invoice_numbers, np.asarray(invoices["invoice_no"], dtype=str)).max() >= 0:
         return False
     known = customer >= 0
+    if state.in_warm_up(invoices["seconds"]):
+        return False
     if (invoices["seconds"][known] <= state.last_seconds[customer[known]]).any():
         return False
     days: dict[str, set[int]] = {}

@@ -11,7 +11,7 @@ confirmed fraud half the total weight, false positives and the background sample
 
 The classifier is scikit-learn's HistGradientBoostingClassifier; its trees are exported as flat
 arrays (`TreeArrays`), so a version stores no pickle and serving walks them with numpy. It is
-calibrated the way the other detectors are (`fusion.Calibrator`: the right-tail probability of its
+calibrated the way the other detectors are (`tail_detector.Calibrator`: the right-tail probability of its
 raw score among the training sale lines), so its surprise -log(tail) is on the fused score's scale.
 
 The blend rule: once there are at least MIN_LABELS_PER_CLASS confirmed frauds and as many false
@@ -156,7 +156,7 @@ class SupervisedLayer:
 
     def surprise(self, raw: np.ndarray) -> np.ndarray:
         """Return -log of the right-tail probability of raw scores among the training lines'."""
-        from .fusion import right_tail
+        from .tail_detector import right_tail
 
         return -np.log(right_tail(self.sorted_scores, raw))
 

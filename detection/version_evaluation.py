@@ -42,9 +42,9 @@ def evaluate_version(
     )
     scores = pd.DataFrame.from_records(
         TransactionScore.objects.filter(model_version=version)
-        .values_list("kind", "anomaly_score", "is_flagged", "invoice_date")
+        .values_list("kind", "anomaly_score", "is_flagged", "invoice_date", "transaction__invoice_no")
         .iterator(chunk_size=50_000),
-        columns=["kind", "anomaly_score", "is_flagged", "invoice_date"],
+        columns=["kind", "anomaly_score", "is_flagged", "invoice_date", "invoice_no"],
     )
     scores["invoice_date"] = pd.to_datetime(scores["invoice_date"], utc=True)
     evaluation = {

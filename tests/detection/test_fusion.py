@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from detection.evaluation import VARIED_KINDS, plant_varied, planted_features, top_share_report
-from detection.fusion import TAIL_FEATURES, Calibrator, TailDetector, fuse, right_tail
+from detection.fusion import CORROBORATION_WEIGHT, LEGACY_CORROBORATION_WEIGHT, fuse
 from detection.history import fit_priors, history_features
 from detection.reasons import reasons
+from detection.tail_detector import TAIL_FEATURES, Calibrator, TailDetector, right_tail
 
 from .factories import frame, line, weekly_invoices
 
@@ -120,15 +121,24 @@ def test_reasons_are_data_with_a_key_the_numbers_and_a_sentence() -> None:
 
 def test_a_detectors_weight_divides_its_tail_probability() -> None:
     tails = {"tail": np.array([0.002, 0.01]), "iso_forest": np.array([0.5, 0.003])}
-    plain = fuse(tails)
-    weighted = fuse(tails, weights={"tail": 1.0, "iso_forest": 2.0})
+    plain = fuse(tails, corroboration=0.01)
+    weighted = fuse(tails, weights={"tail": 1.0, "iso_forest": 2.0}, corroboration=0.01)
     assert plain[0] > plain[1]  # the tail detector's 0.002 is the stronger evidence...
     assert weighted[1] > weighted[0]  # ...until the forest's 0.003 counts as 0.0015
     assert weighted[1] == pytest.approx(-np.log(0.003 / 2) - 0.01 * np.log(0.01))
     assert weighted[0] == pytest.approx(-np.log(0.002) - 0.01 * np.log(0.5 / 2))
 
 
-def test_the_fusion_weights_are_saved_with_the_version_and_old_versions_fuse_with_one_each(
+def test_corroboration_ranks_a_row_both_detectors_find_odd_above_a_single_slightly_odder_one() -> None:
+    tails = {"tail": np.array([0.004, 0.003]), "iso_forest": np.array([0.006, 0.6])}
+    both, single = fuse(tails, corroboration=CORROBORATION_WEIGHT)
+    assert both > single
+    assert both == pytest.approx(-np.log(0.004) - CORROBORATION_WEIGHT * np.log(0.006))
+    legacy_both, legacy_single = fuse(tails, corroboration=LEGACY_CORROBORATION_WEIGHT)
+    assert legacy_single > legacy_both  # nearly the max alone, as versions fused before
+
+
+def test_the_fusion_weights_are_saved_with_the_version_and_old_versions_fuse_as_before(
     trained_version, tmp_path
 ) -> None:
     import json
@@ -141,11 +151,15 @@ def test_the_fusion_weights_are_saved_with_the_version_and_old_versions_fuse_wit
     services.load_scoring_bundle.cache_clear()
     fused = services.scoring_bundle(trained_version).fused
     assert fused.weights == FUSION_WEIGHTS
+    assert fused.corroboration == CORROBORATION_WEIGHT
     with np.load(verified_path(trained_version.artifacts, "fusion"), allow_pickle=False) as stored:
         arrays = {name: stored[name] for name in stored.files}
     settings = json.loads(str(arrays.pop("settings")))
     assert settings.pop("weights") == FUSION_WEIGHTS
+    assert settings.pop("corroboration") == CORROBORATION_WEIGHT
     old = tmp_path / "fusion.npz"  # the file as versions wrote it before the weights
     np.savez(old, settings=np.array(json.dumps(settings)), **arrays)
     artifacts = {**trained_version.artifacts, "fusion": {"path": str(old), "sha256": file_sha256(old)}}
-    assert load_bundle(artifacts).fused.weights == {}
+    legacy = load_bundle(artifacts).fused
+    assert legacy.weights == {}
+    assert legacy.corroboration == LEGACY_CORROBORATION_WEIGHT

@@ -67,6 +67,24 @@ def test_burst_counts_earlier_invoices_in_the_last_hour_day_and_week() -> None:
     assert burst["weekly_rate"].iloc[0] == pytest.approx(4 / ((38 + 4 / 24) / 7))  # 4 invoices since 3 January 10:00
 
 
+def _session(customer_id: int, day: str, prefix: str) -> list[dict]:
+    """Five invoices within the hour."""
+    return [line(invoice_no=f"{prefix}{n}", when=f"{day} 14:{10 * n:02d}", customer_id=customer_id) for n in range(5)]
+
+
+def test_a_customers_first_day_in_the_historys_first_week_is_not_a_burst() -> None:
+    rows = frame(
+        *[item for customer in range(1, 21) for item in weekly_invoices(customer, 10)],  # from 3 January
+        *_session(30, "2011-01-05", "S"),  # first seen in the history's first week: habits unknown
+        *_session(30, "2011-01-07", "T"),  # the same customer's next session is judged
+        *_session(31, "2011-02-15", "U"),  # a customer new after the first week is judged
+    )
+    burst = history_features(rows)["burst_surprise"].groupby(rows["invoice_no"].str[0]).max()
+    assert burst["S"] == 0.0
+    assert burst["T"] > 0.0
+    assert burst["U"] > 0.0
+
+
 def test_cold_start_first_invoices_look_ordinary() -> None:
     # Many customers with ordinary invoices, one new customer whose first invoice is ordinary too.
     rows = frame(*[item for customer in range(1, 21) for item in weekly_invoices(customer, 5)])

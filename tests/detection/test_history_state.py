@@ -179,6 +179,8 @@ def test_state_survives_an_npz_round_trip_without_pickle(trained) -> None:
         {"invoice_date": pd.Timestamp("2011-02-01 10:00", tz="UTC")},  # inside the training period
         {"invoice_no": "C900", "quantity": -3},  # a cancellation
         {"invoice_no": "500001"},  # a stored invoice number
+        # a new customer and item in the history's first week (history.burst_warm_up)
+        {"customer_id": 999, "stock_code": "NEW1", "invoice_date": END - pd.Timedelta(days=88)},
     ],
 )
 def test_rows_the_state_cannot_answer_are_declined(trained, change: dict) -> None:

@@ -262,6 +262,9 @@ def test_evaluate_models_prints_the_peer_table_and_stores_it(trained_version: Mo
     assert 0.5 < ours["roc_auc"] <= 1 and 0 <= ours["top_share"] <= 1 and "top_new_country" in ours
     assert evaluation["sanity"]["non_sale_top_100"] == 0  # the queue ranks sales only
     assert evaluation["sanity"]["worst_week_ratio"] >= 1
+    assert evaluation["sanity"]["worst_week_ratio_by_invoice"] >= 1
+    assert "counted by invoice" in out
+    assert 0 <= ours["worst_seed_share"] <= ours["top_share"]
 
 
 def test_posted_rows_after_the_data_score_through_the_state_as_through_the_full_history(

@@ -47,7 +47,8 @@ class Command(BaseCommand):
             "Real data: cancellations / non-product lines in the top 100: "
             f"{sanity['non_sale_top_100']}, in the top 1,000: {sanity['non_sale_top_1000']} "
             f"(flagged by rules: {sanity['non_sale_flagged_by_rules']}); flag rate {sanity['flag_rate']:.2%}; "
-            f"highest week / overall: {sanity['worst_week_ratio']:.2f} ({sanity['worst_week']})"
+            f"highest week / overall: {sanity['worst_week_ratio']:.2f} ({sanity['worst_week']}); "
+            f"counted by invoice: {sanity.get('worst_week_ratio_by_invoice', 0):.2f}"
         )
         self.stdout.write(f"Stored in ModelVersion v{version.pk}.metrics['evaluation'].")
 

@@ -274,7 +274,7 @@ def _invoices(lines: pd.DataFrame) -> pd.DataFrame:
 
 # The history's first week: a customer first seen then may be an established one whose habits precede
 # the data, so their first day's sessions are not judged as bursts (burst_warm_up).
-WARM_UP_SECONDS = 7 * 86400
+WARM_UP_SECONDS = 3 * 86400
 
 
 def burst_warm_up(seconds: np.ndarray, first_seconds: np.ndarray, history_start: int | None) -> np.ndarray:

@@ -112,8 +112,8 @@ class HistoryState:
         return pd.DataFrame(features, index=lines.index)
 
     def in_warm_up(self, seconds: np.ndarray) -> bool:
-        """Whether any of these invoice times falls in the history's first week (or before it), where
-        history.burst_warm_up depends on the customer's whole first day: the full path answers those."""
+        """Whether any of these invoice times falls in the history's first days (WARM_UP_SECONDS) or
+        before them, where burst_warm_up reads the customer's first day: the full path answers those."""
         has = self.events > 0
         return bool(has.any() and (np.asarray(seconds) - self.first_event[has].min() < WARM_UP_SECONDS).any())
 

@@ -272,16 +272,16 @@ def _invoices(lines: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-# The history's first week: a customer first seen then may be an established one whose habits precede
+# The history's first 3 days: a customer first seen then may be an established one whose habits precede
 # the data, so their first day's sessions are not judged as bursts (burst_warm_up).
 WARM_UP_SECONDS = 3 * 86400
 
 
 def burst_warm_up(seconds: np.ndarray, first_seconds: np.ndarray, history_start: int | None) -> np.ndarray:
-    """Invoices whose burst evidence is set aside: in the history's first week (WARM_UP_SECONDS), by a
+    """Invoices whose burst evidence is set aside: in the history's first days (WARM_UP_SECONDS), by a
     customer seen for the first time less than a day before (`first_seconds`: the customer's first
     earlier sale invoice, NaN for none). At the start of the data every customer looks new, and
-    established customers' usual multi-invoice sessions gave 12 % of that week's invoices in the real
+    established customers' usual multi-invoice sessions gave 12 % of the first week's invoices in the real
     file a burst surprise above 5, against 1.4 % over the year."""
     if history_start is None:
         return np.zeros(len(seconds), dtype=bool)

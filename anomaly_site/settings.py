@@ -215,7 +215,7 @@ API_ALLOW_ANONYMOUS_READ = env.bool("API_ALLOW_ANONYMOUS_READ", default=False)
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated request gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

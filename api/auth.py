@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from .authentication import TokenAuthentication
 from .parsers import StrictJSONParser
 from .serializers import ErrorSerializer
 from .tokens import issue_token, log_in
@@ -87,9 +88,9 @@ class TokenLoginApi(APIView):
 
 @extend_schema(summary="Revoke this token", request=None, responses={204: None})
 class TokenLogoutApi(LogoutView):
-    pass
+    authentication_classes = (TokenAuthentication,)
 
 
 @extend_schema(summary="Revoke every token of this user", request=None, responses={204: None})
 class TokenLogoutAllApi(LogoutAllView):
-    pass
+    authentication_classes = (TokenAuthentication,)

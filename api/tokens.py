@@ -15,6 +15,8 @@ from rest_framework import exceptions
 
 from core.lockout import LOCKED_OUT
 
+from .authentication import delete_expired_tokens
+
 BAD_CREDENTIALS = "Unable to log in with provided credentials."
 
 
@@ -37,7 +39,10 @@ def issue_token(request: HttpRequest, user) -> tuple[str, datetime]:
     """A new token for `user` and when it expires (settings.REST_KNOX["TOKEN_TTL"] from now).
 
     Sends user_logged_in, as a session login does: it records last_login and resets axes' count.
+    Expired tokens of every user are deleted here (authentication.TokenAuthentication checks only
+    the presented one).
     """
+    delete_expired_tokens()
     instance, token = AuthToken.objects.create(user=user, expiry=knox_settings.TOKEN_TTL)
     user_logged_in.send(sender=user.__class__, request=request, user=user)
     return token, instance.expiry

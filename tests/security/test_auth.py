@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from knox.models import AuthToken
+from knox.settings import CONSTANTS
 from rest_framework.test import APIClient
 
 from .conftest import ANALYST_GROUP, PASSWORD
@@ -246,3 +247,25 @@ def test_the_default_counters_are_shared_by_every_process() -> None:
         "axes.backends.AxesStandaloneBackend",
         "36000.0",
     ]
+
+
+def test_a_request_reads_only_its_own_token_and_a_login_deletes_expired_ones(token, analyst) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert works(token)
+        return len(captured)
+
+    before = queries()
+    for _ in range(5):  # more tokens of the same user, as more logins give
+        AuthToken.objects.create(user=analyst)
+    assert queries() == before  # knox's own check read every token of the user on each request
+    AuthToken.objects.exclude(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH]).update(
+        expiry=timezone.now() - timedelta(seconds=1)
+    )
+    assert works(token)  # others' expiry is not this request's business
+    assert AuthToken.objects.count() == 6
+    assert log_in(APIClient()).status_code == 200
+    assert AuthToken.objects.count() == 2  # the expired five are gone, the live one and the new one stay

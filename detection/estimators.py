@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import serving
 from .errors import ArtifactError
+from .tensorflow_import import import_tensorflow_quietly
 
 if TYPE_CHECKING:
     from sklearn.ensemble import IsolationForest
@@ -79,9 +80,8 @@ def percentile_rank(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
 
 def configure_tensorflow(seed: int) -> None:
     """Seed everything, make ops deterministic and size TensorFlow's thread pools to the cores."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-    import tensorflow as tf
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as settings: not even the NodeDef "E0000" notices
+    tf, keras = import_tensorflow_quietly()
 
     cores = os.cpu_count() or 1
     try:
@@ -224,7 +224,8 @@ class Detector:
         else:
             paths = {name: verified_path(artifacts, name) for name in fitted}
             import joblib
-            import keras
+
+            _, keras = import_tensorflow_quietly()
 
             # Saved before the numpy exports existed: export them now, in memory, so that scoring
             # runs the same forward passes whichever way the version was loaded.

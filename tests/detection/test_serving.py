@@ -207,3 +207,30 @@ def test_exported_forest_scores_many_blocks_of_rows_like_scikit_learn() -> None:
 
     assert len(scores) == len(rows)
     assert np.abs(scores - fitted.score_samples(rows)).max() < 1e-9
+
+
+TRAINING_CHILD = """
+import os, sys
+import numpy as np
+print("a line of our own", file=sys.stderr, flush=True)
+from detection.estimators import fit_detector
+matrix = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
+fit_detector(matrix, feature_names=["a", "b", "c", "d"], epochs=1, n_estimators=5)
+print("trained", flush=True)
+"""
+
+
+def test_a_training_process_prints_no_tensorflow_start_up_lines(tmp_path) -> None:
+    from tests.production.processes import child_env
+
+    env = child_env()
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a newcomer's shell has it
+    result = subprocess.run(
+        [sys.executable, "-c", TRAINING_CHILD], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "trained"
+    assert "a line of our own" in result.stderr
+    for marker in ("absl::InitializeLog", "oneDNN", "I0000", "E0000"):
+        assert marker not in result.stderr, result.stderr[-2000:]

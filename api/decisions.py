@@ -32,7 +32,7 @@ from .decision_payloads import (
     policy_payload,
     rule_payload,
 )
-from .permissions import permission_for
+from .permissions import READ_SCORES, permission_for
 from .serializers import ErrorSerializer, StrictSerializer
 
 VIEW_POLICY = permission_for("decisions.view_policy")
@@ -181,7 +181,10 @@ class PolicyPublishApi(APIView):
 
 
 class ThresholdViewApi(APIView):
-    permission_classes = [VIEW_POLICY]
+    """Whoever may read scores sees what two thresholds would do, as on the dashboard's threshold panel
+    (the same selector); changing them needs decisions.change_policy."""
+
+    permission_classes = [permission_for(READ_SCORES)]
 
     class QuerySerializer(StrictSerializer):
         review_at = serializers.IntegerField(min_value=0, max_value=99)

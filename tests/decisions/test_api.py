@@ -231,3 +231,20 @@ def test_list_values_must_be_text_or_numbers(lead):
     pk = lead.post("/api/lists/", {"name": "c", "kind": "country"}, format="json").json()["id"]
     response = lead.post(f"/api/lists/{pk}/entries", {"values": ["France", {"x": 1}, True]}, format="json")
     assert response.status_code == 400 and set(response.json()["errors"]) == {"values[1]", "values[2]"}
+
+
+def test_whoever_reads_scores_sees_what_thresholds_would_do_as_on_the_dashboard(version, scores, django_user_model):
+    from rest_framework.test import APIClient
+
+    from tests.security.conftest import grant
+
+    reader = django_user_model.objects.create_user("scores-reader", password="a-long-pass-123456")
+    client = APIClient()
+    client.force_authenticate(reader)
+    assert client.get("/api/thresholds", {"review_at": 60, "block_at": 80}).status_code == 403
+    grant(reader, "detection.view_transactionscore")  # what the dashboard's threshold panel needs
+    reader = django_user_model.objects.get(pk=reader.pk)  # permissions are cached per user object
+    client.force_authenticate(reader)
+    response = client.get("/api/thresholds", {"review_at": 60, "block_at": 80})
+    assert response.status_code == 200
+    assert response.json()["review_at"] == 60

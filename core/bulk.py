@@ -129,6 +129,33 @@ def bulk_insert_frame(
     return inserted
 
 
+def upsert_frame(
+    model: type[models.Model], frame: pd.DataFrame, *, unique_fields: list[str], update_fields: list[str]
+) -> int:
+    """Insert every row of `frame`; a row whose `unique_fields` are already stored updates its `update_fields`.
+
+    One `INSERT ... ON CONFLICT (...) DO UPDATE` run with `executemany` (SQLite and PostgreSQL): the
+    rows `bulk_create(update_conflicts=True)` would write, without a model instance per row.
+    Returns the number of rows given.
+    """
+    if frame.empty:
+        return 0
+    columns = list(frame.columns)
+    fields = _fields_for(model, columns)
+    prepare = _column_for_postgres if connection.vendor == "postgresql" else _column_for_sqlite
+    prepared = [prepare(field, frame[field.column]).tolist() for field in fields]
+    quote = connection.ops.quote_name
+    updates = ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in update_fields)
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column) for column in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(quote(column) for column in unique_fields)}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, list(zip(*prepared, strict=True)))
+    return len(frame)
+
+
 def _executemany(
     table: str, quoted: str, fields: list[models.Field], chunk: pd.DataFrame, *, ignore_conflicts: bool
 ) -> int:

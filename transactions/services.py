@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from core.bulk import bulk_insert_frame
+from core.bulk import bulk_insert_frame, upsert_frame
 from core.bulk_load import bulk_load, refresh_statistics
 
 from . import summaries
@@ -252,7 +252,7 @@ def refresh_customers(customer_ids, *, loaded_invoices: pd.DataFrame | None = No
     else:
         per_country, invoices = _stored_aggregates(ids)
     per_country = per_country[per_country["customer_id"].isin(ids)].assign(
-        # datetime64 columns: the groupby below then runs in C, not once per customer in Python.
+        # datetime64 columns: the groupby below runs in C, not once per customer in Python.
         first_seen=lambda frame: pd.to_datetime(frame["first_seen"], utc=True),
         last_seen=lambda frame: pd.to_datetime(frame["last_seen"], utc=True),
     )
@@ -264,34 +264,23 @@ def refresh_customers(customer_ids, *, loaded_invoices: pd.DataFrame | None = No
     summary = per_country.groupby("customer_id").agg(
         lines=("lines", "sum"), first_seen=("first_seen", "min"), last_seen=("last_seen", "max")
     )
-    # One model instance per customer (not per row), built from the columns rather than iterrows.
-    customers = [
-        Customer(
-            customer_id=int(customer_id),
-            country=country,
-            first_seen=first_seen,
-            last_seen=last_seen,
-            invoice_count=int(invoice_count),
-            line_count=int(lines),
-        )
-        for customer_id, country, first_seen, last_seen, invoice_count, lines in zip(
-            summary.index,
-            usual.reindex(summary.index),
-            summary["first_seen"].dt.to_pydatetime(),
-            summary["last_seen"].dt.to_pydatetime(),
-            invoices.reindex(summary.index, fill_value=0),
-            summary["lines"],
-            strict=True,
-        )
-    ]
-    Customer.objects.bulk_create(
+    customers = pd.DataFrame(
+        {
+            "customer_id": summary.index.to_numpy(dtype=np.int64),
+            "country": usual.reindex(summary.index),
+            "first_seen": summary["first_seen"],
+            "last_seen": summary["last_seen"],
+            "invoice_count": invoices.reindex(summary.index, fill_value=0).astype(np.int64),
+            "line_count": summary["lines"].astype(np.int64),
+        }
+    )
+    # One upsert from the columns (no model instance per customer), in customer_id order.
+    return upsert_frame(
+        Customer,
         customers,
-        batch_size=2_000,
-        update_conflicts=True,
         unique_fields=["customer_id"],
         update_fields=["country", "first_seen", "last_seen", "invoice_count", "line_count"],
     )
-    return len(customers)
 
 
 def _stored_aggregates(ids: set[int]) -> tuple[pd.DataFrame, pd.Series]:

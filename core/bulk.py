@@ -35,6 +35,8 @@ _INTEGER_TYPES = {
     "ForeignKey",
     "OneToOneField",
 }
+# Fields whose numpy column is stored as its plain Python numbers on SQLite.
+_PLAIN_NUMBER_TYPES = _INTEGER_TYPES | {"DecimalField", "FloatField"}
 _STAGING_TABLE = "bulk_insert_staging"
 
 
@@ -49,6 +51,22 @@ def _column_for_sqlite(field: models.Field, values: pd.Series) -> pd.Series:
     if internal == "JSONField":
         return _json_column(values)
     return _nullable_objects(_integers_if_needed(field, values))
+
+
+def _sqlite_values(field: models.Field, values: pd.Series) -> list:
+    """Return `values` as a list of the Python objects Django's SQLite backend would store.
+
+    Numpy integer and float columns without missing values are listed as they are, in one call.
+    """
+    internal = field.get_internal_type()
+    if isinstance(values.dtype, np.dtype) and internal in _PLAIN_NUMBER_TYPES:
+        array = values.to_numpy()
+        if array.dtype.kind in "iu":
+            return array.tolist()
+        # Floats of an integer field become integers below; NaN becomes None.
+        if array.dtype.kind == "f" and internal not in _INTEGER_TYPES and not np.isnan(array).any():
+            return array.tolist()
+    return _column_for_sqlite(field, values).tolist()
 
 
 def _utc_text(values: pd.Series) -> pd.Series:
@@ -129,17 +147,47 @@ def bulk_insert_frame(
     return inserted
 
 
+def upsert_frame(
+    model: type[models.Model], frame: pd.DataFrame, *, unique_fields: list[str], update_fields: list[str]
+) -> int:
+    """Insert every row of `frame`; a row whose `unique_fields` are already stored updates its `update_fields`.
+
+    One `INSERT ... ON CONFLICT (...) DO UPDATE` run with `executemany` (SQLite and PostgreSQL): the
+    rows `bulk_create(update_conflicts=True)` would write, without a model instance per row.
+    Returns the number of rows given.
+    """
+    if frame.empty:
+        return 0
+    columns = list(frame.columns)
+    fields = _fields_for(model, columns)
+    if connection.vendor == "postgresql":
+        prepared = [_column_for_postgres(field, frame[field.column]).tolist() for field in fields]
+    else:
+        prepared = [_sqlite_values(field, frame[field.column]) for field in fields]
+    quote = connection.ops.quote_name
+    updates = ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in update_fields)
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column) for column in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(quote(column) for column in unique_fields)}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, list(zip(*prepared, strict=True)))
+    return len(frame)
+
+
 def _executemany(
     table: str, quoted: str, fields: list[models.Field], chunk: pd.DataFrame, *, ignore_conflicts: bool
 ) -> int:
-    prepared = pd.DataFrame({field.column: _column_for_sqlite(field, chunk[field.column]) for field in fields})
+    prepared = [_sqlite_values(field, chunk[field.column]) for field in fields]
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
-        # Rows as tuples of plain Python values, zipped column by column (faster than itertuples).
-        cursor.executemany(sql, list(zip(*(prepared[column].tolist() for column in prepared.columns), strict=True)))
+        # Rows as tuples of plain Python values, zipped column by column (faster than itertuples)
+        # as sqlite3 reads them: no list of every row's tuple is built first.
+        cursor.executemany(sql, zip(*prepared, strict=True))
         # sqlite3 sums the rows changed by every statement; a skipped conflict changes none.
         return cursor.rowcount if ignore_conflicts else len(chunk)
 

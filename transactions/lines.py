@@ -42,9 +42,13 @@ def line_bounds(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def per_line(array: np.ndarray, starts: np.ndarray, byte: int) -> np.ndarray:
     """Return how many times `byte` occurs in each line (the lines cover the block contiguously)."""
-    if len(starts) == 0 or not (array == byte).any():
+    hits = np.flatnonzero(array == byte)
+    if len(starts) == 0 or len(hits) == 0:
         return np.zeros(len(starts), dtype=np.int64)
-    return np.add.reduceat(array == byte, starts, dtype=np.int64)
+    # Hits before each line's start: a line's count is the step to the next line's (no int64 copy
+    # of the whole block, as a reduceat over the bytes makes).
+    before = np.searchsorted(hits, starts)
+    return np.diff(before, append=len(hits)).astype(np.int64)
 
 
 def blank_lines(array: np.ndarray, starts: np.ndarray, commas: np.ndarray) -> np.ndarray:
@@ -121,9 +125,12 @@ def _parse_plain(
     """Return the rows of the lines in `keep` (no quote, no NUL, the right field count), parsed by pandas."""
     if not keep.any():
         return _empty_rows(columns)
-    # Keep only the bytes of the kept lines (their newline included), without a loop over lines.
-    spans = np.diff(np.append(starts, len(array)))
-    text = array[np.repeat(keep, spans)].tobytes()
+    # Keep only the bytes of the kept lines (their newline included): one slice per run of kept
+    # lines (runs are split only by the few quoted or bad lines), no loop over lines.
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], keep, [False])).astype(np.int8)))
+    bounds = np.append(starts, len(array))
+    view = memoryview(array)
+    text = b"".join(view[start:end] for start, end in zip(bounds[edges[::2]], bounds[edges[1::2]], strict=True))
     rows = pd.read_csv(
         io.BytesIO(text),
         header=None,

@@ -15,9 +15,10 @@ from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from core.bulk import bulk_insert_frame
+from core.bulk import bulk_insert_frame, upsert_frame
 from core.bulk_load import bulk_load, refresh_statistics
 
+from . import summaries
 from .cleaning import clean_rows
 from .models import Customer, ImportBatch, QuarantinedRow, Transaction
 from .source import Limits, SourceChunk, SourceError, inspect_source, iter_chunks
@@ -156,10 +157,14 @@ def ingest_file(
 def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, progress: ProgressCallback) -> None:
     """Write the rows of every chunk, then the batch's counts; raise IngestAccountingError on a gap."""
     tally = LineTally(read=lines_read)
-    stored = np.sort(_stored_fingerprints())
     seen = np.zeros(0, dtype=np.int64)  # sorted fingerprints of the rows of earlier chunks
     customer_ids: list[np.ndarray] = []
+    # Into an empty table the customer summaries come from the loaded rows, not from reading them back.
+    invoice_parts: list[pd.DataFrame] | None = None
     with transaction.atomic():
+        stored = np.sort(_stored_fingerprints())  # read under the write lock: no writer can add rows
+        if len(stored) == 0:
+            invoice_parts = []
         with bulk_load(Transaction, rows_to_add=lines_read, rows_stored=len(stored)):
             for chunk in chunks:
                 cleaned = clean_rows(chunk.rows)
@@ -174,6 +179,8 @@ def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, pr
                 if len(quarantined):
                     bulk_insert_frame(QuarantinedRow, quarantined)
                 customer_ids.append(new_rows["customer_id"].dropna().unique().astype(np.int64))
+                if invoice_parts is not None:
+                    invoice_parts.append(summaries.invoice_lines(new_rows))
                 tally.add(
                     loaded=len(new_rows),
                     duplicate=cleaned.duplicates + int(earlier.sum()),
@@ -183,7 +190,10 @@ def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, pr
                 )
                 progress("load", chunk.lines_read, lines_read)
         tally.check()
-        refresh_customers(np.unique(np.concatenate(customer_ids)) if customer_ids else [])
+        refresh_customers(
+            np.unique(np.concatenate(customer_ids)) if customer_ids else [],
+            loaded_invoices=None if invoice_parts is None else summaries.merge_invoice_lines(invoice_parts),
+        )
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=ImportBatch.Status.COMPLETED,
             finished_at=timezone.now(),
@@ -226,14 +236,55 @@ def _stored_fingerprints() -> np.ndarray:
     return np.fromiter(stored.iterator(chunk_size=50_000), dtype=np.int64)
 
 
-def refresh_customers(customer_ids) -> int:
+def refresh_customers(customer_ids, *, loaded_invoices: pd.DataFrame | None = None) -> int:
     """Recompute the summary rows of the given customers from their transactions; return the count.
 
-    A customer's country is the one of most of their invoices (ties: alphabetical).
+    A customer's country is the one of most of their invoices (ties: alphabetical). With
+    `loaded_invoices` (`summaries.merge_invoice_lines` of the rows just loaded, when the table held
+    no other rows) the summaries are computed from it instead of read back from the table.
     """
     ids = {int(customer_id) for customer_id in customer_ids}
     if not ids:
         return 0
+    if loaded_invoices is not None:
+        per_country = summaries.per_country(loaded_invoices)
+        invoices = summaries.invoice_counts(loaded_invoices)
+    else:
+        per_country, invoices = _stored_aggregates(ids)
+    per_country = per_country[per_country["customer_id"].isin(ids)].assign(
+        # datetime64 columns: the groupby below runs in C, not once per customer in Python.
+        first_seen=lambda frame: pd.to_datetime(frame["first_seen"], utc=True),
+        last_seen=lambda frame: pd.to_datetime(frame["last_seen"], utc=True),
+    )
+    usual = (
+        per_country.sort_values(["customer_id", "invoices", "country"], ascending=[True, False, True])
+        .drop_duplicates("customer_id")
+        .set_index("customer_id")["country"]
+    )
+    summary = per_country.groupby("customer_id").agg(
+        lines=("lines", "sum"), first_seen=("first_seen", "min"), last_seen=("last_seen", "max")
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": summary.index.to_numpy(dtype=np.int64),
+            "country": usual.reindex(summary.index),
+            "first_seen": summary["first_seen"],
+            "last_seen": summary["last_seen"],
+            "invoice_count": invoices.reindex(summary.index, fill_value=0).astype(np.int64),
+            "line_count": summary["lines"].astype(np.int64),
+        }
+    )
+    # One upsert from the columns (no model instance per customer), in customer_id order.
+    return upsert_frame(
+        Customer,
+        customers,
+        unique_fields=["customer_id"],
+        update_fields=["country", "first_seen", "last_seen", "invoice_count", "line_count"],
+    )
+
+
+def _stored_aggregates(ids: set[int]) -> tuple[pd.DataFrame, pd.Series]:
+    """Return per (customer, country) aggregates and distinct invoices per customer, read from the table."""
     # A few customers (an update file, a scored API batch) are aggregated alone; many, in one
     # pass over the table, which stays within SQLite's limit on query parameters.
     scope = Transaction.objects.filter(customer__isnull=False)
@@ -248,49 +299,13 @@ def refresh_customers(customer_ids) -> int:
             last_seen=Max("invoice_date"),
         )
         .order_by(),
-        columns=["customer_id", "country", "invoices", "lines", "first_seen", "last_seen"],
-    )
-    per_country = per_country[per_country["customer_id"].isin(ids)]
-    usual = (
-        per_country.sort_values(["customer_id", "invoices", "country"], ascending=[True, False, True])
-        .drop_duplicates("customer_id")
-        .set_index("customer_id")["country"]
+        columns=summaries.PER_COUNTRY_COLUMNS,
     )
     invoices = pd.DataFrame.from_records(
         scope.values("customer_id").annotate(invoices=Count("invoice_no", distinct=True)).order_by(),
         columns=["customer_id", "invoices"],
     ).set_index("customer_id")["invoices"]
-    summary = per_country.groupby("customer_id").agg(
-        lines=("lines", "sum"), first_seen=("first_seen", "min"), last_seen=("last_seen", "max")
-    )
-    # One model instance per customer (not per row), built from the columns rather than iterrows.
-    customers = [
-        Customer(
-            customer_id=int(customer_id),
-            country=country,
-            first_seen=first_seen,
-            last_seen=last_seen,
-            invoice_count=int(invoice_count),
-            line_count=int(lines),
-        )
-        for customer_id, country, first_seen, last_seen, invoice_count, lines in zip(
-            summary.index,
-            usual.reindex(summary.index),
-            summary["first_seen"],
-            summary["last_seen"],
-            invoices.reindex(summary.index, fill_value=0),
-            summary["lines"],
-            strict=True,
-        )
-    ]
-    Customer.objects.bulk_create(
-        customers,
-        batch_size=2_000,
-        update_conflicts=True,
-        unique_fields=["customer_id"],
-        update_fields=["country", "first_seen", "last_seen", "invoice_count", "line_count"],
-    )
-    return len(customers)
+    return per_country, invoices
 
 
 @dataclass(frozen=True)

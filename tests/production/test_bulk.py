@@ -120,3 +120,40 @@ def test_postgres_uses_copy(batch: ImportBatch, monkeypatch) -> None:
 def test_unknown_column_is_named(batch: ImportBatch) -> None:
     with pytest.raises(ValueError, match="no_such_column"):
         bulk.bulk_insert_frame(Transaction, pd.DataFrame({"no_such_column": [1]}))
+
+
+def _stored_customers() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {Customer._meta.db_table} ORDER BY customer_id")
+        return cursor.fetchall()
+
+
+def test_upsert_inserts_new_rows_and_updates_stored_ones_as_bulk_create_would(batch: ImportBatch) -> None:
+    first, last = pd.Timestamp("2011-02-03 04:05", tz="UTC"), pd.Timestamp("2011-12-09 12:50", tz="Europe/London")
+    frame = pd.DataFrame(
+        {
+            "customer_id": [12346, 17850],  # 12346 is stored already (the batch fixture)
+            "country": ["Norway", 'CAFÉ \\N, "x"'],
+            "first_seen": [first, first],
+            "last_seen": [last, last],
+            "invoice_count": np.array([3, 4], dtype=np.int64),
+            "line_count": np.array([30, 40], dtype=np.int64),
+        }
+    )
+    fields = ["country", "first_seen", "last_seen", "invoice_count", "line_count"]
+
+    assert bulk.upsert_frame(Customer, frame, unique_fields=["customer_id"], update_fields=fields) == 2
+
+    upserted = _stored_customers()
+    values = list(Customer.objects.order_by("customer_id").values_list("customer_id", *fields))
+    assert values == [(12346, "Norway", first, last, 3, 30), (17850, 'CAFÉ \\N, "x"', first, last, 4, 40)]
+    # The same values through the ORM's upsert are stored the same way, byte for byte.
+    Customer.objects.filter(customer_id=17850).delete()
+    Customer.objects.filter(customer_id=12346).update(country="", invoice_count=0, line_count=0)
+    Customer.objects.bulk_create(
+        [Customer(**dict(zip(["customer_id", *fields], row, strict=True))) for row in values],
+        update_conflicts=True,
+        unique_fields=["customer_id"],
+        update_fields=fields,
+    )
+    assert _stored_customers() == upserted

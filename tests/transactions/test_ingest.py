@@ -170,7 +170,7 @@ def test_wrong_header_exits_1_with_one_line(tmp_path: Path) -> None:
 
 
 def test_interrupted_batch_leaves_no_partial_rows(demo_csv: Path, monkeypatch) -> None:
-    def interrupt(customer_ids):
+    def interrupt(customer_ids, **kwargs):
         assert Transaction.objects.exists()  # rows were written inside the batch's transaction
         raise KeyboardInterrupt
 
@@ -185,6 +185,45 @@ def test_interrupted_batch_leaves_no_partial_rows(demo_csv: Path, monkeypatch) -
     assert "KeyboardInterrupt" in batch.error
     monkeypatch.undo()
     assert ingest_file(demo_csv).batch.rows_loaded == Transaction.objects.count() > 0
+
+
+def customer_rows() -> list[tuple]:
+    return list(Customer.objects.order_by("customer_id").values_list())
+
+
+def test_customers_of_a_load_into_an_empty_table_come_from_the_loaded_rows(
+    tmp_path: Path, demo_frames, monkeypatch
+) -> None:
+    frame = demo_frames[0].copy()
+    # One customer buying from two countries: the usual country and the counts span both.
+    customer = frame.loc[frame["CustomerID"] != "", "CustomerID"].iloc[0]
+    moved = frame.index[frame["CustomerID"] == customer][:3]
+    frame.loc[moved, "Country"] = "Zimbabwe"
+    read_back = []
+    monkeypatch.setattr(services, "_stored_aggregates", lambda ids: read_back.append(ids))
+
+    ingest_file(write_csv(tmp_path / "first.csv", frame))
+
+    assert read_back == []  # nothing aggregated from the table
+    loaded = customer_rows()
+    monkeypatch.undo()
+    Customer.objects.update(country="", invoice_count=0, line_count=0)
+    services.refresh_customers(Transaction.objects.exclude(customer=None).values_list("customer_id", flat=True))
+    assert customer_rows() == loaded  # the same rows as aggregated from the table
+    moved_customer = Customer.objects.get(customer_id=int(float(customer)))
+    assert moved_customer.line_count == Transaction.objects.filter(customer=moved_customer).count() > 3
+
+
+def test_customers_of_a_load_into_a_table_with_rows_are_read_back(tmp_path: Path, demo_frames) -> None:
+    frame = demo_frames[0].drop_duplicates()
+    cut = len(frame) // 2
+    ingest_file(write_csv(tmp_path / "part1.csv", frame.iloc[:cut]))
+    ingest_file(write_csv(tmp_path / "all.csv", frame))
+    loaded = customer_rows()
+
+    Customer.objects.update(country="", invoice_count=0, line_count=0)
+    services.refresh_customers(Transaction.objects.exclude(customer=None).values_list("customer_id", flat=True))
+    assert customer_rows() == loaded
 
 
 @pytest.mark.slow

@@ -29,6 +29,17 @@ sys.path.insert(0, str(ROOT))
 
 
 def peak_rss_mib() -> float:
+    """This process's own peak RSS in MiB.
+
+    On Linux the VmHWM of /proc/self/status: ru_maxrss of a child started with vfork/exec also
+    counts the parent's peak (the parent generating a 5M-row file reached ~4 GiB), so each step's
+    figure included the generator's memory. Elsewhere ru_maxrss.
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -38,7 +38,7 @@ from .history_stats import (
     _padded,
     _poisson_surprise,
     _prepare_lines,
-    _robust,
+    _window_robust,
 )
 from .kinds import CANCELLATION, NON_PRODUCT, SALE
 
@@ -286,7 +286,9 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
 
     # The invoice's sale amount against the customer's past invoice amounts (log scale).
     event_amount = _padded(np.log1p(events["sale_amount"].clip(lower=0).to_numpy()))
-    center, scale = _robust(event_amount[positions], valid, priors.amount_log_median, priors.amount_log_mad, weight)
+    center, scale = _window_robust(
+        event_amount, positions, valid, priors.amount_log_median, priors.amount_log_mad, weight
+    )
     invoice_amount = invoices["sale_amount"].to_numpy()
     amount_z = (np.log1p(np.clip(invoice_amount, 0, None)) - center) / scale
 
@@ -333,22 +335,24 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     line_events = line_events.iloc[line_keys_sorted_order]
     line_event_keys = _keys(line_events["customer_code"].to_numpy(), line_events["seconds"].to_numpy())
     positions, valid, _ = _lag_window(line_event_keys, inv_keys, inv_start, LAG_WINDOW)
-    q_center, q_scale = _robust(
-        _padded(np.log1p(line_events["quantity"].to_numpy()))[positions],
+    q_center, q_scale = _window_robust(
+        _padded(np.log1p(line_events["quantity"].to_numpy())),
+        positions,
         valid,
         priors.quantity_log_median,
         priors.quantity_log_mad,
         weight,
     )
-    s_center, s_scale = _robust(
-        _padded(np.log1p(line_events["total_spent"].clip(lower=0).to_numpy()))[positions],
+    s_center, s_scale = _window_robust(
+        _padded(np.log1p(line_events["total_spent"].clip(lower=0).to_numpy())),
+        positions,
         valid,
         priors.spent_log_median,
         priors.spent_log_mad,
         weight,
     )
-    i_center, i_scale = _robust(
-        _padded(line_events["quantity_vs_item"].to_numpy())[positions], valid, 0.0, priors.index_log_mad, weight
+    i_center, i_scale = _window_robust(
+        _padded(line_events["quantity_vs_item"].to_numpy()), positions, valid, 0.0, priors.index_log_mad, weight
     )
     inv_table["_q_center"], inv_table["_q_scale"] = q_center, q_scale
     inv_table["_i_center"], inv_table["_i_scale"] = i_center, i_scale
@@ -373,12 +377,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     first = lines[pair].join(first_bought, on=pair)["_first_bought"]
     new_stock_code = ~(first.to_numpy() < lines["seconds"].to_numpy())
 
-    out = pd.DataFrame(
-        {
-            **line_columns(lines),
-        },
-        index=lines.index,
-    )
+    out = pd.DataFrame(line_columns(lines), index=lines.index)
     for column in inv_table.columns:
         if not column.startswith("_"):
             out[column] = per_line[column].to_numpy()

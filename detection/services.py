@@ -24,19 +24,16 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from core.bulk import bulk_insert_frame
 from core.bulk_delete import delete_in_bulk
-from core.bulk_load import large_sqlite_cache, refresh_statistics
+from core.bulk_load import refresh_statistics
 from core.heartbeat import Heartbeat
 from jobs.models import BackgroundJob
 from jobs.recovery import recover_dead_jobs
 from transactions.selectors import scoreable_transactions, transactions_frame
 
 from .bundle import ScoringBundle, load_bundle, save_bundle
-from .daily_counts import count_first_write, recount_days
 from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
-from .fields import SCORE_COLUMNS, explanation_json_column
 from .fusion import HISTORY_MODEL_FEATURES, fit_fused
 from .history import fit_priors, history_features
 from .kinds import SALE, line_kinds
@@ -44,6 +41,7 @@ from .labels import verdict_labels
 from .learning import learn_from_labels
 from .metrics import training_metrics
 from .models import DailyScoreCount, ModelVersion, TransactionScore
+from .score_writes import write_scores
 from .scoring import score_features, score_frame
 from .selectors import active_model_version as active_version
 from .signals import scores_written
@@ -189,7 +187,9 @@ def train_and_activate(
             fused=fused, priors=priors, history=frame.assign(quantity_vs_item=features["quantity_vs_item"].to_numpy())
         )
         artifacts = save_bundle(bundle, folder)
-        del features
+        # Only the score rows are needed from here: free the frame, its features and their copies.
+        training_rows, sale_lines = len(frame), int(sale.sum())
+        del bundle, features, frame, unsupervised
         timings["save_seconds"] = time.perf_counter() - tick
 
         progress("write", 0.75)
@@ -198,7 +198,7 @@ def train_and_activate(
             write_scores(
                 version, scores, progress=lambda fraction: progress("write", 0.75 + 0.2 * fraction), first_write=True
             )
-            version.training_rows = len(frame)
+            version.training_rows = training_rows
             version.thresholds = {
                 **fused.models.thresholds(),
                 "fused_surprise": fused.fused_threshold,
@@ -208,8 +208,8 @@ def train_and_activate(
             version.metrics = {
                 **training_metrics(scores),
                 **{k: round(v, 3) for k, v in timings.items()},
-                "fit_rows": min(FIT_SAMPLE_ROWS, int(sale.sum())),
-                "sale_lines": int(sale.sum()),
+                "fit_rows": min(FIT_SAMPLE_ROWS, sale_lines),
+                "sale_lines": sale_lines,
                 "labels": learnt,
             }
             version.finished_at = timezone.now()
@@ -276,41 +276,6 @@ def activate_candidate(version: ModelVersion) -> None:
         activate(locked)
     version.refresh_from_db()
     prune_old_versions()
-
-
-def write_scores(
-    version: ModelVersion,
-    scores: pd.DataFrame,
-    progress: Callable[[float], None] | None = None,
-    *,
-    ignore_conflicts: bool = False,
-    first_write: bool = False,
-) -> int:
-    """Insert `score_frame` rows under `version` and recount its daily counts; return the count inserted.
-
-    With `ignore_conflicts`, rows already scored under `version` are skipped (a retried chunk). With
-    `first_write` (a training run writing every row of its new version), the daily counts are counted
-    from `scores` instead of from the table.
-    """
-    progress = progress or (lambda fraction: None)
-    table = scores[SCORE_COLUMNS].copy()
-    table["explanation"] = explanation_json_column(table["explanation"])
-    table["flag_reasons"] = explanation_json_column(table["flag_reasons"])
-    table.insert(0, "model_version_id", version.pk)
-    done = 0
-
-    def report(rows: int) -> None:
-        nonlocal done
-        done += rows
-        progress(done / len(table))
-
-    with large_sqlite_cache():
-        written = bulk_insert_frame(TransactionScore, table, progress=report, ignore_conflicts=ignore_conflicts)
-    if first_write:
-        count_first_write(version, table)
-    else:
-        recount_days(version, table["invoice_date"])
-    return written
 
 
 def prune_old_versions() -> None:

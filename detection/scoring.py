@@ -139,9 +139,13 @@ def score_features(
     out["is_common_anomaly"] = out["iso_forest_flag"].to_numpy() & out["autoencoder_flag"].to_numpy()
 
     flagged = np.flatnonzero(out["is_flagged"].to_numpy())
-    display = features[[DISPLAY[name][1] for name in HISTORY_MODEL_FEATURES]].astype(np.float64).fillna(0.0)
+    # The shown values of the flagged rows only (a few percent): not a float copy of every row's.
+    shown = features.iloc[flagged][[DISPLAY[name][1] for name in HISTORY_MODEL_FEATURES]]
     lists = explanations(
-        model_scores.error_share, display, [DISPLAY[name][0] for name in HISTORY_MODEL_FEATURES], flagged
+        model_scores.error_share[flagged],
+        shown.astype(np.float64).fillna(0.0),
+        [DISPLAY[name][0] for name in HISTORY_MODEL_FEATURES],
+        np.arange(len(flagged)),
     )
     explained = pd.Series(None, index=out.index, dtype=object)
     if lists:

@@ -103,14 +103,14 @@ def link_cancellations(frame: pd.DataFrame) -> pd.DataFrame:
             "_key": _pair_key(cancels).to_numpy(),
             "_row": np.arange(len(cancels)),
             "cancelled": cancels["quantity"].abs().to_numpy(np.int64),
-            "cancelled_at": cancels["invoice_date"].to_numpy(),
+            "cancelled_at": _instants(cancels["invoice_date"]),
         }
     )
     right = pd.DataFrame(
         {
             "_key": _pair_key(sales).to_numpy(),
             "sold": sales["quantity"].to_numpy(np.int64),
-            "sold_at": sales["invoice_date"].to_numpy(),
+            "sold_at": _instants(sales["invoice_date"]),
             "original_index": sales.index.to_numpy(),
             "invoice_no": sales["invoice_no"].astype(str).to_numpy(),
         }
@@ -126,6 +126,14 @@ def link_cancellations(frame: pd.DataFrame) -> pd.DataFrame:
     result.iloc[rows, 1] = best["invoice_no"].to_numpy(object)
     result.iloc[rows, 2] = True
     return result
+
+
+def _instants(dates: pd.Series) -> np.ndarray:
+    """The dates as datetime64 (UTC when timezone-aware): compared and sorted like the dates, without
+    a Timestamp object per row (what `to_numpy()` of a timezone-aware column gives)."""
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        return dates.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    return dates.to_numpy()
 
 
 def _pair_key(frame: pd.DataFrame) -> pd.Series:

@@ -15,11 +15,13 @@ effects to sale lines, each stated first in the line's reasons (feedback.py).
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pandas as pd
 
 from .bundle import ScoringBundle
-from .estimators import explanations
+from .estimators import ModelScores, explanations
 from .features import ZSCORE_CLIP
 from .feedback import apply_feedback, feedback_reason
 from .fields import HIST_FREQ
@@ -82,6 +84,30 @@ def earlier_invoices(past: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     return past[(starts < latest).to_numpy()]
 
 
+# Rows scored at a time: a multiple of the forest's walk blocks (2,048) and of the autoencoder's
+# batches (8,192), so every row goes through the same blocks as in one call (the same scores), and
+# the model matrix, reconstructions and tail surprises of a large frame never exist whole.
+SCORE_CHUNK_ROWS = 131_072
+
+
+def score_in_chunks(fused: FusedDetector, features: pd.DataFrame) -> tuple[ModelScores, pd.DataFrame]:
+    """`fused.score_with_models(features)`, SCORE_CHUNK_ROWS rows at a time into arrays of every row."""
+    if len(features) <= SCORE_CHUNK_ROWS:
+        return fused.score_with_models(features)
+    scores: dict[str, np.ndarray] = {}
+    columns: dict[str, np.ndarray] = {}
+    for start in range(0, len(features), SCORE_CHUNK_ROWS):
+        part_scores, part = fused.score_with_models(features.iloc[start : start + SCORE_CHUNK_ROWS])
+        rows = slice(start, start + len(part))
+        for item in fields(ModelScores):
+            values = getattr(part_scores, item.name)
+            scores.setdefault(item.name, np.empty((len(features), *values.shape[1:]), values.dtype))[rows] = values
+        for name in part.columns:
+            values = part[name].to_numpy()
+            columns.setdefault(name, np.empty(len(features), values.dtype))[rows] = values
+    return ModelScores(**scores), pd.DataFrame(columns, index=features.index, copy=False)
+
+
 def score_features(
     frame: pd.DataFrame,
     features: pd.DataFrame,
@@ -96,7 +122,7 @@ def score_features(
     when the caller has it already (a training run with verdicts); the layer is then blended in.
     """
     if unsupervised is None:
-        model_scores, scored = fused.score_with_models(features)
+        model_scores, scored = score_in_chunks(fused, features)
     else:
         model_scores, scored = unsupervised
         if fused.supervised is not None:

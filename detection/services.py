@@ -42,7 +42,7 @@ from .learning import learn_from_labels
 from .metrics import training_metrics
 from .models import DailyScoreCount, ModelVersion, TransactionScore
 from .score_writes import write_scores
-from .scoring import score_features, score_frame
+from .scoring import score_features, score_frame, score_in_chunks
 from .selectors import active_model_version as active_version
 from .signals import scores_written
 
@@ -165,7 +165,7 @@ def train_and_activate(
         tick = time.perf_counter()
         # Scored with the numpy exports, as a loaded version scores (fused.models keeps the fitted
         # objects for saving); once, before verdicts: learning reads the sale lines' scores.
-        unsupervised = replace(fused, models=fused.models.exported()).score_with_models(features)
+        unsupervised = score_in_chunks(replace(fused, models=fused.models.exported()), features)
         timings["score_seconds"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
@@ -179,17 +179,19 @@ def train_and_activate(
         scores = score_features(
             frame, features, replace(fused, models=fused.models.exported()), unsupervised=unsupervised
         )
+        # The bundle keeps one feature column (a copy, not a view holding its block): the features and
+        # model outputs are freed before saving, the frame once the bundle holds it.
+        quantity_vs_item = features["quantity_vs_item"].to_numpy(copy=True)
+        training_rows, sale_lines = len(frame), int(sale.sum())
+        del features, unsupervised
         timings["score_seconds"] += time.perf_counter() - tick
 
         progress("save", 0.7)
         tick = time.perf_counter()
-        bundle = ScoringBundle(
-            fused=fused, priors=priors, history=frame.assign(quantity_vs_item=features["quantity_vs_item"].to_numpy())
-        )
+        bundle = ScoringBundle(fused=fused, priors=priors, history=frame.assign(quantity_vs_item=quantity_vs_item))
+        del frame, quantity_vs_item
         artifacts = save_bundle(bundle, folder)
-        # Only the score rows are needed from here: free the frame, its features and their copies.
-        training_rows, sale_lines = len(frame), int(sale.sum())
-        del bundle, features, frame, unsupervised
+        del bundle
         timings["save_seconds"] = time.perf_counter() - tick
 
         progress("write", 0.75)

@@ -180,12 +180,11 @@ def score_features(
     out["kind"] = kinds.astype(str).to_numpy()
     out["original_transaction_id"] = original.to_numpy()
 
-    why = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
+    # Every line starts with its own rules' list (a fresh [] for most): no second empty list per line.
+    why = pd.Series(rules, index=out.index, dtype=object)
     model_rows = np.flatnonzero(model_flag)
     for position, items in zip(model_rows, reasons(features, scored, model_rows), strict=True):
         why.iat[position] = items
-    for position in np.flatnonzero(rule_flag):
-        why.iat[position] = rules[position]
     if effects is not None:
         for position in np.flatnonzero(effects["effect"].to_numpy()):  # rows near a verdict: thousands at most
             effect = effects.iloc[position]

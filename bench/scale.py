@@ -3,7 +3,8 @@
     python bench/scale.py [--sizes 1000000 2000000 5000000] [--databases sqlite postgres]
                           [--postgres-url postgres://...] [--epochs 20] [--workdir DIR]
 
-Each step is a fresh process on a fresh database, so its peak RSS is its own. Without
+Each step is a fresh process on a fresh database, so its peak RSS is its own (VmHWM); the JSON lines
+also give the highest RSS sampled during each stage the step reports (load, features, fit, ...). Without
 --postgres-url a throwaway cluster is started with .ci/postgres on port 54330. Prints one line per
 (database, size) and the growth ratios against the smallest size: time ratio / row ratio close to
 1.0 means linear cost.
@@ -17,6 +18,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -29,7 +31,46 @@ sys.path.insert(0, str(ROOT))
 
 
 def peak_rss_mib() -> float:
+    """This process's own peak RSS in MiB.
+
+    On Linux the VmHWM of /proc/self/status: ru_maxrss of a child started with vfork/exec also
+    counts the parent's peak (the parent generating a 5M-row file reached ~4 GiB), so each step's
+    figure included the generator's memory. Elsewhere ru_maxrss.
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mib() -> float:
+    status = Path("/proc/self/status")
+    if not status.is_file():
+        return 0.0
+    for line in status.read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class StagePeaks:
+    """The highest RSS seen during each stage a step reports (sampled every 50 ms by a thread)."""
+
+    def __init__(self) -> None:
+        self.stage = "start"
+        self.peaks: dict[str, float] = {}
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def progress(self, stage: str, *_args) -> None:
+        self.stage = stage
+
+    def _sample(self) -> None:
+        while True:
+            stage, rss = self.stage, current_rss_mib()
+            self.peaks[stage] = max(self.peaks.get(stage, 0.0), rss)
+            time.sleep(0.05)
 
 
 def child(step: str, path: str, epochs: int) -> None:
@@ -45,20 +86,23 @@ def child(step: str, path: str, epochs: int) -> None:
         call_command("migrate", verbosity=0)
         from transactions.services import ingest_file
 
+        peaks = StagePeaks()
         start = time.perf_counter()
-        outcome = ingest_file(path)
+        outcome = ingest_file(path, progress=peaks.progress)
         result = {"seconds": time.perf_counter() - start, "rows": outcome.batch.rows_loaded}
     elif step == "train":
         from detection.services import train_and_activate
 
+        peaks = StagePeaks()
         start = time.perf_counter()
-        version = train_and_activate(epochs=epochs, seed=0)
+        version = train_and_activate(epochs=epochs, seed=0, progress=peaks.progress)
         result = {
             "seconds": time.perf_counter() - start,
             "rows": version.training_rows,
             "stages": {k: v for k, v in version.metrics.items() if k.endswith("_seconds") or k == "fit_rows"},
         }
     result["peak_rss_mib"] = peak_rss_mib()
+    result["stage_peak_rss_mib"] = {stage: round(rss) for stage, rss in peaks.peaks.items()}
     print(json.dumps(result))
 
 

@@ -38,7 +38,7 @@ from .history_stats import (
     _padded,
     _poisson_surprise,
     _prepare_lines,
-    _robust,
+    _window_robust,
     burst_warm_up,
     fit_priors,
 )
@@ -246,11 +246,14 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     distance = np.abs(event_hours[positions] - hours[:, None])
     near = ((np.minimum(distance, 24 - distance) <= HOUR_NEIGHBOURS) & valid).sum(axis=1)
     n = valid.sum(axis=1)
+    del distance  # (invoices x LAG_WINDOW): freed before the per-line columns are built
     hour_share = (near + weight * np.asarray(priors.hour_share)[hours]) / (n + weight)
 
     # The invoice's sale amount against the customer's past invoice amounts (log scale).
     event_amount = _padded(np.log1p(events["sale_amount"].clip(lower=0).to_numpy()))
-    center, scale = _robust(event_amount[positions], valid, priors.amount_log_median, priors.amount_log_mad, weight)
+    center, scale = _window_robust(
+        event_amount, positions, valid, priors.amount_log_median, priors.amount_log_mad, weight
+    )
     invoice_amount = invoices["sale_amount"].to_numpy()
     amount_z = (np.log1p(np.clip(invoice_amount, 0, None)) - center) / scale
 
@@ -290,46 +293,50 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
         if given is None
         else np.where(np.isnan(given), item["quantity_vs_item"], given)
     )
-    line_events = lines[known]
+    line_events = lines.loc[known, ["customer_code", "seconds", "quantity", "total_spent", "quantity_vs_item"]]
     line_keys_sorted_order = np.argsort(
         _keys(line_events["customer_code"].to_numpy(), line_events["seconds"].to_numpy()), kind="stable"
     )
     line_events = line_events.iloc[line_keys_sorted_order]
     line_event_keys = _keys(line_events["customer_code"].to_numpy(), line_events["seconds"].to_numpy())
     positions, valid, _ = _lag_window(line_event_keys, inv_keys, inv_start, LAG_WINDOW)
-    q_center, q_scale = _robust(
-        _padded(np.log1p(line_events["quantity"].to_numpy()))[positions],
+    q_center, q_scale = _window_robust(
+        _padded(np.log1p(line_events["quantity"].to_numpy())),
+        positions,
         valid,
         priors.quantity_log_median,
         priors.quantity_log_mad,
         weight,
     )
-    s_center, s_scale = _robust(
-        _padded(np.log1p(line_events["total_spent"].clip(lower=0).to_numpy()))[positions],
+    s_center, s_scale = _window_robust(
+        _padded(np.log1p(line_events["total_spent"].clip(lower=0).to_numpy())),
+        positions,
         valid,
         priors.spent_log_median,
         priors.spent_log_mad,
         weight,
     )
-    i_center, i_scale = _robust(
-        _padded(line_events["quantity_vs_item"].to_numpy())[positions], valid, 0.0, priors.index_log_mad, weight
+    i_center, i_scale = _window_robust(
+        _padded(line_events["quantity_vs_item"].to_numpy()), positions, valid, 0.0, priors.index_log_mad, weight
     )
+    del positions, valid, line_events
     inv_table["_q_center"], inv_table["_q_scale"] = q_center, q_scale
     inv_table["_i_center"], inv_table["_i_scale"] = i_center, i_scale
     inv_table["_s_center"], inv_table["_s_scale"] = s_center, s_scale
     history_lines = lines  # every line is history; the figures below are for the lines asked only
     if needed is not None:
         lines, item = lines[needed], {name: values[needed] for name, values in item.items()}
-    per_line = inv_table.reindex(lines["invoice_no"].to_numpy())
-    per_line.index = lines.index
+    # Each line's invoice figures, column by column as reindex takes them (NaN for a missing invoice),
+    # never a frame of every invoice column for every line.
+    at = inv_table.index.get_indexer(lines["invoice_no"].to_numpy())
+
+    def per_line(column: str) -> np.ndarray:
+        return pd.api.extensions.take(inv_table[column].to_numpy(), at, allow_fill=True)
+
     quantity = lines["quantity"].to_numpy()
     total_spent = lines["total_spent"].to_numpy()
-    quantity_z = (np.sign(quantity) * np.log1p(np.abs(quantity)) - per_line["_q_center"].to_numpy()) / per_line[
-        "_q_scale"
-    ].to_numpy()
-    zscore = (np.sign(total_spent) * np.log1p(np.abs(total_spent)) - per_line["_s_center"].to_numpy()) / per_line[
-        "_s_scale"
-    ].to_numpy()
+    quantity_z = (np.sign(quantity) * np.log1p(np.abs(quantity)) - per_line("_q_center")) / per_line("_q_scale")
+    zscore = (np.sign(total_spent) * np.log1p(np.abs(total_spent)) - per_line("_s_center")) / per_line("_s_scale")
 
     # A StockCode the customer has not bought before (strictly earlier).
     pair = ["customer_code", "stock_code"]
@@ -337,23 +344,16 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     first = lines[pair].join(first_bought, on=pair)["_first_bought"]
     new_stock_code = ~(first.to_numpy() < lines["seconds"].to_numpy())
 
-    out = pd.DataFrame(
-        {
-            **line_columns(lines),
-        },
-        index=lines.index,
-    )
+    out = pd.DataFrame(line_columns(lines), index=lines.index)
     for column in inv_table.columns:
         if not column.startswith("_"):
-            out[column] = per_line[column].to_numpy()
+            out[column] = per_line(column)
     out[HIST_FREQ] = out[HIST_FREQ].astype(np.int64)
     out["unusual_destination"] = out["unusual_destination"].astype(bool)
-    out["quantity_median"] = np.expm1(per_line["_q_center"].to_numpy())
+    out["quantity_median"] = np.expm1(per_line("_q_center"))
     out["quantity_z"] = quantity_z
     out["quantity_spike"] = quantity_z > SPIKE_Z
-    out["quantity_index_z"] = (item["quantity_vs_item"] - per_line["_i_center"].to_numpy()) / per_line[
-        "_i_scale"
-    ].to_numpy()
+    out["quantity_index_z"] = (item["quantity_vs_item"] - per_line("_i_center")) / per_line("_i_scale")
     out["zscore"] = zscore
     out["new_stock_code"] = new_stock_code
     for column in ITEM_COLUMNS:

@@ -20,6 +20,8 @@ MIN_SCALE_SHARE = 0.25  # a customer's scale is at least 1/4 of the global one (
 PRICE_WINDOW_DAYS = 30  # an item's recent price: its sales in the 30 days before this day
 PRICE_LAG_DAYS = 30  # ... else its last 30 selling days, however old (the longer history)
 LOCAL_TIME_ZONE = "Europe/London"
+ITEM_QUERY_CHUNK = 100_000  # (item, day) queries whose price windows are computed at a time
+WINDOW_CHUNK = 100_000  # rows whose lag-window medians are computed at a time
 TIME_SPAN = np.int64(2**34)  # seconds; separates groups in the (group, seconds) sort keys
 
 
@@ -104,6 +106,24 @@ def _robust(values: np.ndarray, valid: np.ndarray, prior_median: float, prior_ma
     return center, np.maximum(scale, MIN_SCALE_SHARE * prior_mad) * MAD_TO_SIGMA
 
 
+def _window_robust(
+    values: np.ndarray, positions: np.ndarray, valid: np.ndarray, prior_median: float, prior_mad: float, weight: float
+):
+    """`_robust(values[positions], valid, ...)`, computed WINDOW_CHUNK rows at a time: the same figures
+    (each row reads its own window) without the whole (rows x window) matrices at once."""
+    parts = [
+        _robust(
+            values[positions[start : start + WINDOW_CHUNK]],
+            valid[start : start + WINDOW_CHUNK],
+            prior_median,
+            prior_mad,
+            weight,
+        )
+        for start in range(0, max(len(positions), 1), WINDOW_CHUNK)
+    ]
+    return np.concatenate([center for center, _ in parts]), np.concatenate([scale for _, scale in parts])
+
+
 def daily_item_medians(lines: pd.DataFrame, stock: np.ndarray, sold: np.ndarray) -> pd.DataFrame:
     """Median price and log quantity per (item number `stock`, day) over the `sold` lines, sorted."""
     return (
@@ -119,6 +139,30 @@ def daily_item_medians(lines: pd.DataFrame, stock: np.ndarray, sold: np.ndarray)
         .median()
         .reset_index()
     )
+
+
+def _item_windows(
+    daily: pd.DataFrame, daily_keys: np.ndarray, stock: np.ndarray, day: np.ndarray, prior_log_quantity: float
+) -> dict[str, np.ndarray]:
+    """The item baselines of the (item number `stock`, `day`) queries from the `daily` medians before each day."""
+    positions, valid, _ = _lag_window(
+        daily_keys, _keys(stock, day), _keys(stock, np.zeros(len(stock), dtype=np.int64)), PRICE_LAG_DAYS
+    )
+    daily_day = _padded(daily["day"].to_numpy())
+    recent = valid & (daily_day[positions] >= day[:, None] - PRICE_WINDOW_DAYS)
+    use = np.where(recent.any(axis=1)[:, None], recent, valid)
+    prices = _padded(daily["price"].to_numpy())[positions]
+    # An item's usual quantity is shrunk toward the global one by its selling days (a new item has none).
+    days = valid.sum(axis=1)
+    daily_quantity = _padded(daily["log_quantity"].to_numpy())
+    item_log_quantity = np.nan_to_num(_masked_median(daily_quantity[positions], valid), nan=0.0)
+    share = days / (days + PRIOR_WEIGHT)
+    return {
+        "item_price_baseline": _masked_median(prices, use),
+        "item_price_latest": np.where(valid[:, 0], prices[:, 0], np.nan),
+        "item_price_days": use.sum(axis=1),
+        "item_quantity_baseline": np.expm1(share * item_log_quantity + (1 - share) * prior_log_quantity),
+    }
 
 
 def _item_baselines(
@@ -142,26 +186,21 @@ def _item_baselines(
     asked = slice(None) if needed is None else needed
     stock_code, day = stock_code[asked], lines["day"].to_numpy()[asked]
     queries = pd.DataFrame({"stock": stock_code, "day": day}).drop_duplicates()
-    query_keys = _keys(queries["stock"].to_numpy(), queries["day"].to_numpy())
-    positions, valid, _ = _lag_window(
-        daily_keys,
-        query_keys,
-        _keys(queries["stock"].to_numpy(), np.zeros(len(queries), dtype=np.int64)),
-        PRICE_LAG_DAYS,
-    )
-    daily_day = _padded(daily["day"].to_numpy())
-    recent = valid & (daily_day[positions] >= queries["day"].to_numpy()[:, None] - PRICE_WINDOW_DAYS)
-    use = np.where(recent.any(axis=1)[:, None], recent, valid)
-    prices = _padded(daily["price"].to_numpy())[positions]
-    queries["item_price_baseline"] = _masked_median(prices, use)
-    queries["item_price_latest"] = np.where(valid[:, 0], prices[:, 0], np.nan)
-    queries["item_price_days"] = use.sum(axis=1)
-    # An item's usual quantity is shrunk toward the global one by its selling days (a new item has none).
-    days = valid.sum(axis=1)
-    daily_quantity = _padded(daily["log_quantity"].to_numpy())
-    item_log_quantity = np.nan_to_num(_masked_median(daily_quantity[positions], valid), nan=0.0)
-    share = days / (days + PRIOR_WEIGHT)
-    queries["item_quantity_baseline"] = np.expm1(share * item_log_quantity + (1 - share) * prior_log_quantity)
+    query_stock, query_day = queries["stock"].to_numpy(), queries["day"].to_numpy()
+    # Each query's figures read its own window only: computed ITEM_QUERY_CHUNK queries at a time,
+    # so the (queries x PRICE_LAG_DAYS) matrices of a large frame never exist whole.
+    parts = [
+        _item_windows(
+            daily,
+            daily_keys,
+            query_stock[start : start + ITEM_QUERY_CHUNK],
+            query_day[start : start + ITEM_QUERY_CHUNK],
+            prior_log_quantity,
+        )
+        for start in range(0, max(len(queries), 1), ITEM_QUERY_CHUNK)
+    ]
+    for name in parts[0]:
+        queries[name] = np.concatenate([part[name] for part in parts])
     per_line = pd.DataFrame({"stock": stock_code, "day": day}).merge(
         queries, on=["stock", "day"], how="left", sort=False
     )

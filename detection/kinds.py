@@ -82,8 +82,13 @@ def link_cancellations(frame: pd.DataFrame) -> pd.DataFrame:
     because it was sold before the file starts (December 2010).
     """
     kinds = line_kinds(frame)
-    cancels = frame.loc[kinds == CANCELLATION, ["customer_id", "stock_code", "quantity", "invoice_date"]]
-    sales = frame.loc[kinds == SALE, ["customer_id", "stock_code", "quantity", "invoice_date", "invoice_no"]]
+    pair = _pair_codes(frame)
+    cancels = frame.loc[kinds == CANCELLATION, ["quantity", "invoice_date"]].assign(
+        _key=pair[(kinds == CANCELLATION).to_numpy()]
+    )
+    sales = frame.loc[kinds == SALE, ["quantity", "invoice_date", "invoice_no"]].assign(
+        _key=pair[(kinds == SALE).to_numpy()]
+    )
     result = pd.DataFrame(
         {
             "original_index": np.full(len(cancels), -1, dtype=np.int64),
@@ -100,17 +105,17 @@ def link_cancellations(frame: pd.DataFrame) -> pd.DataFrame:
     # exactly the cancelled quantity first, then the latest.
     left = pd.DataFrame(
         {
-            "_key": _pair_key(cancels).to_numpy(),
+            "_key": cancels["_key"].to_numpy(),
             "_row": np.arange(len(cancels)),
             "cancelled": cancels["quantity"].abs().to_numpy(np.int64),
-            "cancelled_at": cancels["invoice_date"].to_numpy(),
+            "cancelled_at": _instants(cancels["invoice_date"]),
         }
     )
     right = pd.DataFrame(
         {
-            "_key": _pair_key(sales).to_numpy(),
+            "_key": sales["_key"].to_numpy(),
             "sold": sales["quantity"].to_numpy(np.int64),
-            "sold_at": sales["invoice_date"].to_numpy(),
+            "sold_at": _instants(sales["invoice_date"]),
             "original_index": sales.index.to_numpy(),
             "invoice_no": sales["invoice_no"].astype(str).to_numpy(),
         }
@@ -128,8 +133,30 @@ def link_cancellations(frame: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
-def _pair_key(frame: pd.DataFrame) -> pd.Series:
-    return frame["customer_id"].astype(str) + "\x1f" + frame["stock_code"].astype(str)
+def _instants(dates: pd.Series) -> np.ndarray:
+    """The dates as datetime64 (UTC when timezone-aware): compared and sorted like the dates, without
+    a Timestamp object per row (what `to_numpy()` of a timezone-aware column gives)."""
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        return dates.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    return dates.to_numpy()
+
+
+def _pair_codes(frame: pd.DataFrame) -> np.ndarray:
+    """One integer per line, equal where the lines' "CustomerID \\x1f StockCode" text keys are equal (a
+    missing value makes the key missing, and merges match missing keys with each other: code -1),
+    without a string per line."""
+    customer = _text_codes(frame["customer_id"])
+    stock = _text_codes(frame["stock_code"])
+    pair = customer * (int(stock.max(initial=0)) + 1) + stock
+    return np.where((customer < 0) | (stock < 0), -1, pair)
+
+
+def _text_codes(values: pd.Series) -> np.ndarray:
+    """Codes of `values` equal where their text (`astype(str)`) is equal, -1 where it is missing; each
+    distinct value is turned to text once."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    text_codes, _ = pd.factorize(pd.Series(uniques, dtype=object).astype(str).to_numpy(dtype=object))
+    return text_codes[codes].astype(np.int64)
 
 
 # --- Rules: the only way a line that is not a sale is flagged ---------------------------------------

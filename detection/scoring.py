@@ -15,11 +15,13 @@ effects to sale lines, each stated first in the line's reasons (feedback.py).
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pandas as pd
 
 from .bundle import ScoringBundle
-from .estimators import explanations
+from .estimators import ModelScores, explanations
 from .features import ZSCORE_CLIP
 from .feedback import apply_feedback, feedback_reason
 from .fields import HIST_FREQ
@@ -82,6 +84,30 @@ def earlier_invoices(past: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     return past[(starts < latest).to_numpy()]
 
 
+# Rows scored at a time: a multiple of the forest's walk blocks (2,048) and of the autoencoder's
+# batches (8,192), so every row goes through the same blocks as in one call (the same scores), and
+# the model matrix, reconstructions and tail surprises of a large frame never exist whole.
+SCORE_CHUNK_ROWS = 131_072
+
+
+def score_in_chunks(fused: FusedDetector, features: pd.DataFrame) -> tuple[ModelScores, pd.DataFrame]:
+    """`fused.score_with_models(features)`, SCORE_CHUNK_ROWS rows at a time into arrays of every row."""
+    if len(features) <= SCORE_CHUNK_ROWS:
+        return fused.score_with_models(features)
+    scores: dict[str, np.ndarray] = {}
+    columns: dict[str, np.ndarray] = {}
+    for start in range(0, len(features), SCORE_CHUNK_ROWS):
+        part_scores, part = fused.score_with_models(features.iloc[start : start + SCORE_CHUNK_ROWS])
+        rows = slice(start, start + len(part))
+        for item in fields(ModelScores):
+            values = getattr(part_scores, item.name)
+            scores.setdefault(item.name, np.empty((len(features), *values.shape[1:]), values.dtype))[rows] = values
+        for name in part.columns:
+            values = part[name].to_numpy()
+            columns.setdefault(name, np.empty(len(features), values.dtype))[rows] = values
+    return ModelScores(**scores), pd.DataFrame(columns, index=features.index, copy=False)
+
+
 def score_features(
     frame: pd.DataFrame,
     features: pd.DataFrame,
@@ -96,7 +122,7 @@ def score_features(
     when the caller has it already (a training run with verdicts); the layer is then blended in.
     """
     if unsupervised is None:
-        model_scores, scored = fused.score_with_models(features)
+        model_scores, scored = score_in_chunks(fused, features)
     else:
         model_scores, scored = unsupervised
         if fused.supervised is not None:
@@ -139,9 +165,13 @@ def score_features(
     out["is_common_anomaly"] = out["iso_forest_flag"].to_numpy() & out["autoencoder_flag"].to_numpy()
 
     flagged = np.flatnonzero(out["is_flagged"].to_numpy())
-    display = features[[DISPLAY[name][1] for name in HISTORY_MODEL_FEATURES]].astype(np.float64).fillna(0.0)
+    # The shown values of the flagged rows only (a few percent): not a float copy of every row's.
+    shown = features.iloc[flagged][[DISPLAY[name][1] for name in HISTORY_MODEL_FEATURES]]
     lists = explanations(
-        model_scores.error_share, display, [DISPLAY[name][0] for name in HISTORY_MODEL_FEATURES], flagged
+        model_scores.error_share[flagged],
+        shown.astype(np.float64).fillna(0.0),
+        [DISPLAY[name][0] for name in HISTORY_MODEL_FEATURES],
+        np.arange(len(flagged)),
     )
     explained = pd.Series(None, index=out.index, dtype=object)
     if lists:
@@ -150,12 +180,11 @@ def score_features(
     out["kind"] = kinds.astype(str).to_numpy()
     out["original_transaction_id"] = original.to_numpy()
 
-    why = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
+    # Every line starts with its own rules' list (a fresh [] for most): no second empty list per line.
+    why = pd.Series(rules, index=out.index, dtype=object)
     model_rows = np.flatnonzero(model_flag)
     for position, items in zip(model_rows, reasons(features, scored, model_rows), strict=True):
         why.iat[position] = items
-    for position in np.flatnonzero(rule_flag):
-        why.iat[position] = rules[position]
     if effects is not None:
         for position in np.flatnonzero(effects["effect"].to_numpy()):  # rows near a verdict: thousands at most
             effect = effects.iloc[position]

@@ -24,19 +24,17 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from core.bulk import bulk_insert_frame
 from core.bulk_delete import delete_in_bulk
-from core.bulk_load import large_sqlite_cache, refresh_statistics
+from core.bulk_load import refresh_statistics
 from core.heartbeat import Heartbeat
 from jobs.models import BackgroundJob
 from jobs.recovery import recover_dead_jobs
 from transactions.selectors import scoreable_transactions, transactions_frame
 
 from .bundle import ScoringBundle, load_bundle, save_bundle
-from .daily_counts import count_first_write, recount_days
 from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
-from .fields import SCORE_COLUMNS, explanation_json_column
+from .fields import HIST_FREQ
 from .fusion import HISTORY_MODEL_FEATURES, fit_fused
 from .history import fit_priors, history_features
 from .kinds import SALE, line_kinds
@@ -44,7 +42,8 @@ from .labels import verdict_labels
 from .learning import learn_from_labels
 from .metrics import training_metrics
 from .models import DailyScoreCount, ModelVersion, TransactionScore
-from .scoring import score_features, score_frame
+from .score_writes import write_scores
+from .scoring import score_features, score_frame, score_in_chunks
 from .selectors import active_model_version as active_version
 from .signals import scores_written
 
@@ -57,6 +56,25 @@ ProgressCallback = Callable[[str, float], None]
 # lines (fusion.fit_fused: 100,000 found fewer planted bursts); the tail detector, the calibrations
 # and the scoring use every row. Keeps fitting time flat as the data grows.
 FIT_SAMPLE_ROWS = 150_000
+# The history_features columns the detectors are fitted on (fusion.history_matrix and tail_columns
+# read these): the fit copies them of the sale lines, not all of HISTORY_COLUMNS.
+FIT_INPUT_COLUMNS = [
+    "quantity",
+    "unit_price",
+    "total_spent",
+    "price_ratio",
+    "quantity_vs_item",
+    "quantity_z",
+    "zscore",
+    "quantity_index_z",
+    HIST_FREQ,
+    "unusual_destination",
+    "invoices_last_hour",
+    "burst_surprise",
+    "days_since_previous",
+    "hour_rarity",
+    "new_stock_code",
+]
 KEEP_SCORED_VERSIONS = 2  # the active version and the one before it keep their score rows
 
 
@@ -155,7 +173,7 @@ def train_and_activate(
         progress("fit", 0.2)
         tick = time.perf_counter()
         fused = fit_fused(
-            features[sale],
+            features.loc[sale, FIT_INPUT_COLUMNS],
             contamination=contamination,
             epochs=epochs,
             seed=seed,
@@ -167,12 +185,17 @@ def train_and_activate(
         tick = time.perf_counter()
         # Scored with the numpy exports, as a loaded version scores (fused.models keeps the fitted
         # objects for saving); once, before verdicts: learning reads the sale lines' scores.
-        unsupervised = replace(fused, models=fused.models.exported()).score_with_models(features)
+        unsupervised = score_in_chunks(replace(fused, models=fused.models.exported()), features)
         timings["score_seconds"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        fused, learnt = learn_from_labels(
-            fused, features[sale], frame[sale], labels, seed=seed, scored=unsupervised[1][sale] if len(labels) else None
+        fused, learnt = learn_from_labels(  # without verdicts it reads none of the rows: no copy of them
+            fused,
+            features[sale] if len(labels) else features.iloc[:0],
+            frame[sale] if len(labels) else frame.iloc[:0],
+            labels,
+            seed=seed,
+            scored=unsupervised[1][sale] if len(labels) else None,
         )
         timings["labels_seconds"] = time.perf_counter() - tick
 
@@ -181,15 +204,19 @@ def train_and_activate(
         scores = score_features(
             frame, features, replace(fused, models=fused.models.exported()), unsupervised=unsupervised
         )
+        # The bundle keeps one feature column (a copy, not a view holding its block): the features and
+        # model outputs are freed before saving, the frame once the bundle holds it.
+        quantity_vs_item = features["quantity_vs_item"].to_numpy(copy=True)
+        training_rows, sale_lines = len(frame), int(sale.sum())
+        del features, unsupervised
         timings["score_seconds"] += time.perf_counter() - tick
 
         progress("save", 0.7)
         tick = time.perf_counter()
-        bundle = ScoringBundle(
-            fused=fused, priors=priors, history=frame.assign(quantity_vs_item=features["quantity_vs_item"].to_numpy())
-        )
+        bundle = ScoringBundle(fused=fused, priors=priors, history=frame.assign(quantity_vs_item=quantity_vs_item))
+        del frame, quantity_vs_item
         artifacts = save_bundle(bundle, folder)
-        del features
+        del bundle
         timings["save_seconds"] = time.perf_counter() - tick
 
         progress("write", 0.75)
@@ -198,7 +225,7 @@ def train_and_activate(
             write_scores(
                 version, scores, progress=lambda fraction: progress("write", 0.75 + 0.2 * fraction), first_write=True
             )
-            version.training_rows = len(frame)
+            version.training_rows = training_rows
             version.thresholds = {
                 **fused.models.thresholds(),
                 "fused_surprise": fused.fused_threshold,
@@ -208,8 +235,8 @@ def train_and_activate(
             version.metrics = {
                 **training_metrics(scores),
                 **{k: round(v, 3) for k, v in timings.items()},
-                "fit_rows": min(FIT_SAMPLE_ROWS, int(sale.sum())),
-                "sale_lines": int(sale.sum()),
+                "fit_rows": min(FIT_SAMPLE_ROWS, sale_lines),
+                "sale_lines": sale_lines,
                 "labels": learnt,
             }
             version.finished_at = timezone.now()
@@ -276,41 +303,6 @@ def activate_candidate(version: ModelVersion) -> None:
         activate(locked)
     version.refresh_from_db()
     prune_old_versions()
-
-
-def write_scores(
-    version: ModelVersion,
-    scores: pd.DataFrame,
-    progress: Callable[[float], None] | None = None,
-    *,
-    ignore_conflicts: bool = False,
-    first_write: bool = False,
-) -> int:
-    """Insert `score_frame` rows under `version` and recount its daily counts; return the count inserted.
-
-    With `ignore_conflicts`, rows already scored under `version` are skipped (a retried chunk). With
-    `first_write` (a training run writing every row of its new version), the daily counts are counted
-    from `scores` instead of from the table.
-    """
-    progress = progress or (lambda fraction: None)
-    table = scores[SCORE_COLUMNS].copy()
-    table["explanation"] = explanation_json_column(table["explanation"])
-    table["flag_reasons"] = explanation_json_column(table["flag_reasons"])
-    table.insert(0, "model_version_id", version.pk)
-    done = 0
-
-    def report(rows: int) -> None:
-        nonlocal done
-        done += rows
-        progress(done / len(table))
-
-    with large_sqlite_cache():
-        written = bulk_insert_frame(TransactionScore, table, progress=report, ignore_conflicts=ignore_conflicts)
-    if first_write:
-        count_first_write(version, table)
-    else:
-        recount_days(version, table["invoice_date"])
-    return written
 
 
 def prune_old_versions() -> None:

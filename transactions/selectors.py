@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,12 @@ SCOREABLE_COLUMNS = [
     "customer_id",
     "country",
 ]
+# Rows read and typed at a time: the raw tuples (a Python object per value, about 0.5 KB a row)
+# exist for one chunk only, not for the whole table.
+FRAME_CHUNK_ROWS = 50_000
+# Text columns with few distinct values (an invoice's lines, a StockCode's sales, a country's rows):
+# each distinct string is kept once and shared by its rows instead of one string object per row.
+SHARED_TEXT_COLUMNS = ("invoice_no", "stock_code", "country")
 
 
 def scoreable_transactions() -> QuerySet[Transaction]:
@@ -29,21 +36,44 @@ def scoreable_transactions() -> QuerySet[Transaction]:
 
 
 def transactions_frame(queryset: QuerySet[Transaction] | None = None) -> pd.DataFrame:
-    """Return `queryset` (default: all scoreable rows) as a DataFrame, read in one query.
+    """Return `queryset` (default: all scoreable rows) as a DataFrame, read in one streamed query.
 
     Columns: transaction_id, invoice_no, stock_code, quantity, unit_price (float), invoice_date
-    (UTC, timezone-aware), customer_id, country; ordered by id.
+    (UTC, timezone-aware), customer_id, country; ordered by id. The rows are typed FRAME_CHUNK_ROWS
+    at a time, and equal strings of SHARED_TEXT_COLUMNS are one object.
     """
     queryset = scoreable_transactions() if queryset is None else queryset
-    rows = queryset.order_by("id").values_list(*SCOREABLE_COLUMNS)
-    frame = pd.DataFrame.from_records(rows.iterator(chunk_size=50_000), columns=SCOREABLE_COLUMNS)
+    rows = queryset.order_by("id").values_list(*SCOREABLE_COLUMNS).iterator(chunk_size=FRAME_CHUNK_ROWS)
+    parts = []
+    while chunk := list(islice(rows, FRAME_CHUNK_ROWS)):
+        parts.append(_typed(pd.DataFrame.from_records(chunk, columns=SCOREABLE_COLUMNS)))
+        del chunk
+    if not parts:
+        return _typed(pd.DataFrame.from_records([], columns=SCOREABLE_COLUMNS))
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    del parts
+    for column in SHARED_TEXT_COLUMNS:
+        frame[column] = shared_strings(frame[column])
+    return frame
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give raw `values_list` rows their frame column names and types."""
     frame = frame.rename(columns={"id": "transaction_id"})
     frame["unit_price"] = frame["unit_price"].astype("float64")
     frame["quantity"] = frame["quantity"].astype("int64")
     frame["invoice_date"] = pd.to_datetime(frame["invoice_date"], utc=True)
     if len(frame):
         frame["customer_id"] = frame["customer_id"].astype("int64")
+    for column in SHARED_TEXT_COLUMNS:
+        frame[column] = shared_strings(frame[column])
     return frame
+
+
+def shared_strings(values: pd.Series) -> pd.Series:
+    """Return `values` (same dtype, index and name) with each distinct value held by one object."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    return pd.Series(uniques[codes], index=values.index, name=values.name, dtype=values.dtype)
 
 
 def customer_ids() -> list[int]:

@@ -198,3 +198,30 @@ def test_a_first_write_counts_its_rows_from_the_frame_like_the_table(version_acr
     assert_counts_match_rows(fresh)
     summer = DailyScoreCount.objects.filter(model_version=fresh, day="2011-07-01")
     assert sum(summer.values_list("flagged", flat=True)) >= 5
+
+
+def test_scores_are_written_in_chunks_and_counted_once(trained_version, monkeypatch) -> None:
+    from detection import score_writes
+
+    rows = pd.DataFrame.from_records(TransactionScore.objects.filter(model_version=trained_version).values()[:70])
+    fresh = ModelVersion.objects.create(status=ModelVersion.Status.TRAINING)
+    sizes, fractions = [], []
+    insert = score_writes.bulk_insert_frame
+
+    def counted(model, table, **kwargs):
+        sizes.append(len(table))
+        return insert(model, table, **kwargs)
+
+    monkeypatch.setattr(score_writes, "WRITE_CHUNK_ROWS", 30)
+    monkeypatch.setattr(score_writes, "bulk_insert_frame", counted)
+    written = write_scores(fresh, rows.drop(columns=["id", "model_version_id"]), fractions.append, first_write=True)
+
+    assert written == 70 and sizes == [30, 30, 10]
+    assert fractions == [30 / 70, 60 / 70, 1.0]
+    stored = TransactionScore.objects.filter(model_version=fresh).order_by("transaction_id")
+    assert list(stored.values_list("transaction_id", "explanation", "flag_reasons")) == list(
+        rows.sort_values("transaction_id")[["transaction_id", "explanation", "flag_reasons"]].itertuples(
+            index=False, name=None
+        )
+    )
+    assert_counts_match_rows(fresh)

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from detection.estimators import fit_detector
 from detection.evaluation import VARIED_KINDS, plant_varied, planted_features, top_share_report
-from detection.fusion import CORROBORATION_WEIGHT, LEGACY_CORROBORATION_WEIGHT, fuse
+from detection.fusion import CORROBORATION_WEIGHT, LEGACY_CORROBORATION_WEIGHT, fit_fused, fuse
 from detection.history import fit_priors, history_features
 from detection.reasons import reasons
 from detection.tail_detector import TAIL_FEATURES, Calibrator, TailDetector, right_tail
@@ -163,3 +164,19 @@ def test_the_fusion_weights_are_saved_with_the_version_and_old_versions_fuse_as_
     legacy = load_bundle(artifacts).fused
     assert legacy.weights == {}
     assert legacy.corroboration == LEGACY_CORROBORATION_WEIGHT
+
+
+def test_the_fit_reads_only_its_input_columns() -> None:
+    from detection.services import FIT_INPUT_COLUMNS
+
+    lines = []
+    for customer in range(1, 30):
+        lines += weekly_invoices(customer, 8, start=f"2011-01-0{1 + customer % 7} 0{8 + customer % 2}:00")
+    features = history_features(frame(*lines))
+    fitted = [
+        fit_fused(subset, epochs=1, seed=0, fit_models=lambda matrix, **kwargs: fit_detector(matrix, **kwargs))
+        for subset in (features, features[FIT_INPUT_COLUMNS])
+    ]
+    assert fitted[0].fused_threshold == fitted[1].fused_threshold
+    for name, calibrator in fitted[0].calibrators.items():
+        assert np.array_equal(calibrator.sorted_scores, fitted[1].calibrators[name].sorted_scores)

@@ -155,3 +155,28 @@ def test_masked_median_gives_nanmedians_answer() -> None:
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
         expected = np.nanmedian(np.where(valid, values, np.nan), axis=1)
     assert np.array_equal(_masked_median(values, valid), expected, equal_nan=True)
+
+
+def test_item_and_window_figures_computed_in_chunks_equal_one_pass(monkeypatch) -> None:
+    from detection import history_stats
+
+    lines = []
+    for customer in range(1, 9):
+        lines += weekly_invoices(customer, 6, start=f"2011-01-0{1 + customer % 7} 0{8 + customer % 2}:00")
+    lines.append(line(invoice_no="L1", when="2011-03-01 10:00", customer_id=3, quantity=400, stock_code="22111"))
+    rows = frame(*lines)
+    whole = history_features(rows)
+    sizes = []
+    item_windows = history_stats._item_windows
+
+    def counted(daily, daily_keys, stock, day, prior_log_quantity):
+        sizes.append(len(stock))
+        return item_windows(daily, daily_keys, stock, day, prior_log_quantity)
+
+    monkeypatch.setattr(history_stats, "ITEM_QUERY_CHUNK", 3)
+    monkeypatch.setattr(history_stats, "WINDOW_CHUNK", 2)
+    monkeypatch.setattr(history_stats, "_item_windows", counted)
+    chunked = history_features(rows)
+
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert len(sizes) > 1 and max(sizes) <= 3

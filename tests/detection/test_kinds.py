@@ -101,3 +101,33 @@ def test_real_file_kinds_counts(real_data_path) -> None:
     )
     assert len(rows) == 401_604
     assert line_kinds(rows).value_counts().to_dict() == {"sale": 391_183, "cancellation": 8_506, "non_product": 1_915}
+
+
+def test_cancellation_links_compare_dates_as_datetime64_not_a_timestamp_per_row() -> None:
+    from detection.kinds import _instants
+
+    dates = pd.Series(pd.to_datetime(["2011-10-30 01:30", "2011-10-30 01:10", "2011-03-27 02:30"], utc=True))
+    local = dates.dt.tz_convert("Europe/London")
+    for values in (dates, local):
+        instants = _instants(values)
+        assert instants.dtype.kind == "M"
+        assert list(np.argsort(instants, kind="stable")) == list(np.argsort(dates.to_numpy(), kind="stable"))
+        assert (instants[:, None] < instants[None, :]).tolist() == (
+            dates.to_numpy()[:, None] < dates.to_numpy()[None, :]
+        ).tolist()
+
+
+def test_pair_codes_are_equal_exactly_where_customer_and_stock_code_read_the_same() -> None:
+    from detection.kinds import _pair_codes
+
+    rows = pd.DataFrame(
+        {
+            "customer_id": pd.Series([17850, "17850", 17850, 12583, np.nan, np.nan], dtype=object),
+            "stock_code": ["85123A", "85123A", "71053", "85123A", "POST", "M"],
+        }
+    )
+    codes = _pair_codes(rows)
+    text = rows["customer_id"].astype(str) + "\x1f" + rows["stock_code"].astype(str)
+    keys, _ = pd.factorize(text, use_na_sentinel=False)  # a merge matches missing keys with each other
+    assert codes.dtype == np.int64
+    assert (codes[:, None] == codes[None, :]).tolist() == (keys[:, None] == keys[None, :]).tolist()

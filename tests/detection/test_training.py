@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
-from detection import services
+from detection import score_writes, services
 from detection.errors import ArtifactError, TrainingInProgress
 from detection.estimators import Detector, fit_detector, risk_score
 from detection.features import MODEL_FEATURES, build_features, build_reference, model_matrix
@@ -100,13 +100,13 @@ def test_failed_training_leaves_the_active_version_and_its_scores(trained_versio
         .order_by("transaction_id")
         .values_list("transaction_id", "anomaly_score")
     )
-    real_insert = services.bulk_insert_frame
+    real_insert = score_writes.bulk_insert_frame
 
     def insert_then_fail(model, frame, **kwargs):
         real_insert(model, frame.iloc[: len(frame) // 2], **kwargs)
         raise RuntimeError("disk full while writing scores")
 
-    monkeypatch.setattr(services, "bulk_insert_frame", insert_then_fail)
+    monkeypatch.setattr(score_writes, "bulk_insert_frame", insert_then_fail)
     with pytest.raises(RuntimeError, match="disk full"):
         services.train_and_activate(epochs=3, seed=0)
 

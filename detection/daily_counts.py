@@ -15,7 +15,8 @@ INSERT ... SELECT ... GROUP BY); a whole version's rows are counted in one state
 stored counts them once. On PostgreSQL a transaction-scoped advisory lock per version makes
 concurrent writers recount one after the other, each seeing the rows the previous one committed.
 Where score rows of a version are deleted (detection.services), its counts are deleted with them; a
-deleted version takes its counts along (CASCADE).
+deleted version takes its counts along (CASCADE); a deleted transaction's day is counted again
+(detection.receivers).
 """
 
 from __future__ import annotations

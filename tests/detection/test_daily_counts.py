@@ -225,3 +225,20 @@ def test_scores_are_written_in_chunks_and_counted_once(trained_version, monkeypa
         )
     )
     assert_counts_match_rows(fresh)
+
+
+def test_deleting_transactions_as_the_admin_does_keeps_the_counts_equal_to_the_rows(trained_version) -> None:
+    from transactions.models import Transaction
+
+    flagged = TransactionScore.objects.filter(model_version=trained_version, is_flagged=True)
+    ids = list(flagged.values_list("transaction_id", flat=True)[:3])
+    before = sum(DailyScoreCount.objects.filter(model_version=trained_version).values_list("flagged", flat=True))
+
+    Transaction.objects.filter(pk__in=ids).delete()  # the admin's "delete selected"; scores go by CASCADE
+    Transaction.objects.filter(
+        pk=TransactionScore.objects.filter(model_version=trained_version).first().transaction_id
+    ).get().delete()
+
+    assert_counts_match_rows(trained_version)
+    after = sum(DailyScoreCount.objects.filter(model_version=trained_version).values_list("flagged", flat=True))
+    assert after <= before - 3

@@ -159,11 +159,7 @@ def upsert_frame(
     if frame.empty:
         return 0
     columns = list(frame.columns)
-    fields = _fields_for(model, columns)
-    if connection.vendor == "postgresql":
-        prepared = [_column_for_postgres(field, frame[field.column]).tolist() for field in fields]
-    else:
-        prepared = [_sqlite_values(field, frame[field.column]) for field in fields]
+    prepared = _parameter_columns(_fields_for(model, columns), frame)
     quote = connection.ops.quote_name
     updates = ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in update_fields)
     sql = (
@@ -176,10 +172,17 @@ def upsert_frame(
     return len(frame)
 
 
+def _parameter_columns(fields: list[models.Field], frame: pd.DataFrame) -> list[list]:
+    """Each field's column of `frame` as the plain Python values this connection's driver binds."""
+    if connection.vendor == "postgresql":
+        return [_column_for_postgres(field, frame[field.column]).tolist() for field in fields]
+    return [_sqlite_values(field, frame[field.column]) for field in fields]
+
+
 def _executemany(
     table: str, quoted: str, fields: list[models.Field], chunk: pd.DataFrame, *, ignore_conflicts: bool
 ) -> int:
-    prepared = [_sqlite_values(field, chunk[field.column]) for field in fields]
+    prepared = _parameter_columns(fields, chunk)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"
     if ignore_conflicts:

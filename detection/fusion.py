@@ -107,6 +107,27 @@ HISTORY_MODEL_FEATURES = [
 ]
 
 
+# The history_features columns history_matrix and tail_columns read: training copies only these of
+# the sale lines for the fit (tests/detection/test_fusion.py fits on them and on every column).
+FIT_INPUT_COLUMNS = [
+    "quantity",
+    "unit_price",
+    "total_spent",
+    "price_ratio",
+    "quantity_vs_item",
+    "quantity_z",
+    "zscore",
+    "quantity_index_z",
+    HIST_FREQ,
+    "unusual_destination",
+    "invoices_last_hour",
+    "burst_surprise",
+    "days_since_previous",
+    "hour_rarity",
+    "new_stock_code",
+]
+
+
 def _floats(features, name: str) -> np.ndarray:
     return np.asarray(features[name], dtype=np.float64)
 

@@ -34,8 +34,7 @@ from transactions.selectors import scoreable_transactions, transactions_frame
 from .bundle import ScoringBundle, load_bundle, save_bundle
 from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
-from .fields import HIST_FREQ
-from .fusion import HISTORY_MODEL_FEATURES, fit_fused
+from .fusion import FIT_INPUT_COLUMNS, HISTORY_MODEL_FEATURES, fit_fused
 from .history import fit_priors, history_features
 from .kinds import SALE, line_kinds
 from .labels import verdict_labels
@@ -56,25 +55,6 @@ ProgressCallback = Callable[[str, float], None]
 # lines (fusion.fit_fused: 100,000 found fewer planted bursts); the tail detector, the calibrations
 # and the scoring use every row. Keeps fitting time flat as the data grows.
 FIT_SAMPLE_ROWS = 150_000
-# The history_features columns the detectors are fitted on (fusion.history_matrix and tail_columns
-# read these): the fit copies them of the sale lines, not all of HISTORY_COLUMNS.
-FIT_INPUT_COLUMNS = [
-    "quantity",
-    "unit_price",
-    "total_spent",
-    "price_ratio",
-    "quantity_vs_item",
-    "quantity_z",
-    "zscore",
-    "quantity_index_z",
-    HIST_FREQ,
-    "unusual_destination",
-    "invoices_last_hour",
-    "burst_surprise",
-    "days_since_previous",
-    "hour_rarity",
-    "new_stock_code",
-]
 KEEP_SCORED_VERSIONS = 2  # the active version and the one before it keep their score rows
 
 

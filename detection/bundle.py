@@ -15,6 +15,7 @@ No pickled objects anywhere.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,11 +27,14 @@ from .errors import ArtifactError
 from .estimators import Detector, file_sha256, verified_path
 from .feedback import Feedback
 from .fusion import LEGACY_CORROBORATION_WEIGHT, FusedDetector
+from .history_state import FORMAT_VERSION as STATE_FORMAT_VERSION
 from .history_state import HistoryState, build_history_state
 from .history_stats import LOCAL_TIME_ZONE, PRICE_LAG_DAYS, HistoryPriors, _local_day
 from .kinds import SALE
 from .supervised import SupervisedLayer, TreeArrays
 from .tail_detector import Calibrator, TailDetector
+
+logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 HISTORY_COLUMNS = [
@@ -198,10 +202,19 @@ def load_bundle(artifacts: dict[str, dict[str, str]]) -> ScoringBundle:
     state = None
     if "history_state" in artifacts:
         with np.load(verified_path(artifacts, "history_state"), allow_pickle=False) as stored:
-            try:
-                state = HistoryState.from_arrays(stored)
-            except (KeyError, ValueError) as exc:
-                raise ArtifactError(f"history state cannot be read: {exc}") from exc
+            if "format" in stored and int(stored["format"]) < STATE_FORMAT_VERSION:
+                # Saved by an earlier release in another layout: rebuilt from the stored history rows
+                # (ScoringBundle.__post_init__), as for a version saved without one.
+                logger.info(
+                    "history state format %s is older than %s: rebuilt from the history rows",
+                    int(stored["format"]),
+                    STATE_FORMAT_VERSION,
+                )
+            else:
+                try:
+                    state = HistoryState.from_arrays(stored)
+                except (KeyError, ValueError) as exc:
+                    raise ArtifactError(f"history state cannot be read: {exc}") from exc
     return ScoringBundle(fused=fused, priors=priors, history=history, state=state)
 
 

@@ -56,7 +56,7 @@ seed / ROC-AUC / bursts / huge quantities; forest weight 2 unless named):
 
 c = 0.5 also let the history's first week lead the weekly flag rates (2.6x the overall rate):
 customers first seen then sit in both detectors' top few percent through their first day's
-sessions, which `history_stats.burst_warm_up` now sets aside (the highest week is then 2.2x).
+sessions, which `history_stats.burst_warm_up` now sets aside (the history's first week).
 """
 
 from __future__ import annotations

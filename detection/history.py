@@ -15,7 +15,9 @@ share one history and never count one another.
 
 Cold start: a customer's medians, MADs and hour shares are shrunk toward global priors with weight
 n / (n + PRIOR_WEIGHT), n = earlier invoices in the window, so a customer's first invoices look
-like an ordinary customer, not like outliers.
+like an ordinary customer, not like outliers. A customer's usual sale line comes from the same
+invoice window, each invoice summarised by its lines' median and spread (`invoice_line_summaries`):
+one earlier order of 16 lines is one observation, and a large order does not fill the window.
 
 `past` must hold every stored row of the customers in `rows` and of the StockCodes in `rows`
 (the windows only read the last LAG_WINDOW events, but the counts read all of them), with its
@@ -41,6 +43,7 @@ from .history_stats import (
     _window_robust,
     burst_warm_up,
     fit_priors,
+    invoice_line_summaries,
 )
 from .kinds import CANCELLATION, NON_PRODUCT, SALE
 
@@ -158,7 +161,9 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     sale = kind == SALE
     known = sale & lines["history"].to_numpy() if "history" in lines else sale  # sale lines that are history
     item = _item_baselines(lines, known, priors.quantity_log_median, needed)  # items: every customer's lines
-    history_start = int(lines["seconds"].to_numpy()[known].min()) if known.any() else None  # before `needed`
+    history_start = priors.history_start
+    if history_start is None:  # priors saved without it: the earliest history line at hand
+        history_start = int(lines["seconds"].to_numpy()[known].min()) if known.any() else None
     if needed is not None:  # a customer's figures read only their own lines: keep the asked customers'
         mine = lines["customer_id"].isin(lines["customer_id"][needed]).to_numpy()
         lines, known, needed, item = lines[mine], known[mine], needed[mine], {k: v[mine] for k, v in item.items()}
@@ -213,9 +218,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
         )
         usual[name] = (before + BURST_PRIOR_INVOICES * prior) / (earlier + BURST_PRIOR_INVOICES)
     burst_surprise = np.maximum(_poisson_surprise(last_hour, usual["hour"]), _poisson_surprise(last_day, usual["day"]))
-    burst_surprise = np.where(
-        burst_warm_up(invoices["seconds"].to_numpy(), first_seconds, history_start), 0.0, burst_surprise
-    )
+    burst_surprise = np.where(burst_warm_up(invoices["seconds"].to_numpy(), history_start), 0.0, burst_surprise)
 
     # Earlier invoices in this country: the same count on (customer, country) keys.
     pair_code = invoices["customer_code"].to_numpy(np.int64) * (len(country_names) + 1) + country_code
@@ -257,6 +260,31 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     invoice_amount = invoices["sale_amount"].to_numpy()
     amount_z = (np.log1p(np.clip(invoice_amount, 0, None)) - center) / scale
 
+    # The customer's usual sale line, from the same last LAG_WINDOW invoices, each summarised by its lines.
+    given = lines["given_quantity_vs_item"].to_numpy() if "given_quantity_vs_item" in lines else None
+    lines = lines.assign(
+        quantity_vs_item=item["quantity_vs_item"]
+        if given is None
+        else np.where(np.isnan(given), item["quantity_vs_item"], given)
+    )
+    summaries = invoice_line_summaries(lines[known]).reindex(events.index)
+    line_usual = {}
+    for name, prior_median, prior_mad in (
+        ("quantity", priors.quantity_log_median, priors.quantity_log_mad),
+        ("spent", priors.spent_log_median, priors.spent_log_mad),
+        ("index", 0.0, priors.index_log_mad),
+    ):
+        line_usual[name] = _window_robust(
+            _padded(summaries[f"{name}_median"].to_numpy()),
+            positions,
+            valid,
+            prior_median,
+            prior_mad,
+            weight,
+            spread=_padded(summaries[f"{name}_spread"].to_numpy()),
+        )
+    del positions, valid, summaries
+
     inv_table = pd.DataFrame(
         {
             HIST_FREQ: earlier,
@@ -286,40 +314,11 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
         index=invoices.index,
     )
 
-    # --- lines against the customer's past sale lines (same window for every line of an invoice) --
-    given = lines["given_quantity_vs_item"].to_numpy() if "given_quantity_vs_item" in lines else None
-    lines = lines.assign(
-        quantity_vs_item=item["quantity_vs_item"]
-        if given is None
-        else np.where(np.isnan(given), item["quantity_vs_item"], given)
+    (q_center, q_scale), (s_center, s_scale), (i_center, i_scale) = (
+        line_usual["quantity"],
+        line_usual["spent"],
+        line_usual["index"],
     )
-    line_events = lines.loc[known, ["customer_code", "seconds", "quantity", "total_spent", "quantity_vs_item"]]
-    line_keys_sorted_order = np.argsort(
-        _keys(line_events["customer_code"].to_numpy(), line_events["seconds"].to_numpy()), kind="stable"
-    )
-    line_events = line_events.iloc[line_keys_sorted_order]
-    line_event_keys = _keys(line_events["customer_code"].to_numpy(), line_events["seconds"].to_numpy())
-    positions, valid, _ = _lag_window(line_event_keys, inv_keys, inv_start, LAG_WINDOW)
-    q_center, q_scale = _window_robust(
-        _padded(np.log1p(line_events["quantity"].to_numpy())),
-        positions,
-        valid,
-        priors.quantity_log_median,
-        priors.quantity_log_mad,
-        weight,
-    )
-    s_center, s_scale = _window_robust(
-        _padded(np.log1p(line_events["total_spent"].clip(lower=0).to_numpy())),
-        positions,
-        valid,
-        priors.spent_log_median,
-        priors.spent_log_mad,
-        weight,
-    )
-    i_center, i_scale = _window_robust(
-        _padded(line_events["quantity_vs_item"].to_numpy()), positions, valid, 0.0, priors.index_log_mad, weight
-    )
-    del positions, valid, line_events
     inv_table["_q_center"], inv_table["_q_scale"] = q_center, q_scale
     inv_table["_i_center"], inv_table["_i_scale"] = i_center, i_scale
     inv_table["_s_center"], inv_table["_s_scale"] = s_center, s_scale

@@ -4,13 +4,13 @@ the history features of a few posted rows dated after the training data are comp
 `history.history_features` judges a posted row against every training row of its customer and of its
 StockCode. For a row later than all of them, it reads only: the customer's invoice count, first and
 last invoice, invoices per country, the invoices of the 7 days before the last one, the sums of each
-invoice's own 1-hour and 24-hour counts, the last LAG_WINDOW invoices (hour, amount) and sale lines
-(quantity, amount, item index), the StockCodes bought; and the item's last PRICE_LAG_DAYS daily
-medians (price, log quantity). `HistoryState` holds exactly these, built with the same helpers, so
-`features` returns the same figures (tested against `history_features`). It returns None when a
-post falls outside what the state can answer (a row not after its customer's or item's history, a
-cancellation, a stored invoice number, several invoices of one customer, ...): the caller then takes
-the full path.
+invoice's own 1-hour and 24-hour counts, the last LAG_WINDOW invoices (hour, amount, and their sale
+lines' medians and spreads of quantity, amount and item index), the StockCodes bought; and the
+item's last PRICE_LAG_DAYS daily medians (price, log quantity). `HistoryState` holds exactly these,
+built with the same helpers, so `features` returns the same figures (tested against
+`history_features`). It returns None when a post falls outside what the state can answer (a row not
+after its customer's or item's history, a cancellation, a stored invoice number, several invoices of
+one customer, ...): the caller then takes the full path.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .history import (
     line_columns,
 )
 from .history_stats import (
+    LINE_SUMMARIES,
     PRICE_LAG_DAYS,
     PRICE_WINDOW_DAYS,
     PRIOR_WEIGHT,
@@ -47,10 +48,11 @@ from .history_stats import (
     _prepare_lines,
     _robust,
     daily_item_medians,
+    invoice_line_summaries,
 )
 from .kinds import CANCELLATION, SALE
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a customer's usual line from per-invoice summaries (was: the last sale lines)
 WEEK = 7 * 86400
 
 
@@ -71,10 +73,12 @@ class HistoryState:
     window_start: np.ndarray  # last LAG_WINDOW sale invoices, per customer:
     window_hour: np.ndarray
     window_amount: np.ndarray  # log1p(sale amount)
-    line_start: np.ndarray  # last LAG_WINDOW sale lines, per customer:
-    line_quantity: np.ndarray  # log1p(quantity)
-    line_spent: np.ndarray  # log1p(total spent)
-    line_index: np.ndarray  # quantity_vs_item (as training gave it)
+    window_quantity_median: np.ndarray  # invoice_line_summaries of the same invoices: log1p(quantity)
+    window_quantity_spread: np.ndarray
+    window_spent_median: np.ndarray  # log1p(total spent)
+    window_spent_spread: np.ndarray
+    window_index_median: np.ndarray  # quantity_vs_item (as training gave it)
+    window_index_spread: np.ndarray
     countries: np.ndarray  # str, sorted
     country_keys: np.ndarray  # customer position * len(countries) + country, sorted
     country_counts: np.ndarray
@@ -112,8 +116,8 @@ class HistoryState:
         return pd.DataFrame(features, index=lines.index)
 
     def in_warm_up(self, seconds: np.ndarray) -> bool:
-        """Whether any of these invoice times falls in the history's first days (WARM_UP_SECONDS) or
-        before them, where burst_warm_up reads the customer's first day: the full path answers those."""
+        """Whether any of these invoice times falls in the history's first week (WARM_UP_SECONDS) or
+        before it, where burst_warm_up sets burst evidence aside: the full path answers those."""
         has = self.events > 0
         return bool(has.any() and (np.asarray(seconds) - self.first_event[has].min() < WARM_UP_SECONDS).any())
 
@@ -173,9 +177,8 @@ def build_history_state(history: pd.DataFrame) -> HistoryState:
     recent = seconds >= np.repeat(seconds[last_position], count) - WEEK if len(seconds) else np.zeros(0, bool)
 
     sale_lines = lines[sale]
-    line_keys = _keys(sale_lines["customer_code"].to_numpy(), sale_lines["seconds"].to_numpy())
-    sale_lines = sale_lines.iloc[np.argsort(line_keys, kind="stable")]
-    line_tail = _tails(sale_lines["customer_code"].to_numpy(), n_customers)
+    window = _tails(code, n_customers)
+    summaries = invoice_line_summaries(sale_lines).reindex(events.index)
     stock_codes = np.unique(lines["stock_code"].to_numpy(str))
     bought = np.unique(
         sale_lines["customer_code"].to_numpy(np.int64) * len(stock_codes)
@@ -195,13 +198,13 @@ def build_history_state(history: pd.DataFrame) -> HistoryState:
         hour_sum=np.bincount(code, weights=own_counts(3600), minlength=n_customers),
         day_sum=np.bincount(code, weights=own_counts(86400), minlength=n_customers),
         recent_keys=keys[recent],
-        window_start=_tails(code, n_customers)[1],
-        window_hour=events["hour"].to_numpy()[_tails(code, n_customers)[0]],
-        window_amount=np.log1p(events["sale_amount"].clip(lower=0).to_numpy())[_tails(code, n_customers)[0]],
-        line_start=line_tail[1],
-        line_quantity=np.log1p(sale_lines["quantity"].to_numpy())[line_tail[0]],
-        line_spent=np.log1p(sale_lines["total_spent"].clip(lower=0).to_numpy())[line_tail[0]],
-        line_index=sale_lines["quantity_vs_item"].to_numpy()[line_tail[0]],
+        window_start=window[1],
+        window_hour=events["hour"].to_numpy()[window[0]],
+        window_amount=np.log1p(events["sale_amount"].clip(lower=0).to_numpy())[window[0]],
+        **{
+            f"window_{column}": summaries[column].to_numpy(np.float64)[window[0]]
+            for column in (f"{name}_{part}" for name in LINE_SUMMARIES for part in ("median", "spread"))
+        },
         countries=countries,
         country_keys=pair,
         country_counts=pair_counts,
@@ -296,14 +299,30 @@ def _features(
     invoice_amount = np.asarray(invoices["sale_amount"])
     amount_z = (np.log1p(np.clip(invoice_amount, 0, None)) - center) / scale
 
-    positions, valid = _window(state.line_start, customer, LAG_WINDOW)
     q_center, q_scale = _robust(
-        _padded(state.line_quantity)[positions], valid, priors.quantity_log_median, priors.quantity_log_mad, weight
+        _padded(state.window_quantity_median)[positions],
+        valid,
+        priors.quantity_log_median,
+        priors.quantity_log_mad,
+        weight,
+        spread=_padded(state.window_quantity_spread)[positions],
     )
     s_center, s_scale = _robust(
-        _padded(state.line_spent)[positions], valid, priors.spent_log_median, priors.spent_log_mad, weight
+        _padded(state.window_spent_median)[positions],
+        valid,
+        priors.spent_log_median,
+        priors.spent_log_mad,
+        weight,
+        spread=_padded(state.window_spent_spread)[positions],
     )
-    i_center, i_scale = _robust(_padded(state.line_index)[positions], valid, 0.0, priors.index_log_mad, weight)
+    i_center, i_scale = _robust(
+        _padded(state.window_index_median)[positions],
+        valid,
+        0.0,
+        priors.index_log_mad,
+        weight,
+        spread=_padded(state.window_index_spread)[positions],
+    )
 
     position = {number: at for at, number in enumerate(np.asarray(invoices["invoice_no"]).tolist())}
     at = np.array([position[number] for number in np.asarray(lines["invoice_no"]).tolist()], dtype=np.intp)

@@ -72,17 +72,39 @@ def _session(customer_id: int, day: str, prefix: str) -> list[dict]:
     return [line(invoice_no=f"{prefix}{n}", when=f"{day} 14:{10 * n:02d}", customer_id=customer_id) for n in range(5)]
 
 
-def test_a_customers_first_day_in_the_historys_first_week_is_not_a_burst() -> None:
+def test_sessions_in_the_historys_first_week_are_not_bursts() -> None:
     rows = frame(
         *[item for customer in range(1, 21) for item in weekly_invoices(customer, 10)],  # from 3 January
         *_session(30, "2011-01-05", "S"),  # first seen in the history's first week: habits unknown
-        *_session(30, "2011-01-07", "T"),  # the same customer's next session is judged
+        *_session(30, "2011-01-08", "V"),  # its next session, still in the first week: unknown still
+        *_session(30, "2011-01-12", "T"),  # the same customer's session after the first week is judged
         *_session(31, "2011-02-15", "U"),  # a customer new after the first week is judged
     )
     burst = history_features(rows)["burst_surprise"].groupby(rows["invoice_no"].str[0]).max()
     assert burst["S"] == 0.0
+    assert burst["V"] == 0.0
     assert burst["T"] > 0.0
     assert burst["U"] > 0.0
+
+
+def test_a_slice_of_the_past_keeps_the_training_rows_first_week() -> None:
+    # Customer 40 and its item appear a month after the history starts, with a session of 4 invoices;
+    # its fifth invoice is judged against that slice of the past alone (as a posted invoice is).
+    # The first week is the training rows' (in the priors), not the slice's: the burst counts.
+    session = [
+        line(invoice_no=f"K{n}", when=f"2011-02-10 14:{10 * n:02d}", customer_id=40, stock_code="ONLY40")
+        for n in range(5)
+    ]
+    everything = frame(*[item for customer in range(1, 21) for item in weekly_invoices(customer, 10)], *session)
+    priors = fit_priors(everything)
+    posted = everything[everything["invoice_no"] == "K4"]
+    past = everything[(everything["customer_id"] == 40) & (everything["invoice_no"] != "K4")]
+
+    alone = history_features(posted, past=past, priors=priors)
+    full = history_features(everything, priors=priors)[everything["invoice_no"] == "K4"]
+
+    assert full["burst_surprise"].iloc[0] > 0.0
+    assert alone["burst_surprise"].iloc[0] == pytest.approx(full["burst_surprise"].iloc[0])
 
 
 def test_cold_start_first_invoices_look_ordinary() -> None:
@@ -96,6 +118,31 @@ def test_cold_start_first_invoices_look_ordinary() -> None:
     assert first["quantity_spike"].sum() == 0
     assert first["hour_rarity"].max() < 1.5
     assert not first["unusual_destination"].any()
+
+
+def test_the_lines_of_one_earlier_order_count_as_one_observation_of_the_customers_habits() -> None:
+    # Customer 30's only earlier order has 16 lines of 2 units; customer 31's has one line of 2.
+    # Both then order 240 units. One order is one look at a customer's habits however many lines it
+    # has: both are shrunk toward the shop-wide prior alike (weight 1 / (1 + 3)), so the second order
+    # of a wholesale customer does not read as 18 robust deviations above "their usual 2".
+    many = [
+        line(invoice_no="M0", when="2011-02-01 10:00", customer_id=30, quantity=2, stock_code=f"S{n}")
+        for n in range(16)
+    ]
+    rows = frame(
+        *[item for customer in range(1, 21) for item in weekly_invoices(customer, 5)],
+        *many,
+        line(invoice_no="M1", when="2011-02-03 10:00", customer_id=30, quantity=240),
+        line(invoice_no="O0", when="2011-02-01 10:00", customer_id=31, quantity=2, stock_code="S0"),
+        line(invoice_no="O1", when="2011-02-03 10:00", customer_id=31, quantity=240),
+    )
+    features = history_features(rows)
+    many_lines = features[rows["invoice_no"] == "M1"].iloc[0]
+    one_line = features[rows["invoice_no"] == "O1"].iloc[0]
+    assert many_lines["hist_freq"] == one_line["hist_freq"] == 1
+    for column in ("quantity_median", "quantity_z", "zscore"):
+        assert many_lines[column] == pytest.approx(one_line[column]), column
+    assert many_lines["quantity_z"] < 10
 
 
 def test_price_baseline_uses_the_last_30_days_and_falls_back_to_longer_history() -> None:

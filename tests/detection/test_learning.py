@@ -19,6 +19,7 @@ from detection.services import scoring_bundle, train_and_activate
 from detection.simulated_analysts import real_sales, simulate_seed, unsupervised
 from reviews.models import Review
 from tests.factories import ReviewFactory
+from transactions.models import Transaction
 from transactions.selectors import transactions_frame
 from transactions.services import ingest_file
 
@@ -58,7 +59,9 @@ def give_verdicts(confirmed: list[int], dismissed: list[int]) -> dict[str, list[
         (Review.Status.FALSE_POSITIVE, dismissed),
     ):
         for transaction_id in transaction_ids:  # a few dozen rows
-            review = ReviewFactory(transaction_id=transaction_id, status=status, closed_at=CLOSED)
+            review = ReviewFactory(
+                transaction=Transaction.objects.get(pk=transaction_id), status=status, closed_at=CLOSED
+            )
             ids[status.value].append(review.pk)
     return ids
 
@@ -80,7 +83,9 @@ def test_an_empty_label_provider_scores_exactly_as_no_provider(db, demo_csv, fas
 def test_training_records_the_verdicts_it_used_and_serves_the_blend(trained_version, fast_training) -> None:
     ranking = sale_ranking(trained_version)
     given = give_verdicts(confirmed=ranking[:25], dismissed=ranking[25:50])
-    ReviewFactory(transaction_id=ranking[60], status=Review.Status.INVESTIGATING)  # not a verdict
+    ReviewFactory(
+        transaction=Transaction.objects.get(pk=ranking[60]), status=Review.Status.INVESTIGATING
+    )  # not a verdict
 
     version = train_and_activate(epochs=3, seed=0)
 
@@ -100,8 +105,12 @@ def test_training_records_the_verdicts_it_used_and_serves_the_blend(trained_vers
     assert bundle.fused.supervised is not None and len(bundle.fused.feedback.verdicts) == 50
     frame = transactions_frame().set_index("transaction_id", drop=False)
     for transaction_id in (ranking[0], ranking[30], ranking[200], ranking[-1]):
-        posted = score_posted(frame.loc[[transaction_id]].reset_index(drop=True), bundle)
-        assert posted["anomaly_score"].iloc[0] == pytest.approx(scores.loc[transaction_id, "anomaly_score"], abs=1e-9)
+        # The whole invoice is posted: its figures (amount, ...) are those of all its lines.
+        invoice = frame[frame["invoice_no"] == frame.loc[transaction_id, "invoice_no"]]
+        posted = score_posted(invoice.reset_index(drop=True), bundle).set_index("transaction_id")
+        assert posted.loc[transaction_id, "anomaly_score"] == pytest.approx(
+            scores.loc[transaction_id, "anomaly_score"], abs=1e-9
+        )
 
 
 def test_dismissed_rows_leave_the_queue_and_say_why(trained_version, fast_training) -> None:

@@ -11,9 +11,11 @@ import pytest
 from django.utils import timezone
 
 from detection import score_writes, services
+from detection.bundle import load_bundle
 from detection.errors import ArtifactError, TrainingInProgress
-from detection.estimators import Detector, fit_detector, risk_score
+from detection.estimators import Detector, file_sha256, fit_detector, risk_score
 from detection.features import MODEL_FEATURES, build_features, build_reference, model_matrix
+from detection.history_state import FORMAT_VERSION as STATE_FORMAT_VERSION
 from detection.kinds import line_kinds
 from detection.models import ModelVersion, TransactionScore
 from detection.scoring import score_frame, score_posted
@@ -138,6 +140,24 @@ def test_missing_artifact_is_refused_on_load(trained_version: ModelVersion) -> N
     Path(trained_version.artifacts["autoencoder"]["path"]).unlink()
     with pytest.raises(ArtifactError, match="missing"):
         Detector.load(trained_version.artifacts)
+
+
+def test_a_history_state_saved_in_an_earlier_layout_is_rebuilt_on_load(trained_version: ModelVersion) -> None:
+    artifacts = dict(trained_version.artifacts)
+    path = Path(artifacts["history_state"]["path"])
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    current = load_bundle(artifacts).state
+    # Format 1 kept the last sale lines instead of per-invoice summaries: same file name, other arrays.
+    older = {key: value for key, value in arrays.items() if not key.startswith("window_quantity")}
+    np.savez(path, **{**older, "format": np.array(STATE_FORMAT_VERSION - 1), "line_quantity": np.zeros(3)})
+    artifacts["history_state"] = {**artifacts["history_state"], "sha256": file_sha256(path)}
+
+    rebuilt = load_bundle(artifacts).state
+
+    assert not hasattr(rebuilt, "line_quantity")
+    for name, value in current.to_arrays().items():
+        assert np.array_equal(getattr(rebuilt, name, value), value), name
 
 
 def test_same_seed_gives_identical_flags(demo_frames, db, demo_csv) -> None:

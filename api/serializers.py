@@ -66,15 +66,25 @@ class CustomerIdField(serializers.Field):
 
 
 class StrictSerializer(serializers.Serializer):
-    """A request serializer that refuses keys it does not know (typos would otherwise pass silently)."""
+    """A request serializer that refuses keys it does not know (typos would otherwise pass silently).
+
+    Unknown keys are reported with every other field's error in one 400, so a client fixes all of
+    them at once."""
 
     def to_internal_value(self, data: Any) -> Any:
+        errors: dict[str, Any] = {}
         if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                allowed = ", ".join(self.fields)
-                raise serializers.ValidationError({key: [f"unknown field; allowed: {allowed}"] for key in unknown})
-        return super().to_internal_value(data)
+            allowed = ", ".join(self.fields)
+            errors = {key: [f"unknown field; allowed: {allowed}"] for key in sorted(set(data) - set(self.fields))}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not errors or not isinstance(exc.detail, Mapping):
+                raise
+            raise serializers.ValidationError({**errors, **exc.detail}) from exc
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
 
 class AnomaliesRequestSerializer(StrictSerializer):

@@ -58,6 +58,19 @@ def test_bad_anomalies_request_is_400_naming_the_field(db, api, body, field, all
     assert field in response.json()["detail"]
 
 
+def test_an_unknown_key_and_bad_values_are_all_named_in_one_400(db, api) -> None:
+    body = {"customer_id": "abc", "filter_metric": "Quantity", "limit": 0, "filtermetric": "TotalSpent"}
+
+    response = api.post("/api/anomalies", body, format="json")
+
+    assert response.status_code == 400
+    errors = errors_of(response)
+    assert set(errors) == {"customer_id", "filter_metric", "limit", "filtermetric"}
+    assert "allowed: customer_id, filter_metric, scope, limit" in " ".join(errors["filtermetric"])
+    assert METRICS_TEXT in " ".join(errors["filter_metric"])
+    assert all(name in response.json()["detail"] for name in errors)
+
+
 @pytest.mark.parametrize("text", ["{bad json", '{"customer_id": 15311,}', "", "[", "\x00\x01"])
 def test_malformed_json_is_400_naming_the_body(db, api, text) -> None:
     response = api.post("/api/anomalies", text, content_type="application/json")

@@ -27,9 +27,10 @@ from .errors import ArtifactError
 from .estimators import Detector, file_sha256, verified_path
 from .feedback import Feedback
 from .fusion import LEGACY_CORROBORATION_WEIGHT, FusedDetector
+from .history_priors import HistoryPriors
 from .history_state import FORMAT_VERSION as STATE_FORMAT_VERSION
 from .history_state import HistoryState, build_history_state
-from .history_stats import LOCAL_TIME_ZONE, PRICE_LAG_DAYS, HistoryPriors, _local_day
+from .history_stats import LOCAL_TIME_ZONE, PRICE_LAG_DAYS, _local_day
 from .kinds import SALE
 from .supervised import SupervisedLayer, TreeArrays
 from .tail_detector import Calibrator, TailDetector

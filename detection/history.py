@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from .fields import HIST_FREQ
+from .history_priors import HistoryPriors, fit_priors
 from .history_stats import (
     HOUR_NEIGHBOURS,
-    HistoryPriors,
     _invoices,
     _item_baselines,
     _keys,
@@ -42,7 +42,6 @@ from .history_stats import (
     _prepare_lines,
     _window_robust,
     burst_warm_up,
-    fit_priors,
     invoice_line_summaries,
 )
 from .kinds import CANCELLATION, NON_PRODUCT, SALE

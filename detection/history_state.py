@@ -32,13 +32,13 @@ from .history import (
     SPIKE_Z,
     line_columns,
 )
+from .history_priors import HistoryPriors
 from .history_stats import (
     LINE_SUMMARIES,
     PRICE_LAG_DAYS,
     PRICE_WINDOW_DAYS,
     PRIOR_WEIGHT,
     WARM_UP_SECONDS,
-    HistoryPriors,
     _invoices,
     _keys,
     _masked_median,
@@ -299,29 +299,21 @@ def _features(
     invoice_amount = np.asarray(invoices["sale_amount"])
     amount_z = (np.log1p(np.clip(invoice_amount, 0, None)) - center) / scale
 
-    q_center, q_scale = _robust(
-        _padded(state.window_quantity_median)[positions],
-        valid,
-        priors.quantity_log_median,
-        priors.quantity_log_mad,
-        weight,
-        spread=_padded(state.window_quantity_spread)[positions],
-    )
-    s_center, s_scale = _robust(
-        _padded(state.window_spent_median)[positions],
-        valid,
-        priors.spent_log_median,
-        priors.spent_log_mad,
-        weight,
-        spread=_padded(state.window_spent_spread)[positions],
-    )
-    i_center, i_scale = _robust(
-        _padded(state.window_index_median)[positions],
-        valid,
-        0.0,
-        priors.index_log_mad,
-        weight,
-        spread=_padded(state.window_index_spread)[positions],
+    # The customer's usual sale line, from the same invoices' line summaries (history.py does the same).
+    (q_center, q_scale), (s_center, s_scale), (i_center, i_scale) = (
+        _robust(
+            _padded(getattr(state, f"window_{name}_median"))[positions],
+            valid,
+            prior_median,
+            prior_mad,
+            weight,
+            spread=_padded(getattr(state, f"window_{name}_spread"))[positions],
+        )
+        for name, prior_median, prior_mad in (
+            ("quantity", priors.quantity_log_median, priors.quantity_log_mad),
+            ("spent", priors.spent_log_median, priors.spent_log_mad),
+            ("index", 0.0, priors.index_log_mad),
+        )
     )
 
     position = {number: at for at, number in enumerate(np.asarray(invoices["invoice_no"]).tolist())}

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from .history_priors import HistoryPriors
 from .history_state import HistoryState, _features, _find
-from .history_stats import LOCAL_TIME_ZONE, HistoryPriors
+from .history_stats import LOCAL_TIME_ZONE
 from .kinds import CANCELLATION, SALE
 
 MAX_PLAIN_LINES = 64  # past this the vectorised preparation is as quick

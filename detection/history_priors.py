@@ -1,0 +1,101 @@
+"""The global figures a customer with little history is shrunk toward, fitted on the training rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .history_stats import (
+    HOUR_NEIGHBOURS,
+    PRIOR_WEIGHT,
+    _invoices,
+    _item_baselines,
+    _keys,
+    _mad,
+    _prepare_lines,
+)
+from .kinds import SALE
+
+
+@dataclass(frozen=True)
+class HistoryPriors:
+    """Global figures a customer with little history is shrunk toward (fitted on training rows)."""
+
+    hour_share: tuple[float, ...]  # 24 local hours: share of sale invoices within +-1 hour
+    amount_log_median: float  # log1p(invoice sale amount)
+    amount_log_mad: float
+    quantity_log_median: float  # log1p(line quantity), sale lines
+    quantity_log_mad: float
+    spent_log_median: float  # log1p(line total), sale lines
+    spent_log_mad: float
+    index_log_mad: float  # quantity_vs_item of sale lines: how far a customer strays from items' usual
+    hour_mean: float  # mean earlier invoices of the same customer in the hour before a sale invoice
+    day_mean: float  # ... in the 24 hours before
+    weight: float = PRIOR_WEIGHT
+    # The training rows' first sale line (epoch seconds): where burst_warm_up's first week starts, for
+    # every row judged against them. None (versions saved before it): the rows at hand give it.
+    history_start: int | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "hour_share": list(self.hour_share),
+            "amount_log_median": self.amount_log_median,
+            "amount_log_mad": self.amount_log_mad,
+            "quantity_log_median": self.quantity_log_median,
+            "quantity_log_mad": self.quantity_log_mad,
+            "spent_log_median": self.spent_log_median,
+            "spent_log_mad": self.spent_log_mad,
+            "index_log_mad": self.index_log_mad,
+            "hour_mean": self.hour_mean,
+            "day_mean": self.day_mean,
+            "weight": self.weight,
+            "history_start": self.history_start,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> HistoryPriors:
+        return cls(**{**data, "hour_share": tuple(data["hour_share"])})
+
+
+def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
+    """Return the global priors of `rows` (their sale lines and sale invoices)."""
+    lines = _prepare_lines(rows)
+    sales = lines[lines["kind"] == SALE]
+    invoices = _invoices(lines)
+    sale_invoices = invoices[invoices["sale_lines"] > 0]
+    counts = np.bincount(sale_invoices["hour"].to_numpy(), minlength=24).astype(np.float64)
+    near = sum(np.roll(counts, shift) for shift in range(-HOUR_NEIGHBOURS, HOUR_NEIGHBOURS + 1))
+    # Half an invoice per hour keeps a never-seen hour from having probability zero.
+    share = (near + 0.5) / (counts.sum() + 12.0)
+    amount = np.log1p(sale_invoices["sale_amount"].clip(lower=0).to_numpy())
+    quantity = np.log1p(sales["quantity"].to_numpy(np.float64))
+    spent = np.log1p(sales["total_spent"].clip(lower=0).to_numpy())
+    is_sale = (lines["kind"] == SALE).to_numpy()
+    index = _item_baselines(lines, is_sale, float(np.median(quantity)) if len(quantity) else 0.0)["quantity_vs_item"][
+        is_sale
+    ]
+    codes, _ = pd.factorize(sale_invoices["customer_id"])
+    keys = np.sort(_keys(codes, sale_invoices["seconds"].to_numpy()))
+    starts = _keys(codes, np.zeros(len(codes), dtype=np.int64))
+    queries = _keys(codes, sale_invoices["seconds"].to_numpy())
+
+    def mean_since(seconds: int) -> float:
+        before = np.searchsorted(keys, queries, "left")
+        counts = before - np.searchsorted(keys, np.maximum(queries - seconds, starts), "left")
+        return float(counts.mean()) if len(counts) else 0.0
+
+    return HistoryPriors(
+        hour_share=tuple(float(v) for v in np.minimum(share, 1.0)),
+        amount_log_median=float(np.median(amount)) if len(amount) else 0.0,
+        amount_log_mad=_mad(amount),
+        quantity_log_median=float(np.median(quantity)) if len(quantity) else 0.0,
+        quantity_log_mad=_mad(quantity),
+        spent_log_median=float(np.median(spent)) if len(spent) else 0.0,
+        spent_log_mad=_mad(spent),
+        index_log_mad=_mad(index),
+        hour_mean=mean_since(3600),
+        day_mean=mean_since(86400),
+        history_start=int(sales["seconds"].min()) if len(sales) else None,
+    )

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from django.db.models import Q, QuerySet
+from django.db import connections
+from django.db.models import Aggregate, Q, QuerySet, TextField
 
 from . import sort_orders
 from .fields import ORM_PATHS, TABLE_FIELDS
@@ -61,19 +62,19 @@ def scores_page(
 
     `order_by` holds TABLE_FIELDS keys, "-" first for descending; transaction_id breaks ties so
     pages never overlap (`tiebreaker`). Raises ValueError naming an unknown field. Three queries;
-    two for a sort without an index whose order is stored for the version (detection.sort_orders,
-    unfiltered) or kept by this process already (`_sorted_ids`).
+    two for a sort without an index whose order is stored for the version (detection.sort_orders)
+    or kept by this process already (`_sorted_ids`).
     """
     version = version or require_active_model_version()
     ordering = orm_ordering(order_by)
     queryset = scores_for(version)
     for condition in filters:
         queryset = queryset.filter(_filter_q(condition))
-    total = queryset.count()
     if order_by and order_by[0].removeprefix("-") not in INDEXED_SORTS:
-        ids = _sorted_ids(version, queryset, order_by, ordering, filters=filters, total=total)
+        ids, total = _sorted_ids(version, queryset, order_by, ordering, filters=filters)
         keys = ids[offset : offset + limit].tolist()
     else:
+        total = queryset.count()
         keys = _page_keys(queryset, ordering, offset=offset, limit=limit, total=total)
     # The page's rows by the unique (version, transaction) index, in no SQL order: with an ORDER BY,
     # SQLite walks a sort index over every row of the version instead. A row deleted in between
@@ -144,27 +145,53 @@ def _sorted_ids(
     ordering: list[str],
     *,
     filters: tuple[ColumnFilter, ...],
-    total: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
     """Every transaction id of `queryset` in `ordering`, as the database sorts them (its collation
-    and NULL placement): the version's stored order when it has every row, else read once per process."""
+    and NULL placement), and their count: from the version's stored order when it has every row,
+    else read once per process."""
     stored = sort_orders.load_order(version.pk, order_by[0]) if len(order_by) == 1 else None
-    if stored is not None and not filters and len(stored) == total:
-        return stored
-
-    def read() -> np.ndarray:
-        restricted = _restricted_order(stored, queryset) if stored is not None and filters else None
+    if stored is not None and filters:
+        matching = matching_ids(queryset)  # the rows and their count in one query, in no order
+        restricted = _restricted_order(stored, matching)
         if restricted is not None:
-            return restricted
-        return np.fromiter(queryset.order_by(*ordering).values_list("transaction_id", flat=True), dtype=np.int64)
+            return restricted, len(matching)
+        total = len(matching)
+    else:
+        total = queryset.count()
+        if stored is not None and len(stored) == total:
+            return stored, total
+    key = (version.pk, version.created_at, tuple(ordering), repr(filters), total)
+    return _kept_order(key, lambda: ids_in_order(queryset, ordering)), total
 
-    return _kept_order((version.pk, version.created_at, tuple(ordering), repr(filters), total), read)
+
+def ids_in_order(queryset: QuerySet, ordering: list[str]) -> np.ndarray:
+    """The transaction ids of `queryset` sorted by the database in `ordering`."""
+    return np.fromiter(queryset.order_by(*ordering).values_list("transaction_id", flat=True), dtype=np.int64)
 
 
-def _restricted_order(stored: np.ndarray, queryset: QuerySet) -> np.ndarray | None:
-    """The rows of `queryset` in the order of `stored` (a sorted sequence's subset stays in its order),
-    read without ORDER BY; None when a row of `queryset` is missing from `stored` (scored since)."""
-    matching = np.fromiter(queryset.order_by().values_list("transaction_id", flat=True), dtype=np.int64)
+class _IdsText(Aggregate):
+    """An integer column's values as one comma-separated text, in no order: one value to fetch
+    instead of a row per id (45 ms instead of 140 ms for 393,738 ids on SQLite)."""
+
+    function = "GROUP_CONCAT"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "%(function)s(CAST(%(expressions)s AS text), ',')"
+        return self.as_sql(compiler, connection, function="STRING_AGG", template=template, **extra)
+
+
+def matching_ids(queryset: QuerySet) -> np.ndarray:
+    """The transaction ids of `queryset`, in no order."""
+    if connections[queryset.db].vendor not in ("sqlite", "postgresql"):
+        return np.fromiter(queryset.order_by().values_list("transaction_id", flat=True), dtype=np.int64)
+    text = queryset.order_by().aggregate(ids=_IdsText("transaction_id"))["ids"]
+    return np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
+
+
+def _restricted_order(stored: np.ndarray, matching: np.ndarray) -> np.ndarray | None:
+    """The `matching` ids in the order of `stored` (a sorted sequence's subset stays in its order);
+    None when one of them is missing from `stored` (scored since)."""
     if matching.size == 0:
         return matching
     ordered = np.asarray(stored)
@@ -201,9 +228,7 @@ def write_sort_orders(version: ModelVersion) -> list[str]:
     written = []
     for name in STORED_SORTS:
         for key in (name, f"-{name}"):
-            ordering = orm_ordering((key,))
-            ids = np.fromiter(queryset.order_by(*ordering).values_list("transaction_id", flat=True), dtype=np.int64)
-            sort_orders.save_order(version.pk, key, ids)
+            sort_orders.save_order(version.pk, key, ids_in_order(queryset, orm_ordering((key,))))
             written.append(key)
     return written
 

@@ -67,7 +67,8 @@ def test_a_filtered_page_keeps_the_stored_order_of_its_matching_rows(
             )
             assert rows == page_as_before(trained_version, offset=offset, limit=50, order_by=order_by, orm=orm)
             assert count == TransactionScore.objects.filter(orm).count() > 0
-            assert not any("ORDER BY" in query for query in sql), (order_by, sql)  # never sorted by the database
+            # the matching rows (and so their count) in no order, then the page's rows: never sorted by the database
+            assert len(sql) == 2 and not any("ORDER BY" in query for query in sql), (order_by, sql)
 
 
 def test_rows_scored_after_the_orders_were_stored_are_paged_from_the_database(
@@ -125,3 +126,9 @@ def test_a_queue_that_cannot_be_reached_costs_no_training(monkeypatch, caplog) -
     monkeypatch.setattr(django_q.tasks, "async_task", unreachable)
     sort_orders.queue_writing(7)  # logged, not raised
     assert "v7 could not be queued: broker down" in caplog.text
+
+
+def test_a_filter_that_matches_nothing_gives_an_empty_page(trained_version: ModelVersion, fresh_process) -> None:
+    write_sort_orders(trained_version)
+    nowhere = (ColumnFilter("country", "eq", "Atlantis"),)
+    assert scores_page(offset=0, limit=50, order_by=("-zscore",), filters=nowhere, version=trained_version) == ([], 0)

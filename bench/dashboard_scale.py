@@ -266,6 +266,7 @@ def main() -> None:
         if "postgres" in args.databases:
             server = args.postgres_url
             if server is None:
+                folder.chmod(0o711)  # as root, the cluster runs as `postgres`, which must reach its folder
                 cluster = folder / "pg"
                 server = start_postgres(cluster, args.postgres_port)
             urls["postgres"] = postgres_copy(folder / "db.sqlite3", server, database_name, code, env)

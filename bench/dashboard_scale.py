@@ -12,7 +12,11 @@ instance the main checkout, to print the figures before a change from the same m
 Prints, per database, medians of `--runs` calls with an empty cache: the over-time chart per week
 and per day (selector + figure), the per-country chart, and one block of 100 grid rows (what the
 table callback does: selector + row shaping) at the first page, row 200,000 and the last page for
-the default sort and the common sorts, and two filtered pages.
+the default sort and the common sorts, and two filtered pages. Then the first read of sorts without
+an index of their own: one block at a middle row, each the first call of a fresh process, median
+of `--runs` processes. When the code has `manage.py write_sort_orders`, it runs first on each copy
+(what the background task after training does; its time is printed), each database with an
+artifacts folder of its own.
 """
 
 from __future__ import annotations
@@ -56,6 +60,17 @@ FILTERS = {
     "flagged only": {"is_flagged": {"filterType": "text", "type": "true"}},
     "Country = France": {"country": {"filterType": "text", "type": "equals", "filter": "France"}},
 }
+NOT_UK = {"country": {"filterType": "text", "type": "notEqual", "filter": "United Kingdom"}}
+QUANTITY_OVER_5 = {"quantity": {"filterType": "number", "type": "greaterThan", "filter": 5}}
+# Sorts without an index of their own, read first in a fresh process: (sort model, filter model, row).
+FIRST_READS = {
+    "CustomerID asc": ([{"colId": "customer_id", "sort": "asc"}], {}, DEEP_ROW),
+    "Description asc": ([{"colId": "description", "sort": "asc"}], {}, DEEP_ROW),
+    "Quantity desc": ([{"colId": "quantity", "sort": "desc"}], {}, DEEP_ROW),
+    "ZScore desc": ([{"colId": "zscore", "sort": "desc"}], {}, DEEP_ROW),
+    "Country != United Kingdom, Description asc": ([{"colId": "description", "sort": "asc"}], NOT_UK, 20_000),
+    "Quantity > 5, CustomerID asc": ([{"colId": "customer_id", "sort": "asc"}], QUANTITY_OVER_5, 20_000),
+}
 
 
 def median_ms(call, runs: int) -> float:
@@ -71,27 +86,43 @@ def median_ms(call, runs: int) -> float:
     return round(statistics.median(seconds) * 1000, 1)
 
 
-def child(runs: int) -> None:
-    """Time the reads in this process against DATABASE_URL; print one JSON line."""
+def grid_block(request: dict) -> int:
+    """One block of grid rows as the table callback reads it (selector + row shaping); the row count."""
+    from dashboard.tables import grid_rows, page_query
+    from detection.grid import scores_page
+
+    query = page_query(request)
+    rows, total = scores_page(offset=query.offset, limit=query.limit, order_by=query.order_by, filters=query.filters)
+    grid_rows(rows)
+    return total
+
+
+def django_setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anomaly_site.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
     django.setup()
+    import dashboard.tables  # noqa: F401  (imported before any timing, as in a served process)
+    import detection.grid  # noqa: F401
+
+
+def first_read_child(name: str) -> None:
+    """Time the first grid block of FIRST_READS[name] in this fresh process; print its milliseconds."""
+    django_setup()
+    sort_model, filter_model, row = FIRST_READS[name]
+    start = time.perf_counter()
+    grid_block({"startRow": row, "endRow": row + 100, "sortModel": sort_model, "filterModel": filter_model})
+    print(json.dumps((time.perf_counter() - start) * 1000))
+
+
+def child(runs: int) -> None:
+    """Time the reads in this process against DATABASE_URL; print one JSON line."""
+    django_setup()
     from dashboard.figures import anomalies_by_country_figure, anomalies_over_time_figure
-    from dashboard.tables import grid_rows, page_query
-    from detection.grid import scores_page
     from detection.selectors import anomalies_by_country, anomalies_over_time, require_active_model_version
 
     version = require_active_model_version()
-
-    def grid_block(request: dict) -> int:
-        query = page_query(request)
-        rows, total = scores_page(
-            offset=query.offset, limit=query.limit, order_by=query.order_by, filters=query.filters
-        )
-        grid_rows(rows)
-        return total
 
     out: dict[str, float] = {}
     for period in ("week", "day"):
@@ -113,6 +144,29 @@ def child(runs: int) -> None:
             out[f"grid {name}, {label}"] = median_ms(lambda r=request: grid_block(r), runs)
     out["scored rows"] = total = grid_block({"startRow": 0, "endRow": 1})
     print(json.dumps(out))
+
+
+def first_reads(code: Path, runs: int, env: dict[str, str]) -> dict[str, float]:
+    """FIRST_READS timed as the first call of `runs` fresh processes each: medians in milliseconds."""
+    medians = {}
+    for name in FIRST_READS:
+        timings = [
+            json.loads(run(code, [str(Path(__file__).resolve()), "--first-read", name], env, capture=True).split()[-1])
+            for _ in range(runs)
+        ]
+        medians[f"first read in a fresh process: {name}, row {FIRST_READS[name][2]:,}"] = round(
+            statistics.median(timings), 1
+        )
+    return medians
+
+
+def write_sort_orders(code: Path, env: dict[str, str]) -> float | None:
+    """Run `manage.py write_sort_orders` when the code has it; its seconds, else None."""
+    if not (code / "detection" / "management" / "commands" / "write_sort_orders.py").is_file():
+        return None
+    start = time.perf_counter()
+    run(code, ["manage.py", "write_sort_orders"], env, capture=True)
+    return time.perf_counter() - start
 
 
 def run(code: Path, arguments: list[str], env: dict[str, str], *, capture: bool = False) -> str:
@@ -183,10 +237,14 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="a server to create the database on (default: a throwaway cluster)")
     parser.add_argument("--postgres-port", type=int, default=54342)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--first-read", choices=list(FIRST_READS), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
+    if args.child or args.first_read:
         sys.path.insert(0, os.getcwd())
-        child(args.runs)
+        if args.first_read:
+            first_read_child(args.first_read)
+        else:
+            child(args.runs)
         return
 
     folder = scratch_folder(args.db, "dashboard-scale-")
@@ -208,18 +266,22 @@ def main() -> None:
         if "postgres" in args.databases:
             server = args.postgres_url
             if server is None:
+                folder.chmod(0o711)  # as root, the cluster runs as `postgres`, which must reach its folder
                 cluster = folder / "pg"
                 server = start_postgres(cluster, args.postgres_port)
             urls["postgres"] = postgres_copy(folder / "db.sqlite3", server, database_name, code, env)
         for database in args.databases:
+            artifacts = str(folder / f"artifacts-{database}")  # stored orders differ (NULL placement)
+            database_env = {**env, "DATABASE_URL": urls[database], "ARTIFACTS_DIR": artifacts}
+            seconds = write_sort_orders(code, database_env)
             output = run(
-                code,
-                [str(Path(__file__).resolve()), "--child", "--runs", str(args.runs)],
-                {**env, "DATABASE_URL": urls[database]},
-                capture=True,
+                code, [str(Path(__file__).resolve()), "--child", "--runs", str(args.runs)], database_env, capture=True
             )
             figures = json.loads(output.strip().splitlines()[-1])
+            figures.update(first_reads(code, args.runs, database_env))
             print(f"{database}: {figures.pop('scored rows'):,} scored rows; medians of {args.runs}, empty cache")
+            if seconds is not None:
+                print(f"  write_sort_orders (the background task after training): {seconds:,.1f} s")
             for name, value in figures.items():
                 print(f"  {name}: {value:,.1f} ms")
     finally:

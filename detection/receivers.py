@@ -1,4 +1,5 @@
-"""Receivers detection connects to models below it: the daily counts follow a transaction's deletion."""
+"""Receivers detection connects to models below it: the daily counts and the grid's stored sort orders
+follow a transaction's deletion."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.db.models.signals import post_delete
 
 from transactions.models import Transaction
 
+from . import sort_orders
 from .daily_counts import local_days, recount_days
 from .models import DailyScoreCount
 
@@ -28,5 +30,15 @@ def recount_after_transaction_delete(sender, instance: Transaction, **kwargs) ->
         recount_days(version_id, dates)
 
 
+def drop_sort_orders_after_transaction_delete(sender, instance: Transaction, **kwargs) -> None:
+    """Remove every version's stored grid orders (detection.sort_orders): they still list the deleted
+    rows, and a row scored later would give them the version's row count again. The grid reads those
+    sorts from the database until the orders are written anew (the next training or scoring run)."""
+    sort_orders.drop_orders()
+
+
 def connect() -> None:
     post_delete.connect(recount_after_transaction_delete, sender=Transaction, dispatch_uid="detection-daily-counts")
+    post_delete.connect(
+        drop_sort_orders_after_transaction_delete, sender=Transaction, dispatch_uid="detection-sort-orders"
+    )

@@ -31,6 +31,7 @@ from jobs.models import BackgroundJob
 from jobs.recovery import recover_dead_jobs
 from transactions.selectors import scoreable_transactions, transactions_frame
 
+from . import sort_orders
 from .bundle import ScoringBundle, load_bundle, save_bundle
 from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
@@ -232,6 +233,7 @@ def train_and_activate(
         prune_old_versions()  # the versions this one displaced beyond KEEP_SCORED_VERSIONS
         version.metrics["prune_after_seconds"] = round(time.perf_counter() - tick, 3)
         version.save(update_fields=["metrics"])
+        sort_orders.queue_writing(version.pk)  # the grid's sorts without an index, in the background
         progress("done", 1.0)
     except BaseException as exc:
         ModelVersion.objects.filter(pk=version.pk).update(
@@ -367,4 +369,6 @@ def score_new_transactions(*, version: ModelVersion | None = None) -> int:
     with transaction.atomic():
         written = write_scores(version, scores)
         scores_written.send(sender=ModelVersion, version=version, transaction_ids=scores["transaction_id"].tolist())
+    if written:
+        sort_orders.queue_writing(version.pk)  # the stored grid orders miss the new rows
     return written

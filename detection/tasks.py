@@ -22,3 +22,12 @@ def score_id_range(version_id: int, first_id: int, last_id: int) -> int:
     from . import chunked
 
     return chunked.score_id_range(version_id, first_id, last_id)
+
+
+def write_sort_orders(version_id: int) -> int:
+    """Store the grid's sort orders of version `version_id` (queued after training); return how many."""
+    from . import grid
+    from .models import ModelVersion
+
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    return len(grid.write_sort_orders(version)) if version is not None else 0

@@ -10,16 +10,16 @@ from rest_framework import serializers
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from .authentication import TokenAuthentication
 from .parsers import StrictJSONParser
 from .serializers import ErrorSerializer
+from .throttling import SlicedRateThrottle
 from .tokens import issue_token, log_in
 
 
-class LoginAddressThrottle(SimpleRateThrottle):
+class LoginAddressThrottle(SlicedRateThrottle):
     """Token logins per client address (the "login" rate, API_LOGIN_RATE)."""
 
     scope = "login"
@@ -28,7 +28,7 @@ class LoginAddressThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class LoginUsernameThrottle(SimpleRateThrottle):
+class LoginUsernameThrottle(SlicedRateThrottle):
     """Token logins per submitted username, whatever the address (the "login_username" rate)."""
 
     scope = "login_username"

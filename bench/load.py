@@ -10,7 +10,9 @@ new transaction is; `--posted stored` keeps its own date, the slower point-in-ti
 stored rows) with equal odds, sends it with the admin user's token
 on a new connection (gunicorn's sync workers close each one), waits for the whole response, then
 pauses --think seconds. Only loopback traffic; the run stops by itself. Prints requests/s, p50,
-p95, p99 and max per endpoint and overall, and the errors (any status but 200, or no answer).
+p95, p99 and max per endpoint and overall, the errors (any status but 200, or no answer), and the
+CPU time the gunicorn workers and the clients spent per request (from /proc and getrusage: less
+sensitive than requests/s to what else the shared machine runs).
 The database copy is deleted afterwards; the original is never written.
 """
 
@@ -21,6 +23,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -175,6 +178,25 @@ def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 120) -> N
     sys.exit(f"gunicorn did not answer {url} within {timeout} s")
 
 
+def workers_cpu_seconds(server: subprocess.Popen) -> float:
+    """User + system CPU seconds of the gunicorn master's live children (its workers), from /proc (Linux)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a worker that just exited
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def summary(label: str, results: list, seconds: float) -> str:
     latencies = np.array([latency for _, _, latency in results]) * 1000
     errors = sum(status != 200 for _, status, _ in results)
@@ -218,9 +240,11 @@ def main() -> None:
         try:
             wait_until_up(f"http://127.0.0.1:{args.port}/api/health", server)
             warm_up(args.port, token, rows, args.workers)
-            started = time.monotonic()
+            started, server_cpu, client_cpu = time.monotonic(), workers_cpu_seconds(server), own_cpu_seconds()
             results = asyncio.run(run_clients(args.port, token, customers, rows, args, args.clients, args.seconds))
             elapsed = time.monotonic() - started
+            server_cpu = workers_cpu_seconds(server) - server_cpu
+            client_cpu = own_cpu_seconds() - client_cpu
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -233,6 +257,10 @@ def main() -> None:
     for kind in ["anomalies", "customer_ids", "score"]:
         print(summary(kind, [r for r in results if r[0] == kind], elapsed))
     print(summary("all", results, elapsed))
+    print(
+        f"CPU per request: workers {server_cpu / len(results) * 1000:.2f} ms, "
+        f"clients {client_cpu / len(results) * 1000:.2f} ms"
+    )
     failures: dict = {}
     for kind, status, _ in results:
         if status != 200:

@@ -10,6 +10,7 @@ from django.db.models import CharField, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from .customer_list import customer_ids  # noqa: F401  (read here by the API, the dashboard and bench/)
 from .models import Customer, Transaction
 
 SCOREABLE_COLUMNS = [
@@ -74,11 +75,6 @@ def shared_strings(values: pd.Series) -> pd.Series:
     """Return `values` (same dtype, index and name) with each distinct value held by one object."""
     codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
     return pd.Series(uniques[codes], index=values.index, name=values.name, dtype=values.dtype)
-
-
-def customer_ids() -> list[int]:
-    """Every CustomerID of the loaded data, ascending."""
-    return list(Customer.objects.order_by("customer_id").values_list("customer_id", flat=True))
 
 
 def customer_exists(customer_id: int) -> bool:

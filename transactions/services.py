@@ -20,6 +20,7 @@ from core.bulk_load import bulk_load, refresh_statistics
 
 from . import summaries
 from .cleaning import clean_rows
+from .customer_list import customers_changed
 from .models import Customer, ImportBatch, QuarantinedRow, Transaction
 from .source import Limits, SourceChunk, SourceError, inspect_source, iter_chunks
 
@@ -275,12 +276,14 @@ def refresh_customers(customer_ids, *, loaded_invoices: pd.DataFrame | None = No
         }
     )
     # One upsert from the columns (no model instance per customer), in customer_id order.
-    return upsert_frame(
+    written = upsert_frame(
         Customer,
         customers,
         unique_fields=["customer_id"],
         update_fields=["country", "first_seen", "last_seen", "invoice_count", "line_count"],
     )
+    customers_changed()  # the upsert sends no signal
+    return written
 
 
 def _stored_aggregates(ids: set[int]) -> tuple[pd.DataFrame, pd.Series]:

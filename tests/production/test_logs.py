@@ -42,6 +42,18 @@ def test_gunicorn_writes_only_json_lines_with_request_ids(tmp_path) -> None:
     )
 
 
+def test_gunicorn_logs_requests_only_when_an_access_log_is_asked_for(tmp_path) -> None:
+    env = child_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DEBUG="1")
+    manage("migrate", "--verbosity", "0", env=env)
+    server = LiveServer(env, extra=["--log-level", "info"])
+    with server:
+        assert requests.get(f"{server.url}/no-such-page", timeout=30).status_code == 404
+    out, err = server.output()
+
+    assert "Listening at" in out + err
+    assert "GET /no-such-page" not in out + err
+
+
 def test_the_worker_writes_only_json_lines(tmp_path) -> None:
     env = child_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", LOG_FORMAT="json", DEBUG="1")
     manage("migrate", "--verbosity", "0", env=env)

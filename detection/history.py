@@ -268,11 +268,7 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     )
     summaries = invoice_line_summaries(lines[known]).reindex(events.index)
     line_usual = {}
-    for name, prior_median, prior_mad in (
-        ("quantity", priors.quantity_log_median, priors.quantity_log_mad),
-        ("spent", priors.spent_log_median, priors.spent_log_mad),
-        ("index", 0.0, priors.index_log_mad),
-    ):
+    for name, prior_median, prior_mad in priors.line_priors():
         line_usual[name] = _window_robust(
             _padded(summaries[f"{name}_median"].to_numpy()),
             positions,
@@ -313,14 +309,8 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
         index=invoices.index,
     )
 
-    (q_center, q_scale), (s_center, s_scale), (i_center, i_scale) = (
-        line_usual["quantity"],
-        line_usual["spent"],
-        line_usual["index"],
-    )
-    inv_table["_q_center"], inv_table["_q_scale"] = q_center, q_scale
-    inv_table["_i_center"], inv_table["_i_scale"] = i_center, i_scale
-    inv_table["_s_center"], inv_table["_s_scale"] = s_center, s_scale
+    for name, (center, scale) in line_usual.items():
+        inv_table[f"_{name}_center"], inv_table[f"_{name}_scale"] = center, scale
     history_lines = lines  # every line is history; the figures below are for the lines asked only
     if needed is not None:
         lines, item = lines[needed], {name: values[needed] for name, values in item.items()}
@@ -333,8 +323,12 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
 
     quantity = lines["quantity"].to_numpy()
     total_spent = lines["total_spent"].to_numpy()
-    quantity_z = (np.sign(quantity) * np.log1p(np.abs(quantity)) - per_line("_q_center")) / per_line("_q_scale")
-    zscore = (np.sign(total_spent) * np.log1p(np.abs(total_spent)) - per_line("_s_center")) / per_line("_s_scale")
+    quantity_z = (np.sign(quantity) * np.log1p(np.abs(quantity)) - per_line("_quantity_center")) / per_line(
+        "_quantity_scale"
+    )
+    zscore = (np.sign(total_spent) * np.log1p(np.abs(total_spent)) - per_line("_spent_center")) / per_line(
+        "_spent_scale"
+    )
 
     # A StockCode the customer has not bought before (strictly earlier).
     pair = ["customer_code", "stock_code"]
@@ -348,10 +342,10 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
             out[column] = per_line(column)
     out[HIST_FREQ] = out[HIST_FREQ].astype(np.int64)
     out["unusual_destination"] = out["unusual_destination"].astype(bool)
-    out["quantity_median"] = np.expm1(per_line("_q_center"))
+    out["quantity_median"] = np.expm1(per_line("_quantity_center"))
     out["quantity_z"] = quantity_z
     out["quantity_spike"] = quantity_z > SPIKE_Z
-    out["quantity_index_z"] = (item["quantity_vs_item"] - per_line("_i_center")) / per_line("_i_scale")
+    out["quantity_index_z"] = (item["quantity_vs_item"] - per_line("_index_center")) / per_line("_index_scale")
     out["zscore"] = zscore
     out["new_stock_code"] = new_stock_code
     for column in ITEM_COLUMNS:

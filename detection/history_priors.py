@@ -38,6 +38,14 @@ class HistoryPriors:
     # every row judged against them. None (versions saved before it): the rows at hand give it.
     history_start: int | None = None
 
+    def line_priors(self) -> tuple[tuple[str, float, float], ...]:
+        """(LINE_SUMMARIES name, prior median, prior MAD) of a customer's usual sale line."""
+        return (
+            ("quantity", self.quantity_log_median, self.quantity_log_mad),
+            ("spent", self.spent_log_median, self.spent_log_mad),
+            ("index", 0.0, self.index_log_mad),
+        )
+
     def to_dict(self) -> dict:
         return {
             "hour_share": list(self.hour_share),

@@ -309,11 +309,7 @@ def _features(
             weight,
             spread=_padded(getattr(state, f"window_{name}_spread"))[positions],
         )
-        for name, prior_median, prior_mad in (
-            ("quantity", priors.quantity_log_median, priors.quantity_log_mad),
-            ("spent", priors.spent_log_median, priors.spent_log_mad),
-            ("index", 0.0, priors.index_log_mad),
-        )
+        for name, prior_median, prior_mad in priors.line_priors()
     )
 
     position = {number: at for at, number in enumerate(np.asarray(invoices["invoice_no"]).tolist())}

@@ -110,7 +110,9 @@ def test_every_sort_pages_exactly_as_one_offset_query(trained_version: ModelVers
             assert len(rows) == max(0, min(100, total - offset))
 
 
-@pytest.mark.parametrize(
+# One filter per kind of column (flag, score column, transaction number, transaction text) and the ORM
+# condition it stands for: the filtered-page tests here and in test_sort_orders.
+FILTER_CASES = pytest.mark.parametrize(
     ("condition", "orm"),
     [
         (ColumnFilter("is_flagged", "is_true"), Q(is_flagged=True)),
@@ -120,6 +122,9 @@ def test_every_sort_pages_exactly_as_one_offset_query(trained_version: ModelVers
     ],
     ids=lambda item: f"{item.field}-{item.op}" if isinstance(item, ColumnFilter) else "",
 )
+
+
+@FILTER_CASES
 def test_filtered_sorted_pages_match_one_offset_query(trained_version: ModelVersion, condition, orm: Q) -> None:
     for order_by in (("-anomaly_score",), ("total_spent",), ("-invoice_date",), ("description", "-quantity")):
         for offset in (0, 40):

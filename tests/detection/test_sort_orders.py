@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from detection import grid, sort_orders
 from detection.grid import STORED_SORTS, ColumnFilter, scores_page, write_sort_orders
 from detection.models import ModelVersion, TransactionScore
-from tests.detection.test_grid import page_as_before
+from tests.detection.test_grid import FILTER_CASES, page_as_before
 from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -46,16 +46,7 @@ def test_every_stored_sort_pages_as_one_offset_query_without_reading_the_order(
             assert len(sql) == 2 and not any("ORDER BY" in query for query in sql), (key, sql)  # count, rows
 
 
-@pytest.mark.parametrize(
-    ("condition", "orm"),
-    [
-        (ColumnFilter("is_flagged", "is_true"), Q(is_flagged=True)),
-        (ColumnFilter("country", "eq", "France"), Q(country="France")),
-        (ColumnFilter("quantity", "gt", 5), Q(transaction__quantity__gt=5)),
-        (ColumnFilter("description", "contains", "heart"), Q(transaction__description__icontains="heart")),
-    ],
-    ids=lambda item: f"{item.field}-{item.op}" if isinstance(item, ColumnFilter) else "",
-)
+@FILTER_CASES
 def test_a_filtered_page_keeps_the_stored_order_of_its_matching_rows(
     trained_version: ModelVersion, fresh_process, condition: ColumnFilter, orm: Q
 ) -> None:

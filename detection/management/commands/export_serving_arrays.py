@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.errors import ApplicationError
-from detection.models import ModelVersion
+from detection.management.model_versions import add_model_version_argument, chosen_versions
 from detection.services import export_serving_arrays
 
 
@@ -16,19 +16,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--model-version", dest="model_version", type=int, action="append", help="a model version id (repeatable)"
-        )
+        add_model_version_argument(parser)
 
     def handle(self, *args, model_version: list[int] | None, **options) -> None:
-        versions = (
-            ModelVersion.objects.filter(pk__in=model_version)
-            if model_version
-            else ModelVersion.objects.filter(is_active=True)
-        )
-        if not versions:
-            raise CommandError("export_serving_arrays: no such model version (or no active one)")
-        for version in versions:
+        for version in chosen_versions(model_version, "export_serving_arrays"):
             try:
                 exported = export_serving_arrays(version)
             except ApplicationError as exc:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from detection.grid import write_sort_orders
-from detection.models import ModelVersion
+from detection.management.model_versions import add_model_version_argument, chosen_versions
 
 
 class Command(BaseCommand):
@@ -17,19 +17,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--model-version", dest="model_version", type=int, action="append", help="a model version id (repeatable)"
-        )
+        add_model_version_argument(parser)
 
     def handle(self, *args, model_version: list[int] | None, **options) -> None:
-        versions = (
-            ModelVersion.objects.filter(pk__in=model_version)
-            if model_version
-            else ModelVersion.objects.filter(is_active=True)
-        )
-        if not versions:
-            raise CommandError("write_sort_orders: no such model version (or no active one)")
-        for version in versions:
+        for version in chosen_versions(model_version, "write_sort_orders"):
             started = time.perf_counter()
             written = write_sort_orders(version)
             self.stdout.write(f"v{version.pk}: {len(written)} sort orders in {time.perf_counter() - started:.1f} s")

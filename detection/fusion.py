@@ -93,7 +93,7 @@ HISTORY_MODEL_FEATURES = [
     "log_unit_price",
     "log_total_spent",
     "price_ratio",
-    "quantity_vs_item",
+    "quantity_beyond_habit",
     "quantity_z",
     "quantity_index_z",
     "zscore",
@@ -118,6 +118,7 @@ FIT_INPUT_COLUMNS = [
     "quantity_z",
     "zscore",
     "quantity_index_z",
+    "quantity_beyond_habit",
     HIST_FREQ,
     "unusual_destination",
     "invoices_last_hour",
@@ -132,9 +133,9 @@ def _floats(features, name: str) -> np.ndarray:
     return np.asarray(features[name], dtype=np.float64)
 
 
-def history_matrix(features) -> np.ndarray:
-    """Return the model input (rows x HISTORY_MODEL_FEATURES) from `history_features` output (a frame or
-    a mapping of arrays), float32."""
+def history_matrix(features, names: list[str] | tuple[str, ...] = tuple(HISTORY_MODEL_FEATURES)) -> np.ndarray:
+    """Return the model input (rows x `names`: HISTORY_MODEL_FEATURES, or a saved version's own list)
+    from `history_features` output (a frame or a mapping of arrays), float32."""
     gap = _floats(features, "days_since_previous")
     gap = np.where(np.isnan(gap), NEUTRAL_GAP_DAYS, gap)
     price = _floats(features, "unit_price")
@@ -143,7 +144,7 @@ def history_matrix(features) -> np.ndarray:
         "log_unit_price": np.log1p(np.where(np.isnan(price) | (price >= 0), price, 0.0)),  # pandas' clip(lower=0)
         "log_total_spent": signed_log1p(features["total_spent"]),
         "price_ratio": _floats(features, "price_ratio"),
-        "quantity_vs_item": _floats(features, "quantity_vs_item"),
+        "quantity_beyond_habit": _floats(features, "quantity_beyond_habit"),
         "quantity_z": np.clip(_floats(features, "quantity_z"), -Z_CLIP, Z_CLIP),
         "zscore": np.clip(_floats(features, "zscore"), -Z_CLIP, Z_CLIP),
         "quantity_index_z": np.clip(_floats(features, "quantity_index_z"), -Z_CLIP, Z_CLIP),
@@ -155,7 +156,9 @@ def history_matrix(features) -> np.ndarray:
         "hour_rarity": _floats(features, "hour_rarity"),
         "new_stock_code": _floats(features, "new_stock_code"),
     }
-    return np.column_stack([columns[name] for name in HISTORY_MODEL_FEATURES]).astype(np.float32)
+    if "quantity_vs_item" in names:  # versions saved before quantity_beyond_habit
+        columns["quantity_vs_item"] = _floats(features, "quantity_vs_item")
+    return np.column_stack([columns[name] for name in names]).astype(np.float32)
 
 
 def fuse(
@@ -205,6 +208,11 @@ class FusedDetector:
     supervised: object | None = None  # supervised.SupervisedLayer, once analysts gave enough verdicts
     feedback: object | None = None  # feedback.Feedback: the verdicts scoring applies (scoring.score_features)
 
+    @property
+    def model_features(self) -> list[str]:
+        """The forest's and autoencoder's input columns, as the version was fitted on them."""
+        return list(self.models.feature_names or HISTORY_MODEL_FEATURES)
+
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
         """Return per row (same index as `features`): each detector's score, tail probability and flag,
         the fused score and flag, RiskScore, and the tail surprises (for explanations)."""
@@ -225,7 +233,7 @@ class FusedDetector:
         the tail surprises (rows x tail.names), the model matrix); `features` a frame or a mapping."""
         from .estimators import risk_score
 
-        matrix = history_matrix(features)
+        matrix = history_matrix(features, self.model_features)
         scores = self.models.score(matrix)
         surprise = self.tail.surprise(tail_columns(features))
         ordered = np.sort(surprise, axis=1)

@@ -43,6 +43,7 @@ from .history_stats import (
     _window_robust,
     burst_warm_up,
     invoice_line_summaries,
+    quantity_beyond_habit,
 )
 from .kinds import CANCELLATION, NON_PRODUCT, SALE
 
@@ -90,6 +91,8 @@ HISTORY_COLUMNS = [
     "quantity_z",
     "quantity_spike",
     "quantity_index_z",
+    "usual_quantity_vs_item",
+    "quantity_beyond_habit",
     "zscore",
     "hour_share",
     "hour_rarity",
@@ -346,6 +349,10 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     out["quantity_z"] = quantity_z
     out["quantity_spike"] = quantity_z > SPIKE_Z
     out["quantity_index_z"] = (item["quantity_vs_item"] - per_line("_index_center")) / per_line("_index_scale")
+    out["usual_quantity_vs_item"] = per_line("_index_center")
+    out["quantity_beyond_habit"] = quantity_beyond_habit(
+        item["quantity_vs_item"], out["usual_quantity_vs_item"].to_numpy()
+    )
     out["zscore"] = zscore
     out["new_stock_code"] = new_stock_code
     for column in ITEM_COLUMNS:

@@ -49,6 +49,7 @@ from .history_stats import (
     _robust,
     daily_item_medians,
     invoice_line_summaries,
+    quantity_beyond_habit,
 )
 from .kinds import CANCELLATION, SALE
 
@@ -340,6 +341,8 @@ def _features(
         "quantity_median": np.expm1(q_center)[at],
         "quantity_z": (np.sign(quantity) * np.log1p(np.abs(quantity)) - q_center[at]) / q_scale[at],
         "quantity_index_z": (item["quantity_vs_item"] - i_center[at]) / i_scale[at],
+        "usual_quantity_vs_item": i_center[at],
+        "quantity_beyond_habit": quantity_beyond_habit(item["quantity_vs_item"], i_center[at]),
         "zscore": (np.sign(total_spent) * np.log1p(np.abs(total_spent)) - s_center[at]) / s_scale[at],
         "hour_share": hour_share[at],
         "hour_rarity": np.minimum(

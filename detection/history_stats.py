@@ -275,6 +275,16 @@ def _prepare_lines(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def quantity_beyond_habit(quantity_vs_item: np.ndarray, usual_quantity_vs_item: np.ndarray) -> np.ndarray:
+    """A line's quantity against its item's usual (log ratio), less how far above items' usual the
+    customer's lines usually are (their shrunk usual `quantity_vs_item`; nothing is taken off when it
+    is at or below 0, or unknown). A wholesaler's usual large line is not evidence; a line far above
+    both the item's and the customer's usual is."""
+    return np.asarray(quantity_vs_item, dtype=np.float64) - np.maximum(
+        _nan_to_num(usual_quantity_vs_item, nan=0.0), 0.0
+    )
+
+
 LINE_SUMMARIES = ("quantity", "spent", "index")  # a customer's usual line, summarised per invoice
 
 

@@ -65,7 +65,7 @@ def learn_from_labels(
     }
     scored = fused.score(features) if scored is None else scored
     if enough_labels(classes):
-        inputs = supervised_inputs(history_matrix(features), scored)
+        inputs = supervised_inputs(history_matrix(features, fused.model_features), scored)
         unlabelled = np.setdiff1d(np.arange(len(features)), positions)
         background = background_sample(unlabelled, seed=seed)
         layer, raw = fit_supervised(inputs[positions], classes, inputs[background], inputs, seed=seed)

@@ -22,7 +22,7 @@ from .bundle import ScoringBundle
 from .estimators import explanations
 from .features import ZSCORE_CLIP
 from .fields import HIST_FREQ
-from .fusion import HISTORY_MODEL_FEATURES, FusedDetector
+from .fusion import FusedDetector
 from .history_stats import _nan_to_num
 from .kinds import SALE, line_kind, line_rule_reasons
 from .posted_lines import MAX_PLAIN_LINES, state_features
@@ -74,11 +74,11 @@ def score_columns(typed: Mapping[str, Any], features: dict[str, Any], fused: Fus
     is_flagged = model_flag | rule_flag
 
     flagged = np.flatnonzero(is_flagged)
-    display = np.column_stack([_floats(features[DISPLAY[name][1]]) for name in HISTORY_MODEL_FEATURES])
+    display = np.column_stack([_floats(features[DISPLAY[name][1]]) for name in fused.model_features])
     lists = explanations(
         model_scores.error_share,
         np.where(np.isnan(display), 0.0, display),
-        [DISPLAY[name][0] for name in HISTORY_MODEL_FEATURES],
+        [DISPLAY[name][0] for name in fused.model_features],
         flagged,
     )
     explained = np.full(n, np.nan, dtype=object)  # as pd.Series(None, dtype=object) holds it

@@ -48,6 +48,15 @@ def _quantity_item(row) -> tuple[dict, str]:
     )
 
 
+def _quantity_beyond_habit(row) -> tuple[dict, str]:
+    values, text = _quantity_item(row)
+    habit = float(np.exp(max(np.nan_to_num(row["usual_quantity_vs_item"]), 0.0)))
+    if habit < 1.5:
+        return values, text
+    values["customer_usual_item_ratio"] = round(habit, 1)
+    return values, f"{text}; this customer's lines usually run at {habit:.1f}x an item's usual"
+
+
 def _quantity_customer(row) -> tuple[dict, str]:
     usual = row["quantity_median"]
     values = {"quantity": row["quantity"], "customer_usual_quantity": round(usual, 1), "z": round(row["quantity_z"], 1)}
@@ -99,9 +108,10 @@ def _hour(row) -> tuple[dict, str]:
 # tail detector feature -> (machine key, sentence builder)
 REASONS = {
     "price_ratio": ("price_vs_item", _price),
-    "quantity_vs_item": ("quantity_vs_item", _quantity_item),
-    "quantity_for_item_and_amount": ("quantity_vs_item", _quantity_item),
-    "quantity_for_item_and_habit": ("quantity_vs_item", _quantity_item),
+    "quantity_beyond_habit": ("quantity_vs_item", _quantity_beyond_habit),
+    "quantity_vs_item": ("quantity_vs_item", _quantity_item),  # versions saved before quantity_beyond_habit
+    "quantity_for_item_and_amount": ("quantity_vs_item", _quantity_beyond_habit),
+    "quantity_for_item_and_habit": ("quantity_vs_item", _quantity_beyond_habit),
     "quantity_z": ("quantity_vs_customer", _quantity_customer),
     "quantity_index_z": ("quantity_vs_customer", _quantity_customer),
     "zscore": ("amount_vs_customer", _amount),

@@ -25,7 +25,7 @@ from .estimators import ModelScores, explanations
 from .features import ZSCORE_CLIP
 from .feedback import apply_feedback, feedback_reason
 from .fields import HIST_FREQ
-from .fusion import HISTORY_MODEL_FEATURES, FusedDetector, history_matrix
+from .fusion import FusedDetector, history_matrix
 from .history import history_features
 from .kinds import CANCELLATION, SALE, line_kinds, link_cancellations, rule_reasons
 from .reasons import reasons
@@ -36,7 +36,8 @@ DISPLAY = {
     "log_unit_price": ("UnitPrice", "unit_price"),
     "log_total_spent": ("TotalSpent", "total_spent"),
     "price_ratio": ("PriceDeviation", "price_ratio"),
-    "quantity_vs_item": ("QuantityVsItem", "quantity_vs_item"),
+    "quantity_beyond_habit": ("QuantityBeyondHabit", "quantity_beyond_habit"),
+    "quantity_vs_item": ("QuantityVsItem", "quantity_vs_item"),  # versions saved before quantity_beyond_habit
     "quantity_z": ("QuantityZ", "quantity_z"),
     "quantity_index_z": ("QuantityIndexZ", "quantity_index_z"),
     "zscore": ("ZScore", "zscore"),
@@ -126,7 +127,7 @@ def score_features(
     else:
         model_scores, scored = unsupervised
         if fused.supervised is not None:
-            scored = fused.blended(scored, history_matrix(features))
+            scored = fused.blended(scored, history_matrix(features, fused.model_features))
     sale = (features["kind"] == SALE).to_numpy()
     effects = None
     if fused.feedback is not None:
@@ -166,11 +167,11 @@ def score_features(
 
     flagged = np.flatnonzero(out["is_flagged"].to_numpy())
     # The shown values of the flagged rows only (a few percent): not a float copy of every row's.
-    shown = features.iloc[flagged][[DISPLAY[name][1] for name in HISTORY_MODEL_FEATURES]]
+    shown = features.iloc[flagged][[DISPLAY[name][1] for name in fused.model_features]]
     lists = explanations(
         model_scores.error_share[flagged],
         shown.astype(np.float64).fillna(0.0),
-        [DISPLAY[name][0] for name in HISTORY_MODEL_FEATURES],
+        [DISPLAY[name][0] for name in fused.model_features],
         np.arange(len(flagged)),
     )
     explained = pd.Series(None, index=out.index, dtype=object)

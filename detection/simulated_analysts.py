@@ -40,7 +40,12 @@ def real_sales(rows: pd.DataFrame, features: pd.DataFrame, fused: FusedDetector)
     sale = (features["kind"] == "sale").to_numpy()
     sale_features = features[sale]
     scored = fused.score(sale_features)
-    return RealSales(rows[sale], sale_features, scored, supervised_inputs(history_matrix(sale_features), scored))
+    return RealSales(
+        rows[sale],
+        sale_features,
+        scored,
+        supervised_inputs(history_matrix(sale_features, fused.model_features), scored),
+    )
 
 
 def unsupervised(fused: FusedDetector) -> FusedDetector:
@@ -110,7 +115,7 @@ def _simulate(
     weight: float,
 ) -> dict:
     planted_scored = base.score(planted_feats)
-    planted_inputs = supervised_inputs(history_matrix(planted_feats), planted_scored)
+    planted_inputs = supervised_inputs(history_matrix(planted_feats, base.model_features), planted_scored)
     real_before = sales.scored["fused_surprise"].to_numpy()
     confirmed, dismissed = choose_labels(
         planted, real_before, seed=seed, fraud_share=fraud_share, false_positives=fp, top=share

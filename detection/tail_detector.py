@@ -17,7 +17,7 @@ SECOND_WEIGHT = 0.1  # the weight of the tail detector's second-strongest surpri
 # The tail detector's evidence: feature -> which tail is strange ("right": large; "both": far from 0).
 TAIL_FEATURES = {
     "price_ratio": "both",
-    "quantity_vs_item": "right",
+    "quantity_beyond_habit": "right",
     "quantity_z": "right",
     "quantity_index_z": "right",
     "zscore": "right",
@@ -29,9 +29,13 @@ TAIL_FEATURES = {
 # item but ordinary for their customer (or the reverse); a huge quantity typed by mistake or by a
 # fraudster is large on every count. Its raw value is the smallest of the members' surprises.
 JOINT_FEATURES = {
-    "quantity_for_item_and_amount": ("quantity_vs_item", "zscore"),
-    "quantity_for_item_and_habit": ("quantity_vs_item", "quantity_index_z"),
+    "quantity_for_item_and_amount": ("quantity_beyond_habit", "zscore"),
+    "quantity_for_item_and_habit": ("quantity_beyond_habit", "quantity_index_z"),
 }
+# Evidence of versions saved before quantity_beyond_habit: their stored references and joint members
+# name it, and they keep scoring with it.
+LEGACY_TAIL_FEATURES = {"quantity_vs_item": "right"}
+TAIL_SIDES = {**TAIL_FEATURES, **LEGACY_TAIL_FEATURES}
 
 
 def _floats(features, name: str) -> np.ndarray:
@@ -44,9 +48,12 @@ def tail_columns(features) -> dict[str, np.ndarray]:
 
     destination_evidence: log(1 + earlier invoices) on a first purchase from a country, else 0, so
     a customer with a long history in one country is stronger evidence than one with two invoices.
+    quantity_beyond_habit (history_stats.quantity_beyond_habit) replaced quantity_vs_item as evidence
+    on its own; versions saved before still read quantity_vs_item.
     """
     return {
         "price_ratio": _floats(features, "price_ratio"),
+        "quantity_beyond_habit": _floats(features, "quantity_beyond_habit"),
         "quantity_vs_item": _floats(features, "quantity_vs_item"),
         "quantity_z": _floats(features, "quantity_z"),
         "zscore": _floats(features, "zscore"),
@@ -89,8 +96,13 @@ class TailDetector:
     joint: dict[str, tuple[str, ...]] | None = None
 
     @property
+    def single_names(self) -> list[str]:
+        """The per-feature evidence it was fitted on: TAIL_FEATURES, or a saved version's own set."""
+        return [name for name in self.reference if name not in (self.joint or {})]
+
+    @property
     def names(self) -> list[str]:
-        return [*TAIL_FEATURES, *(self.joint or {})]
+        return [*self.single_names, *(self.joint or {})]
 
     @classmethod
     def fit(cls, inputs: pd.DataFrame, *, second_weight: float = SECOND_WEIGHT, joint=None) -> TailDetector:
@@ -110,8 +122,12 @@ class TailDetector:
 
     def _single(self, inputs) -> dict[str, np.ndarray]:
         return {
-            name: -np.log(right_tail(self.reference[name], _oriented(np.asarray(inputs[name], dtype=np.float64), side)))
-            for name, side in TAIL_FEATURES.items()
+            name: -np.log(
+                right_tail(
+                    self.reference[name], _oriented(np.asarray(inputs[name], dtype=np.float64), TAIL_SIDES[name])
+                )
+            )
+            for name in self.single_names
         }
 
     def surprise(self, inputs) -> np.ndarray:

@@ -38,10 +38,10 @@ from .history_stats import (
     _keys,
     _lag_window,
     _padded,
-    _poisson_surprise,
     _prepare_lines,
     _window_robust,
     burst_warm_up,
+    count_surprise,
     invoice_line_summaries,
     quantity_beyond_habit,
 )
@@ -203,23 +203,25 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     first_seconds = np.where(earlier > 0, event_seconds[np.minimum(first_pos, len(event_seconds) - 1)], np.nan)
     span_weeks = np.maximum((invoices["seconds"].to_numpy() - first_seconds) / (7 * 86400.0), 1.0)
     weekly_rate = np.where(earlier > 0, earlier / span_weeks, 0.0)
-    # Burst: Poisson surprise of the invoices in the last hour / 24 hours against how many the
-    # customer usually has in such a window when they buy (the mean over their earlier invoices, shrunk
-    # toward the global mean). Invoices cluster in sessions, so a flat daily rate / 24 would make every
-    # second invoice of a new customer's session look like an attack.
+    # Burst: the surprise of the invoices in the last hour / 24 hours against how many the customer
+    # usually has in such a window when they buy (the mean over their earlier invoices, shrunk toward
+    # the global mean). Invoices cluster in sessions, so a flat daily rate / 24 would make every second
+    # invoice of a new customer's session look like an attack. Over one hour it is a Poisson tail; over
+    # 24 hours a negative binomial one with the customer's own spread of those counts (shrunk the same
+    # way), since a customer's busy days come and go (history_stats.count_surprise).
     order = np.argsort(inv_keys[is_event], kind="stable")
-    usual = {}
-    for name, counts, prior in (
-        ("hour", last_hour, priors.hour_mean),
-        ("day", last_day, priors.day_mean),
-    ):
-        running = np.r_[0.0, np.cumsum(counts[is_event][order])]
-        before = (
-            running[np.searchsorted(event_keys, inv_keys, "left")]
-            - running[np.searchsorted(event_keys, inv_start, "left")]
-        )
-        usual[name] = (before + BURST_PRIOR_INVOICES * prior) / (earlier + BURST_PRIOR_INVOICES)
-    burst_surprise = np.maximum(_poisson_surprise(last_hour, usual["hour"]), _poisson_surprise(last_day, usual["day"]))
+    upper, lower = np.searchsorted(event_keys, inv_keys, "left"), np.searchsorted(event_keys, inv_start, "left")
+
+    def usual(values: np.ndarray, prior: float | None) -> np.ndarray | None:  # the mean, shrunk toward the prior
+        running = np.r_[0.0, np.cumsum(values[is_event][order].astype(np.float64))]
+        total = running[upper] - running[lower] + BURST_PRIOR_INVOICES * (prior or 0.0)
+        return None if prior is None else total / (earlier + BURST_PRIOR_INVOICES)
+
+    usual_hour, usual_day = usual(last_hour, priors.hour_mean), usual(last_day, priors.day_mean)
+    burst_surprise = np.maximum(
+        count_surprise(last_hour, usual_hour, None),
+        count_surprise(last_day, usual_day, usual(last_day.astype(np.float64) ** 2, priors.day_square_mean)),
+    )
     burst_surprise = np.where(burst_warm_up(invoices["seconds"].to_numpy(), history_start), 0.0, burst_surprise)
 
     # Earlier invoices in this country: the same count on (customer, country) keys.
@@ -295,8 +297,8 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
             "invoices_last_hour": last_hour,
             "invoices_last_24h": last_day,
             "invoices_last_7d": last_week,
-            "usual_last_hour": usual["hour"],
-            "usual_last_24h": usual["day"],
+            "usual_last_hour": usual_hour,
+            "usual_last_24h": usual_day,
             "burst_surprise": burst_surprise,
             "invoice_amount": invoice_amount,
             "amount_median": np.expm1(center),

@@ -37,6 +37,9 @@ class HistoryPriors:
     # The training rows' first sale line (epoch seconds): where burst_warm_up's first week starts, for
     # every row judged against them. None (versions saved before it): the rows at hand give it.
     history_start: int | None = None
+    # The mean square of the 24-hour counts (their spread across invoices). None (versions saved before
+    # it): burst evidence over 24 hours is a Poisson tail, as over one hour.
+    day_square_mean: float | None = None
 
     def line_priors(self) -> tuple[tuple[str, float, float], ...]:
         """(LINE_SUMMARIES name, prior median, prior MAD) of a customer's usual sale line."""
@@ -60,6 +63,7 @@ class HistoryPriors:
             "day_mean": self.day_mean,
             "weight": self.weight,
             "history_start": self.history_start,
+            "day_square_mean": self.day_square_mean,
         }
 
     @classmethod
@@ -89,10 +93,14 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
     starts = _keys(codes, np.zeros(len(codes), dtype=np.int64))
     queries = _keys(codes, sale_invoices["seconds"].to_numpy())
 
-    def mean_since(seconds: int) -> float:
+    def counts_since(seconds: int) -> np.ndarray:
         before = np.searchsorted(keys, queries, "left")
-        counts = before - np.searchsorted(keys, np.maximum(queries - seconds, starts), "left")
-        return float(counts.mean()) if len(counts) else 0.0
+        return (before - np.searchsorted(keys, np.maximum(queries - seconds, starts), "left")).astype(np.float64)
+
+    def mean(values: np.ndarray) -> float:
+        return float(values.mean()) if len(values) else 0.0
+
+    hour, day = counts_since(3600), counts_since(86400)
 
     return HistoryPriors(
         hour_share=tuple(float(v) for v in np.minimum(share, 1.0)),
@@ -103,7 +111,8 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
         spent_log_median=float(np.median(spent)) if len(spent) else 0.0,
         spent_log_mad=_mad(spent),
         index_log_mad=_mad(index),
-        hour_mean=mean_since(3600),
-        day_mean=mean_since(86400),
+        hour_mean=mean(hour),
+        day_mean=mean(day),
         history_start=int(sales["seconds"].min()) if len(sales) else None,
+        day_square_mean=mean(day**2),
     )

@@ -4,10 +4,10 @@ the history features of a few posted rows dated after the training data are comp
 `history.history_features` judges a posted row against every training row of its customer and of its
 StockCode. For a row later than all of them, it reads only: the customer's invoice count, first and
 last invoice, invoices per country, the invoices of the 7 days before the last one, the sums of each
-invoice's own 1-hour and 24-hour counts, the last LAG_WINDOW invoices (hour, amount, and their sale
-lines' medians and spreads of quantity, amount and item index), the StockCodes bought; and the
-item's last PRICE_LAG_DAYS daily medians (price, log quantity). `HistoryState` holds exactly these,
-built with the same helpers, so `features` returns the same figures (tested against
+invoice's own 1-hour and 24-hour counts (and of the latter's squares), the last LAG_WINDOW invoices (hour,
+amount, their sale lines' medians and spreads of quantity, amount and item index), the StockCodes
+bought; and the item's last PRICE_LAG_DAYS daily medians (price, log quantity). `HistoryState` holds
+exactly these, built with the same helpers, so `features` returns the same figures (tested against
 `history_features`). It returns None when a post falls outside what the state can answer (a row not
 after its customer's or item's history, a cancellation, a stored invoice number, several invoices of
 one customer, ...): the caller then takes the full path.
@@ -44,16 +44,16 @@ from .history_stats import (
     _masked_median,
     _nan_to_num,
     _padded,
-    _poisson_surprise,
     _prepare_lines,
     _robust,
+    count_surprise,
     daily_item_medians,
     invoice_line_summaries,
     quantity_beyond_habit,
 )
 from .kinds import CANCELLATION, SALE
 
-FORMAT_VERSION = 2  # 2: a customer's usual line from per-invoice summaries (was: the last sale lines)
+FORMAT_VERSION = 3  # 2: the usual line from per-invoice summaries; 3: the 24-hour counts' squares
 WEEK = 7 * 86400
 
 
@@ -70,6 +70,7 @@ class HistoryState:
     last_country: np.ndarray  # index into `countries`, -1 for none
     hour_sum: np.ndarray  # sum over the customer's sale invoices of their own 1-hour counts
     day_sum: np.ndarray  # ... 24-hour counts
+    day_square_sum: np.ndarray  # the 24-hour counts squared, summed
     recent_keys: np.ndarray  # (customer, seconds) keys of sale invoices within 7 days of the last one
     window_start: np.ndarray  # last LAG_WINDOW sale invoices, per customer:
     window_hour: np.ndarray
@@ -168,6 +169,7 @@ def build_history_state(history: pd.DataFrame) -> HistoryState:
     def own_counts(span: int) -> np.ndarray:
         return np.searchsorted(keys, keys, "left") - np.searchsorted(keys, np.maximum(keys - span, start), "left")
 
+    hour_counts, day_counts = own_counts(3600), own_counts(86400)
     count = np.bincount(code, minlength=n_customers)
     offsets = np.r_[0, np.cumsum(count)]
     has = count > 0
@@ -196,8 +198,9 @@ def build_history_state(history: pd.DataFrame) -> HistoryState:
         first_event=np.where(has, _padded(seconds)[np.minimum(offsets[:-1], max(len(seconds) - 1, 0))], 0),
         last_event=np.where(has, _padded(seconds)[last_position], 0),
         last_country=np.where(has, _padded(event_country)[last_position], -1),
-        hour_sum=np.bincount(code, weights=own_counts(3600), minlength=n_customers),
-        day_sum=np.bincount(code, weights=own_counts(86400), minlength=n_customers),
+        hour_sum=np.bincount(code, weights=hour_counts, minlength=n_customers),
+        day_sum=np.bincount(code, weights=day_counts, minlength=n_customers),
+        day_square_sum=np.bincount(code, weights=day_counts.astype(np.float64) ** 2, minlength=n_customers),
         recent_keys=keys[recent],
         window_start=window[1],
         window_hour=events["hour"].to_numpy()[window[0]],
@@ -269,13 +272,16 @@ def _features(
         return np.where(known, upper - lower, 0)
 
     last_hour, last_day, last_week = count_since(3600), count_since(86400), count_since(WEEK)
-    usual_hour = (np.where(known, state.hour_sum[group], 0.0) + BURST_PRIOR_INVOICES * priors.hour_mean) / (
-        earlier + BURST_PRIOR_INVOICES
+
+    def usual(sums: np.ndarray, prior: float | None) -> np.ndarray | None:  # the mean, shrunk toward the prior
+        total = np.where(known, sums[group], 0.0) + BURST_PRIOR_INVOICES * (prior or 0.0)
+        return None if prior is None else total / (earlier + BURST_PRIOR_INVOICES)
+
+    usual_hour, usual_day = usual(state.hour_sum, priors.hour_mean), usual(state.day_sum, priors.day_mean)
+    burst_surprise = np.maximum(
+        count_surprise(last_hour, usual_hour, None),
+        count_surprise(last_day, usual_day, usual(state.day_square_sum, priors.day_square_mean)),
     )
-    usual_day = (np.where(known, state.day_sum[group], 0.0) + BURST_PRIOR_INVOICES * priors.day_mean) / (
-        earlier + BURST_PRIOR_INVOICES
-    )
-    burst_surprise = np.maximum(_poisson_surprise(last_hour, usual_hour), _poisson_surprise(last_day, usual_day))
     has = earlier > 0
     gap_days = np.where(has, (seconds - state.last_event[group]) / 86400.0, np.nan)
     span_weeks = np.maximum((seconds - np.where(has, state.first_event[group], np.nan)) / float(WEEK), 1.0)

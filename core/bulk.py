@@ -47,6 +47,8 @@ _PLAIN_NUMBER_TYPES = _INTEGER_TYPES | {"DecimalField", "FloatField"}
 _STAGING_TABLE = "bulk_insert_staging"
 # Page cache of SQLite's temporary database while a staged insert runs (KiB): a chunk stays in memory.
 STAGING_CACHE_KIB = 64 * 1024
+# Rows per INSERT statement into the staging table (fewer when the parameter limit says so).
+ROWS_PER_STATEMENT = 100
 
 
 def _column_for_sqlite(field: models.Field, values: pd.Series) -> pd.Series:
@@ -212,9 +214,7 @@ def _insert_staged(
     table: str, quoted: str, fields: list[models.Field], chunk: pd.DataFrame, *, ignore_conflicts: bool
 ) -> int:
     """Insert `chunk` on SQLite through an untyped temporary table and one INSERT ... SELECT."""
-    prepared = _parameter_columns(fields, chunk)
     staging = f"temp.{connection.ops.quote_name(_STAGING_TABLE)}"
-    placeholders = ", ".join(["%s"] * len(fields))
     # `WHERE true` tells SQLite's parser that ON CONFLICT is the upsert clause, not a join's.
     conflicts = " WHERE true ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     with connection.cursor() as cursor:
@@ -224,13 +224,34 @@ def _insert_staged(
         try:
             cursor.execute(f"DROP TABLE IF EXISTS {staging}")
             cursor.execute(f"CREATE TEMPORARY TABLE {staging} ({quoted})")  # no types: values kept as bound
-            cursor.executemany(f"INSERT INTO {staging} ({quoted}) VALUES ({placeholders})", zip(*prepared, strict=True))
+            _append_rows(cursor, staging, quoted, _parameter_columns(fields, chunk))
             cursor.execute(f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {staging} ORDER BY rowid{conflicts}")
             inserted = cursor.rowcount
             cursor.execute(f"DROP TABLE {staging}")
         finally:
             connection.connection.execute(f"PRAGMA temp.cache_size = {int(previous)}")
     return inserted
+
+
+def _append_rows(cursor, table: str, quoted: str, columns: list[list]) -> None:
+    """Insert the rows of `columns` in order, many rows per statement (as many as the parameter limit allows).
+
+    One statement per row would make the sqlite3 module release and take back the GIL for every
+    row, which another busy thread then makes wait; a few thousand statements do not.
+    """
+    width, count = len(columns), len(columns[0])
+    per_statement = max(1, min(ROWS_PER_STATEMENT, connection.features.max_query_params // width))
+    flat: list = [None] * (width * count)  # row after row: each column fills every width-th slot
+    for position, column in enumerate(columns):
+        flat[position::width] = column
+    row = f"({', '.join(['%s'] * width)})"
+    full, rest = divmod(count, per_statement)
+    step = per_statement * width
+    if full:
+        sql = f"INSERT INTO {table} ({quoted}) VALUES {', '.join([row] * per_statement)}"
+        cursor.executemany(sql, (flat[start : start + step] for start in range(0, full * step, step)))
+    if rest:
+        cursor.execute(f"INSERT INTO {table} ({quoted}) VALUES {', '.join([row] * rest)}", flat[full * step :])
 
 
 def _copy_postgres(

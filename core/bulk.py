@@ -216,7 +216,7 @@ def _insert_staged(
     """Insert `chunk` on SQLite through an untyped temporary table and one INSERT ... SELECT."""
     staging = f"temp.{connection.ops.quote_name(_STAGING_TABLE)}"
     # `WHERE true` tells SQLite's parser that ON CONFLICT is the upsert clause, not a join's.
-    conflicts = " WHERE true ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    conflicts = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA temp.cache_size")
         (previous,) = cursor.fetchone()
@@ -225,7 +225,9 @@ def _insert_staged(
             cursor.execute(f"DROP TABLE IF EXISTS {staging}")
             cursor.execute(f"CREATE TEMPORARY TABLE {staging} ({quoted})")  # no types: values kept as bound
             _append_rows(cursor, staging, quoted, _parameter_columns(fields, chunk))
-            cursor.execute(f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {staging} ORDER BY rowid{conflicts}")
+            cursor.execute(
+                f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {staging} WHERE true ORDER BY rowid{conflicts}"
+            )
             inserted = cursor.rowcount
             cursor.execute(f"DROP TABLE {staging}")
         finally:

@@ -9,6 +9,13 @@ itself: no hand-made CSV, so text such as `\\N`, quotes, tabs or newlines arrive
 earlier CSV path turned a literal `\\N` into NULL). With `ignore_conflicts`, rows that would break a
 unique constraint are skipped: SQLite uses `ON CONFLICT DO NOTHING`, PostgreSQL copies into a
 temporary table and inserts from it with `ON CONFLICT DO NOTHING`.
+
+With `staged` (SQLite), each chunk goes into an untyped temporary table first (an append, no
+index, constraint or AUTOINCREMENT counter to update per row) and from there into the table with
+one `INSERT ... SELECT` in row order, which SQLite runs as one statement without holding the GIL:
+about a third less CPU for the rows of the Kaggle file than one statement per row. Values are
+stored as bound in the staging table, so the table's column affinities and constraints apply
+exactly as to a direct insert.
 """
 
 from __future__ import annotations
@@ -38,6 +45,10 @@ _INTEGER_TYPES = {
 # Fields whose numpy column is stored as its plain Python numbers on SQLite.
 _PLAIN_NUMBER_TYPES = _INTEGER_TYPES | {"DecimalField", "FloatField"}
 _STAGING_TABLE = "bulk_insert_staging"
+# Page cache of SQLite's temporary database while a staged insert runs (KiB): a chunk stays in memory.
+STAGING_CACHE_KIB = 64 * 1024
+# Rows per INSERT statement into the staging table (fewer when the parameter limit says so).
+ROWS_PER_STATEMENT = 100
 
 
 def _column_for_sqlite(field: models.Field, values: pd.Series) -> pd.Series:
@@ -124,10 +135,13 @@ def bulk_insert_frame(
     chunk_size: int = 50_000,
     progress: ProgressCallback | None = None,
     ignore_conflicts: bool = False,
+    staged: bool = False,
 ) -> int:
     """Insert every row of `frame` (columns named as the table's columns); return the rows inserted.
 
     With `ignore_conflicts`, rows whose unique key is already stored are skipped and not counted.
+    With `staged`, SQLite inserts each chunk through a temporary table (see the module's notes);
+    the rows, their ids and their order are the same.
     """
     if frame.empty:
         return 0
@@ -141,7 +155,8 @@ def bulk_insert_frame(
         if connection.vendor == "postgresql":
             inserted += _copy_postgres(table, quoted, fields, chunk, ignore_conflicts=ignore_conflicts)
         else:
-            inserted += _executemany(table, quoted, fields, chunk, ignore_conflicts=ignore_conflicts)
+            write = _insert_staged if staged else _executemany
+            inserted += write(table, quoted, fields, chunk, ignore_conflicts=ignore_conflicts)
         if progress:
             progress(len(chunk))
     return inserted
@@ -193,6 +208,52 @@ def _executemany(
         cursor.executemany(sql, zip(*prepared, strict=True))
         # sqlite3 sums the rows changed by every statement; a skipped conflict changes none.
         return cursor.rowcount if ignore_conflicts else len(chunk)
+
+
+def _insert_staged(
+    table: str, quoted: str, fields: list[models.Field], chunk: pd.DataFrame, *, ignore_conflicts: bool
+) -> int:
+    """Insert `chunk` on SQLite through an untyped temporary table and one INSERT ... SELECT."""
+    staging = f"temp.{connection.ops.quote_name(_STAGING_TABLE)}"
+    conflicts = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA temp.cache_size")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA temp.cache_size = {-STAGING_CACHE_KIB}")
+        try:
+            cursor.execute(f"DROP TABLE IF EXISTS {staging}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {staging} ({quoted})")  # no types: values kept as bound
+            _append_rows(cursor, staging, quoted, _parameter_columns(fields, chunk))
+            # `WHERE true` tells SQLite's parser that ON CONFLICT is the upsert clause, not a join's.
+            cursor.execute(
+                f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {staging} WHERE true ORDER BY rowid{conflicts}"
+            )
+            inserted = cursor.rowcount
+            cursor.execute(f"DROP TABLE {staging}")
+        finally:
+            connection.connection.execute(f"PRAGMA temp.cache_size = {int(previous)}")
+    return inserted
+
+
+def _append_rows(cursor, table: str, quoted: str, columns: list[list]) -> None:
+    """Insert the rows of `columns` in order, many rows per statement (as many as the parameter limit allows).
+
+    One statement per row would make the sqlite3 module release and take back the GIL for every
+    row, which another busy thread then makes wait; a few thousand statements do not.
+    """
+    width, count = len(columns), len(columns[0])
+    per_statement = max(1, min(ROWS_PER_STATEMENT, connection.features.max_query_params // width))
+    flat: list = [None] * (width * count)  # row after row: each column fills every width-th slot
+    for position, column in enumerate(columns):
+        flat[position::width] = column
+    row = f"({', '.join(['%s'] * width)})"
+    full, rest = divmod(count, per_statement)
+    step = per_statement * width
+    if full:
+        sql = f"INSERT INTO {table} ({quoted}) VALUES {', '.join([row] * per_statement)}"
+        cursor.executemany(sql, (flat[start : start + step] for start in range(0, full * step, step)))
+    if rest:
+        cursor.execute(f"INSERT INTO {table} ({quoted}) VALUES {', '.join([row] * rest)}", flat[full * step :])
 
 
 def _copy_postgres(

@@ -15,12 +15,13 @@ from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from core.background import ahead
 from core.bulk import bulk_insert_frame, upsert_frame
 from core.bulk_load import bulk_load, refresh_statistics
 
 from . import summaries
-from .cleaning import clean_rows
 from .customer_list import customers_changed
+from .load_plan import TRANSACTION_COLUMNS, plan_chunks
 from .models import Customer, ImportBatch, QuarantinedRow, Transaction
 from .source import Limits, SourceChunk, SourceError, inspect_source, iter_chunks
 
@@ -30,21 +31,6 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, int, int], None]
 
 MAX_CUSTOMERS_FILTERED = 2_000
-# The Transaction columns a batch writes, in order (the id is the database's).
-TRANSACTION_COLUMNS = [
-    "invoice_no",
-    "stock_code",
-    "description",
-    "quantity",
-    "invoice_date",
-    "unit_price",
-    "customer_id",
-    "country",
-    "is_cancellation",
-    "batch_id",
-    "line_number",
-    "fingerprint",
-]
 
 __all__ = [
     "IngestAccountingError",
@@ -156,9 +142,11 @@ def ingest_file(
 
 
 def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, progress: ProgressCallback) -> None:
-    """Write the rows of every chunk, then the batch's counts; raise IngestAccountingError on a gap."""
+    """Write the rows of every chunk, then the batch's counts; raise IngestAccountingError on a gap.
+
+    A worker thread reads, cleans and plans the next chunk while this thread writes the current one.
+    """
     tally = LineTally(read=lines_read)
-    seen = np.zeros(0, dtype=np.int64)  # sorted fingerprints of the rows of earlier chunks
     customer_ids: list[np.ndarray] = []
     # Into an empty table the customer summaries come from the loaded rows, not from reading them back.
     invoice_parts: list[pd.DataFrame] | None = None
@@ -166,30 +154,26 @@ def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, pr
         stored = np.sort(_stored_fingerprints())  # read under the write lock: no writer can add rows
         if len(stored) == 0:
             invoice_parts = []
-        with bulk_load(Transaction, rows_to_add=lines_read, rows_stored=len(stored)):
-            for chunk in chunks:
-                cleaned = clean_rows(chunk.rows)
-                fingerprints = cleaned.rows["fingerprint"].to_numpy()
-                earlier = _isin_sorted(fingerprints, seen)
-                existing = _isin_sorted(fingerprints, stored) & ~earlier
-                new_rows = cleaned.rows[~earlier & ~existing]
-                seen = np.sort(np.concatenate([seen, fingerprints[~earlier]]), kind="stable")
-
-                bulk_insert_frame(Transaction, new_rows.assign(batch_id=batch.pk)[TRANSACTION_COLUMNS])
-                quarantined = _quarantined_rows(batch, chunk, cleaned.quarantined)
-                if len(quarantined):
-                    bulk_insert_frame(QuarantinedRow, quarantined)
-                customer_ids.append(new_rows["customer_id"].dropna().unique().astype(np.int64))
+        plans = plan_chunks(chunks, batch_id=batch.pk, stored=stored, with_invoice_lines=invoice_parts is not None)
+        with (
+            bulk_load(Transaction, rows_to_add=lines_read, rows_stored=len(stored)),
+            ahead(plans, name="ingest-plan") as planned,
+        ):
+            for plan in planned:
+                bulk_insert_frame(Transaction, plan.transactions, staged=True)
+                if len(plan.quarantined):
+                    bulk_insert_frame(QuarantinedRow, plan.quarantined, staged=True)
+                customer_ids.append(plan.customer_ids)
                 if invoice_parts is not None:
-                    invoice_parts.append(summaries.invoice_lines(new_rows))
+                    invoice_parts.append(plan.invoice_lines)
                 tally.add(
-                    loaded=len(new_rows),
-                    duplicate=cleaned.duplicates + int(earlier.sum()),
-                    existing=int(existing.sum()),
-                    quarantined=len(quarantined),
-                    without_customer=int(new_rows["customer_id"].isna().sum()),
+                    loaded=len(plan.transactions),
+                    duplicate=plan.duplicate,
+                    existing=plan.existing,
+                    quarantined=len(plan.quarantined),
+                    without_customer=plan.without_customer,
                 )
-                progress("load", chunk.lines_read, lines_read)
+                progress("load", plan.lines_read, lines_read)
         tally.check()
         refresh_customers(
             np.unique(np.concatenate(customer_ids)) if customer_ids else [],
@@ -206,29 +190,6 @@ def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, pr
             rows_without_customer=tally.without_customer,
         )
     refresh_statistics(Transaction, Customer)
-
-
-def _quarantined_rows(batch: ImportBatch, chunk: SourceChunk, refused: pd.DataFrame) -> pd.DataFrame:
-    """Return the chunk's bad lines and refused rows as QuarantinedRow columns, in line order."""
-    refused = refused.assign(raw=chunk.raw_text(refused["line_number"].to_numpy()))
-    rows = pd.concat([chunk.bad_lines, refused[["line_number", "raw", "reason"]]], ignore_index=True)
-    rows = rows.sort_values("line_number", kind="stable")
-    return pd.DataFrame(
-        {
-            "batch_id": batch.pk,
-            "line_number": rows["line_number"].to_numpy(dtype=np.int64),
-            "raw": rows["raw"].to_numpy(),
-            "reason": rows["reason"].str.slice(0, 255).to_numpy(),
-        }
-    )
-
-
-def _isin_sorted(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
-    """Return whether each of `values` is in the sorted array `sorted_values`."""
-    if len(sorted_values) == 0:
-        return np.zeros(len(values), dtype=bool)
-    index = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
-    return sorted_values[index] == values
 
 
 def _stored_fingerprints() -> np.ndarray:

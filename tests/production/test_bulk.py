@@ -49,12 +49,13 @@ def batch() -> ImportBatch:
     return ImportBatch.objects.create(file_name="x.csv", sha256="0" * 64)
 
 
-def test_values_round_trip_exactly(batch: ImportBatch) -> None:
+@pytest.mark.parametrize("staged", [False, True])
+def test_values_round_trip_exactly(batch: ImportBatch, staged: bool) -> None:
     # customer_id is float because of the missing value, as pandas makes it: stored as integers / NULL.
     customers = [12346.0 if i % 2 else np.nan for i in range(14)]
     frame = _rows(batch, np.arange(14, dtype=np.int64) - 7, customers)
 
-    assert bulk.bulk_insert_frame(Transaction, frame, chunk_size=5) == 14
+    assert bulk.bulk_insert_frame(Transaction, frame, chunk_size=5, staged=staged) == 14
 
     stored = list(Transaction.objects.order_by("line_number"))
     assert [t.description for t in stored] == frame["description"].tolist()
@@ -66,33 +67,36 @@ def test_values_round_trip_exactly(batch: ImportBatch) -> None:
     assert [t.fingerprint for t in stored] == frame["fingerprint"].tolist()
 
 
-def test_text_field_keeps_quotes_newlines_and_backslashes(batch: ImportBatch) -> None:
+@pytest.mark.parametrize("staged", [False, True])
+def test_text_field_keeps_quotes_newlines_and_backslashes(batch: ImportBatch, staged: bool) -> None:
     raw = ['a,"b"\\N', "\\N", "line\r\nbreak\ttab", "x" * 5000]
     frame = pd.DataFrame({"batch_id": batch.pk, "line_number": range(len(raw)), "raw": raw, "reason": "r"})
 
-    bulk.bulk_insert_frame(QuarantinedRow, frame)
+    bulk.bulk_insert_frame(QuarantinedRow, frame, staged=staged)
 
     assert list(QuarantinedRow.objects.order_by("line_number").values_list("raw", flat=True)) == raw
 
 
-def test_ignore_conflicts_skips_stored_rows_and_counts_only_new_ones(batch: ImportBatch) -> None:
+@pytest.mark.parametrize("staged", [False, True])
+def test_ignore_conflicts_skips_stored_rows_and_counts_only_new_ones(batch: ImportBatch, staged: bool) -> None:
     first = _rows(batch, np.arange(10, dtype=np.int64), 12346)
     bulk.bulk_insert_frame(Transaction, first)
     again = _rows(batch, np.arange(5, 15, dtype=np.int64), 12346)
 
-    inserted = bulk.bulk_insert_frame(Transaction, again, ignore_conflicts=True, chunk_size=4)
+    inserted = bulk.bulk_insert_frame(Transaction, again, ignore_conflicts=True, chunk_size=4, staged=staged)
 
     assert inserted == 5
     assert Transaction.objects.count() == 15
     assert sorted(Transaction.objects.values_list("fingerprint", flat=True)) == list(range(15))
 
 
-def test_conflict_without_the_option_raises_and_the_transaction_rolls_back(batch: ImportBatch) -> None:
+@pytest.mark.parametrize("staged", [False, True])
+def test_conflict_without_the_option_raises_and_the_transaction_rolls_back(batch: ImportBatch, staged: bool) -> None:
     from django.db import IntegrityError, transaction
 
     bulk.bulk_insert_frame(Transaction, _rows(batch, np.arange(3, dtype=np.int64), 12346))
     with pytest.raises(IntegrityError), transaction.atomic():
-        bulk.bulk_insert_frame(Transaction, _rows(batch, np.arange(2, 6, dtype=np.int64), 12346))
+        bulk.bulk_insert_frame(Transaction, _rows(batch, np.arange(2, 6, dtype=np.int64), 12346), staged=staged)
 
     assert Transaction.objects.count() == 3
 

@@ -14,7 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from transactions import services, uploads
+from transactions import load_plan, uploads
 from transactions.models import ImportBatch, QuarantinedRow, Transaction
 from transactions.services import IngestAccountingError, ingest_file
 from transactions.source import SourceError
@@ -57,12 +57,12 @@ def test_every_bad_line_reported_in_one_pandas_warning_is_quarantined(tmp_path: 
 
 
 def test_lines_that_do_not_add_up_fail_the_batch_and_write_nothing(tmp_path: Path, monkeypatch) -> None:
-    real_clean_rows = services.clean_rows
+    real_clean_rows = load_plan.clean_rows
 
     def lose_a_row(raw: pd.DataFrame):
         return real_clean_rows(raw.iloc[1:])  # a row vanishes without a reason
 
-    monkeypatch.setattr(services, "clean_rows", lose_a_row)
+    monkeypatch.setattr(load_plan, "clean_rows", lose_a_row)
     path = write_lines(tmp_path / "data.csv", [good_line(n) for n in range(10)] + [good_line(1) + ",x"])
 
     with pytest.raises(IngestAccountingError, match="11 lines read but 10 accounted for"):

@@ -99,3 +99,13 @@ class PreparedQuery:
             converters=compiler.get_converters(fields),
             width=len(queryset._fields),
         )
+
+
+def in_integer_range(model: type[Model], field_name: str, value: int) -> bool:
+    """Whether `value` fits `model.field_name`'s integer range on the database the router reads `model`
+    from: the ORM answers a lookup with a value outside it with no rows and no SQL, and so must callers
+    of a PreparedQuery (the database would refuse the value or compare it as is)."""
+    field = model._meta.get_field(field_name)
+    connection = connections[router.db_for_read(model)]
+    low, high = connection.ops.integer_field_range(field.get_internal_type())
+    return (low is None or value >= low) and (high is None or value <= high)

@@ -16,7 +16,7 @@ from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from core.prepared import INT_MARKERS, PreparedQuery
+from core.prepared import INT_MARKERS, PreparedQuery, in_integer_range
 from transactions.models import Transaction
 
 from .errors import NoActiveModel
@@ -85,6 +85,8 @@ def ranked_anomalies(
     flagged by either model; "all" keeps every scored row. One query, whatever the row count.
     """
     version = version or require_active_model_version()
+    if customer_id is not None and not in_integer_range(TransactionScore, "customer_id", customer_id):
+        return []  # as the ORM answers a lookup outside the column's range
     query = _ranked_query(METRICS[metric], scope, customer_id is not None, limit)
     values = (version.pk,) if customer_id is None else (version.pk, customer_id)
     rows = [dict(zip(ORM_PATHS, row, strict=True)) for row in query.rows(*values)]

@@ -14,6 +14,7 @@ from detection import selectors
 from detection.fields import METRICS, ORM_PATHS
 from detection.models import ModelVersion, TransactionScore
 from tests.factories import CustomerFactory, ModelVersionFactory, TransactionFactory, TransactionScoreFactory
+from transactions.models import Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +109,15 @@ def test_the_active_version_is_read_fresh_with_the_fields_asked_for() -> None:
     assert selectors.require_active_model_version().pk == second.pk
     with pytest.raises(FieldDoesNotExist):
         selectors.active_model_version(only=("no_such_field",))
+
+
+@pytest.mark.parametrize("outside", [0, -1, 2**31, 2**63 + 5])
+def test_ids_outside_the_columns_range_find_nothing_as_with_the_orm(outside) -> None:
+    from transactions.selectors import customer_exists
+
+    version = ModelVersionFactory()
+    TransactionScoreFactory(transaction=line(12345), model_version=version, flagged=True)
+    assert customer_exists(12345) and not customer_exists(12399)
+    assert customer_exists(outside) is Customer.objects.filter(pk=outside).exists() is False
+    arguments = {"metric": "TotalSpent", "customer_id": outside, "scope": "all", "limit": 10, "version": version}
+    assert selectors.ranked_anomalies(**arguments) == ranked_by_the_orm(**arguments) == []

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.prepared import INT_MARKERS, PreparedQuery, in_integer_range
 
-from .customer_list import customer_ids  # noqa: F401  (read here by the API, the dashboard and bench/)
+from .customer_list import customer_ids, customer_ids_read  # noqa: F401  (read here by the API, the dashboard and bench/)
 from .models import Customer, Transaction
 
 SCOREABLE_COLUMNS = [

@@ -23,7 +23,7 @@ from detection.selectors import (
     require_active_model_version,
     scored_transactions,
 )
-from transactions.selectors import customer_exists, customer_ids
+from transactions.selectors import customer_exists, customer_ids_read
 
 from . import payloads
 from .filters import DEFAULT_ORDERING, ORDERING_FIELDS, ScoreCursorPagination, StrictOrderingFilter, TransactionFilter
@@ -37,6 +37,7 @@ from .permissions import (
     permission_for,
     seed_read,
 )
+from .renderers import with_reused_json
 from .serializers import (
     AnomaliesRequestSerializer,
     AnomaliesSerializer,
@@ -63,6 +64,7 @@ def score_responses(ok: Any, others: dict[int, OpenApiResponse] | None = None) -
 
 class CustomerIdListApi(APIView):
     permission_classes = [seed_read(READ_CUSTOMERS)]
+    renderer_classes = with_reused_json()  # the ids' JSON is kept while the process keeps the ids
 
     @extend_schema(
         summary="Every CustomerID",
@@ -70,7 +72,8 @@ class CustomerIdListApi(APIView):
         responses={200: CustomerIdsSerializer, 401: NOT_LOGGED_IN},
     )
     def get(self, request):
-        return Response(payloads.customer_ids_payload(customer_ids()))
+        self.data_token, ids = customer_ids_read()
+        return Response(payloads.customer_ids_payload(ids))
 
 
 class AnomalyListApi(APIView):

@@ -14,6 +14,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.prepared import PreparedQuery
 from detection.models import ModelVersion, TransactionScore
 from detection.selectors import require_active_model_version, scores_for
 from transactions.models import Transaction
@@ -104,6 +105,8 @@ def compiled_policy(policy: Policy | None = None) -> CompiledPolicy:
 
 # The published policy compiled, per process: (latest audit event, compiled, valid until).
 _published_cache: dict[str, tuple[Any, CompiledPolicy, Any]] = {}
+# The latest audit event's id and time, read on every decision: its query compiled once.
+_LATEST_AUDIT_EVENT = PreparedQuery(AuditEvent, lambda: AuditEvent.objects.order_by("-id").values_list("id", "at")[:1])
 
 
 def published_compiled() -> CompiledPolicy:
@@ -113,7 +116,7 @@ def published_compiled() -> CompiledPolicy:
     latest event (id and time, which differ across processes and test rollbacks alike) tells whether
     the compiled copy is stale; it also expires when the next list entry does.
     """
-    marker = AuditEvent.objects.order_by("-id").values_list("id", "at").first()
+    marker = _LATEST_AUDIT_EVENT.first()
     now = timezone.now()
     cached = _published_cache.get("published")
     if cached and cached[0] == marker and (cached[2] is None or now < cached[2]):

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import cache, lru_cache
 from typing import Any, Literal
 
+from django.db import router
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from core.prepared import INT_MARKERS, PreparedQuery, in_integer_range
 from transactions.models import Transaction
 
 from .errors import NoActiveModel
@@ -25,11 +28,29 @@ __all__ = ["METRICS", "NoActiveModel"]
 Scope = Literal["flagged", "all"]
 
 
+@cache
+def _active_version_query(only: tuple[str, ...]) -> tuple[list[str], PreparedQuery]:
+    """The columns `.only(*only).first()` reads of the active version (all without `only`), and that
+    query compiled once (it ran on every API request that reads scores)."""
+    for name in only:
+        ModelVersion._meta.get_field(name)  # an unknown name raises, as .only() does
+    names = [
+        field.attname
+        for field in ModelVersion._meta.concrete_fields
+        if not only or field.primary_key or field.name in only or field.attname in only
+    ]
+    return names, PreparedQuery(
+        ModelVersion, lambda: ModelVersion.objects.filter(is_active=True).values_list(*names)[:1]
+    )
+
+
 def active_model_version(only: tuple[str, ...] = ()) -> ModelVersion | None:
-    """The active model version, or None before the first training; with `only`, just those fields are
-    read now (the others on first access: the JSON figures cost more than the query on a hot path)."""
-    versions = ModelVersion.objects.filter(is_active=True)
-    return (versions.only(*only) if only else versions).first()
+    """The active model version, or None before the first training; with `only` (field names), just
+    those fields are read now (the others on first access: the JSON figures cost more than the query
+    on a hot path)."""
+    names, query = _active_version_query(tuple(only))
+    row = query.first()
+    return None if row is None else ModelVersion.from_db(router.db_for_read(ModelVersion), names, row)
 
 
 def require_active_model_version(only: tuple[str, ...] = ()) -> ModelVersion:
@@ -64,14 +85,31 @@ def ranked_anomalies(
     flagged by either model; "all" keeps every scored row. One query, whatever the row count.
     """
     version = version or require_active_model_version()
-    queryset = scores_for(version)
-    if customer_id is not None:
-        queryset = queryset.filter(customer_id=customer_id)
-    if scope == "flagged":
-        queryset = queryset.filter(is_flagged=True)
-    field = METRICS[metric]
-    ordered = queryset.select_related("transaction").order_by(f"-{field}", "-anomaly_score", "transaction_id")
-    return row_dicts(ordered[:limit])
+    if customer_id is not None and not in_integer_range(TransactionScore, "customer_id", customer_id):
+        return []  # as the ORM answers a lookup outside the column's range
+    query = _ranked_query(METRICS[metric], scope, customer_id is not None, limit)
+    values = (version.pk,) if customer_id is None else (version.pk, customer_id)
+    rows = [dict(zip(ORM_PATHS, row, strict=True)) for row in query.rows(*values)]
+    for row in rows:
+        row["unit_price"] = float(row["unit_price"])
+    return rows
+
+
+@lru_cache(maxsize=256)
+def _ranked_query(field: str, scope: Scope, by_customer: bool, limit: int) -> PreparedQuery:
+    """ranked_anomalies' query for one metric column, scope, with or without a customer, and limit,
+    compiled once: its arguments are the version's id and the customer's."""
+
+    def build(version_id: int, customer_id: int | None = None) -> QuerySet:
+        queryset = TransactionScore.objects.filter(model_version_id=version_id)
+        if by_customer:
+            queryset = queryset.filter(customer_id=customer_id)
+        if scope == "flagged":
+            queryset = queryset.filter(is_flagged=True)
+        ordered = queryset.order_by(f"-{field}", "-anomaly_score", "transaction_id")
+        return ordered.values_list(*ORM_PATHS.values())[:limit]
+
+    return PreparedQuery(TransactionScore, build, *INT_MARKERS[: 2 if by_customer else 1])
 
 
 def customer_has_scores(customer_id: int, version: ModelVersion | None = None) -> bool:

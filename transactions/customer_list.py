@@ -23,7 +23,8 @@ from .models import Customer
 STAMP_KEY = "transactions:customer-list-stamp"
 
 _lock = threading.Lock()
-_read: tuple[str, list[int]] | None = None  # (the stamp the ids were read under, the ids)
+# (the stamp the ids were read under, the ids, a token of that read: a new object per read)
+_read: tuple[str, list[int], object] | None = None
 
 
 def read_customer_ids() -> list[int]:
@@ -48,15 +49,22 @@ def current_stamp() -> str:
 
 def customer_ids() -> list[int]:
     """Every CustomerID of the loaded data, ascending (a new list each call)."""
+    return customer_ids_read()[1]
+
+
+def customer_ids_read() -> tuple[object, list[int]]:
+    """`customer_ids()` and a token of the database read they came from: the same token for as long as
+    this process reuses those ids, a new one with every read (so anything derived from the ids, such
+    as their JSON, may be kept under the token)."""
     global _read
     stamp = current_stamp()
     with _lock:
         if _read is not None and _read[0] == stamp:
-            return list(_read[1])
-    ids = read_customer_ids()
+            return _read[2], list(_read[1])
+    ids, token = read_customer_ids(), object()
     with _lock:
-        _read = (stamp, ids)
-    return list(ids)
+        _read = (stamp, ids, token)
+    return token, list(ids)
 
 
 def _new_stamp() -> None:

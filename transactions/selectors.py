@@ -10,7 +10,9 @@ from django.db.models import CharField, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .customer_list import customer_ids  # noqa: F401  (read here by the API, the dashboard and bench/)
+from core.prepared import INT_MARKERS, PreparedQuery, in_integer_range
+
+from .customer_list import customer_ids, customer_ids_read  # noqa: F401  (read here by the API, the dashboard and bench/)
 from .models import Customer, Transaction
 
 SCOREABLE_COLUMNS = [
@@ -77,9 +79,15 @@ def shared_strings(values: pd.Series) -> pd.Series:
     return pd.Series(uniques[codes], index=values.index, name=values.name, dtype=values.dtype)
 
 
+# A customer's id if it is one: compiled once (/api/anomalies asks it for every customer without rows).
+_CUSTOMER_BY_ID = PreparedQuery(
+    Customer, lambda pk: Customer.objects.filter(pk=pk).values_list("pk")[:1], INT_MARKERS[0]
+)
+
+
 def customer_exists(customer_id: int) -> bool:
     """Whether `customer_id` is a customer of the loaded data (scored or not)."""
-    return Customer.objects.filter(pk=customer_id).exists()
+    return in_integer_range(Customer, "customer_id", customer_id) and _CUSTOMER_BY_ID.first(customer_id) is not None
 
 
 def search_customers(prefix: str, *, limit: int = 20) -> list[dict[str, Any]]:

@@ -204,6 +204,26 @@ def test_masked_median_gives_nanmedians_answer() -> None:
     assert np.array_equal(_masked_median(values, valid), expected, equal_nan=True)
 
 
+def test_masked_median_of_one_row_equals_its_row_among_others() -> None:
+    import numpy as np
+
+    from detection.history_stats import _masked_median
+
+    rng = np.random.default_rng(5)
+    values = rng.lognormal(size=(500, 9))
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[rng.random(values.shape) < 0.02] = np.inf
+    values[:20] = np.nan  # no value at all
+    valid = rng.random(values.shape) < 0.6
+    valid[20:40] = True
+    with np.errstate(invalid="ignore"):
+        together = _masked_median(values, valid)
+    one_by_one = np.concatenate([_masked_median(values[i : i + 1], valid[i : i + 1]) for i in range(len(values))])
+    assert np.array_equal(one_by_one, together, equal_nan=True)
+    assert one_by_one.dtype == together.dtype
+    assert np.isnan(_masked_median(np.zeros((1, 0)), np.zeros((1, 0), dtype=bool))).all()
+
+
 def test_item_and_window_figures_computed_in_chunks_equal_one_pass(monkeypatch) -> None:
     from detection import history_stats
 

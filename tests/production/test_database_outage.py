@@ -21,14 +21,14 @@ pytestmark = pytest.mark.django_db
 def test_a_view_database_error_is_503_json_and_the_next_request_is_served(admin_client, monkeypatch) -> None:
     import api.views
 
-    real = api.views.customer_ids
+    real = api.views.customer_ids_read
 
     def unreachable():
         raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
-    monkeypatch.setattr(api.views, "customer_ids", unreachable)
+    monkeypatch.setattr(api.views, "customer_ids_read", unreachable)
     down = admin_client.get("/customer_ids")
-    monkeypatch.setattr(api.views, "customer_ids", real)
+    monkeypatch.setattr(api.views, "customer_ids_read", real)
     up = admin_client.get("/customer_ids")
 
     assert down.status_code == 503

@@ -68,3 +68,30 @@ def test_the_worker_writes_only_json_lines(tmp_path) -> None:
     lines = json_lines(log.read_text())
     assert lines, "the worker wrote nothing"
     assert any(line.get("logger") == "django-q" for line in lines)
+
+
+def test_workers_skip_the_access_line_unless_an_access_log_is_asked_for() -> None:
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    for accesslog, gathers in ((None, False), ("-", True)):
+        cfg = Config()
+        cfg.set("logconfig_dict", conf["logconfig_dict"])
+        if accesslog:
+            cfg.set("accesslog", accesslog)
+        worker = SimpleNamespace(log=Logger(cfg))
+        gathered: list = []
+
+        def atoms(*args, into: list = gathered) -> dict:  # the line's fields, recorded
+            into.append(args)
+            return {}
+
+        worker.log.atoms = atoms
+        conf["post_fork"](SimpleNamespace(cfg=cfg), worker)
+        worker.log.access(SimpleNamespace(), SimpleNamespace(), {}, 0.001)
+        assert bool(gathered) is gathers

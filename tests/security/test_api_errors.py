@@ -109,7 +109,7 @@ def test_unhandled_exception_in_an_api_view_is_json_500(db, reader, monkeypatch)
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views, "customer_ids", broken)
+    monkeypatch.setattr(views, "customer_ids_read", broken)
     client = Client(raise_request_exception=False)
     client.force_login(reader)
 

@@ -270,3 +270,26 @@ def test_a_request_reads_only_its_own_token_and_a_login_deletes_expired_ones(tok
     assert AuthToken.objects.count() == 6
     assert log_in(APIClient()).status_code == 200
     assert AuthToken.objects.count() == 2  # the expired five are gone, the live one and the new one stay
+
+
+def test_each_request_reads_the_token_and_its_user_afresh(token, analyst) -> None:
+    from api.authentication import TokenAuthentication
+
+    user, auth_token = TokenAuthentication().authenticate_credentials(token.encode())
+    assert auth_token == AuthToken.objects.get() and auth_token.user is user
+    stored = User.objects.get(pk=analyst.pk)
+    assert [getattr(user, field.attname) for field in User._meta.concrete_fields] == [
+        getattr(stored, field.attname) for field in User._meta.concrete_fields
+    ]
+    analyst.is_active = False
+    analyst.save()
+    assert not works(token)  # an inactive user is refused at once
+
+
+def test_a_token_sharing_its_key_with_another_is_told_apart_by_its_digest(token, analyst, admin_user) -> None:
+    other, other_token = AuthToken.objects.create(user=admin_user)
+    AuthToken.objects.filter(pk=other.pk).update(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH])
+    assert works(token)
+    assert token_client(other_token).get("/customer_ids").status_code == 401  # its key no longer matches
+    forged = token[: CONSTANTS.TOKEN_KEY_LENGTH] + other_token[CONSTANTS.TOKEN_KEY_LENGTH :]
+    assert token_client(forged).get("/customer_ids").status_code == 401

@@ -70,7 +70,7 @@ def ranked_anomalies(
     if scope == "flagged":
         queryset = queryset.filter(is_flagged=True)
     field = METRICS[metric]
-    ordered = queryset.select_related("transaction").order_by(f"-{field}", "-anomaly_score", "transaction_id")
+    ordered = queryset.order_by(f"-{field}", "-anomaly_score", "transaction_id")
     return row_dicts(ordered[:limit])
 
 
@@ -162,7 +162,7 @@ def transaction_detail(transaction_id: int, version: ModelVersion | None = None)
     Returns None when the transaction has no score under the version. Two queries.
     """
     version = version or require_active_model_version()
-    rows = row_dicts(scores_for(version).filter(transaction_id=transaction_id).select_related("transaction"))
+    rows = row_dicts(scores_for(version).filter(transaction_id=transaction_id))
     if not rows:
         return None
     row = rows[0]

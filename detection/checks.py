@@ -20,7 +20,7 @@ def registry_matches_models(app_configs=None, **kwargs) -> list[checks.CheckMess
         except (FieldDoesNotExist, AttributeError) as exc:
             message = f"score field {field.key!r} names no model field ({field.path}): {exc}"
             errors.append(checks.Error(message, id="detection.E001"))
-    stored = set(fields.SCORE_COLUMNS)
+    stored = {*fields.SCORE_COLUMNS, *fields.COPIED_KEYS}
     for column in TransactionScore._meta.concrete_fields:
         if column.name in {"id", "model_version"}:
             continue

@@ -32,8 +32,8 @@ HIST_FREQ = "hist_freq"
 class ScoreField:
     """One column of a scored row.
 
-    `path` is the ORM path from TransactionScore (joined transaction columns go through
-    `transaction__`); `json` overrides the JSON form derived from the model field: "money"
+    `path` is the ORM path from TransactionScore (every listed column is the score table's own:
+    no read joins the transaction); `json` overrides the JSON form derived from the model field: "money"
     (rounded to 3 decimals), "flag01" (a 0/1 integer, as the seed sends its indicators),
     "optional_int" (may be null); `decimals` is how many the dashboard shows.
     """
@@ -57,12 +57,12 @@ def _field(key: str, client_name: str, *roles: str, path: str = "", json: str = 
 FIELDS: tuple[ScoreField, ...] = (
     _field("transaction_id", "transaction_id", LISTED, json="optional_int"),
     _field("customer_id", "CustomerID", LISTED, DRILL_DOWN),
-    _field("invoice_no", "InvoiceNo", LISTED, DRILL_DOWN, path="transaction__invoice_no"),
+    _field("invoice_no", "InvoiceNo", LISTED, DRILL_DOWN),
     _field("invoice_date", "InvoiceDate", LISTED, DRILL_DOWN),
-    _field("stock_code", "StockCode", LISTED, DRILL_DOWN, path="transaction__stock_code"),
-    _field("description", "Description", LISTED, DRILL_DOWN, path="transaction__description"),
-    _field("quantity", "Quantity", LISTED, DRILL_DOWN, path="transaction__quantity"),
-    _field("unit_price", "UnitPrice", LISTED, DRILL_DOWN, path="transaction__unit_price", decimals=2),
+    _field("stock_code", "StockCode", LISTED, DRILL_DOWN),
+    _field("description", "Description", LISTED, DRILL_DOWN),
+    _field("quantity", "Quantity", LISTED, DRILL_DOWN),
+    _field("unit_price", "UnitPrice", LISTED, DRILL_DOWN, decimals=2),
     _field("country", "Country", LISTED, DRILL_DOWN),
     _field("total_spent", "TotalSpent", STORED, FEATURE, METRIC, LISTED, DRILL_DOWN, json="money", decimals=2),
     _field(HIST_FREQ, "HistFreq", STORED, FEATURE, METRIC, LISTED, DRILL_DOWN),
@@ -90,6 +90,10 @@ BY_KEY: dict[str, ScoreField] = {field.key: field for field in FIELDS}
 # The columns every score row repeats from its transaction, so per-customer, over-time and
 # per-country reads need no join; they lead the stored columns.
 ROW_KEYS = ("transaction_id", "customer_id", "invoice_date", "country")
+# The transaction's other listed columns, which every score row repeats too (the table's last
+# columns) so that the grid filters and sorts on them without a join: not in `score_frame`'s rows,
+# read from the transactions when the rows are written (detection.score_writes).
+COPIED_KEYS = ("invoice_no", "stock_code", "description", "quantity", "unit_price")
 
 
 def keys(role: str) -> list[str]:
@@ -102,7 +106,7 @@ def client_names(role: str) -> list[str]:
 
 
 FEATURE_COLUMNS: list[str] = keys(FEATURE)
-SCORE_COLUMNS: list[str] = [*ROW_KEYS, *keys(STORED)]
+SCORE_COLUMNS: list[str] = [*ROW_KEYS, *keys(STORED)]  # a `score_frame` row's
 LISTED_KEYS: list[str] = keys(LISTED)
 DRILL_DOWN_KEYS: list[str] = keys(DRILL_DOWN)
 # Metric name as clients send it -> the score column it reads.
@@ -117,7 +121,7 @@ TABLE_FIELDS: list[str] = [key for key in LISTED_KEYS if key not in JSON_KEYS]
 
 @cache
 def model_field(key: str) -> models.Field:
-    """The Django model field behind `key` (TransactionScore's, or Transaction's through the join)."""
+    """The Django model field behind `key` (TransactionScore's, or another model's through a join)."""
     from .models import TransactionScore
 
     model: Any = TransactionScore

@@ -79,10 +79,7 @@ def scores_page(
     # The page's rows by the unique (version, transaction) index, in no SQL order: with an ORDER BY,
     # SQLite walks a sort index over every row of the version instead. A row deleted in between
     # (its version pruned) is left out.
-    rows = {
-        row["transaction_id"]: row
-        for row in row_dicts(scores_for(version).filter(transaction_id__in=keys).select_related("transaction"))
-    }
+    rows = {row["transaction_id"]: row for row in row_dicts(scores_for(version).filter(transaction_id__in=keys))}
     return [rows[key] for key in keys if key in rows], total
 
 

@@ -47,7 +47,9 @@ class TransactionScore(models.Model):
     """The features, scores, flags and explanation of one transaction under one model version.
 
     `customer_id`, `invoice_date` and `country` repeat the transaction's so that per-customer,
-    over-time and per-country reads need no join.
+    over-time and per-country reads need no join; the transaction's other listed columns
+    (`invoice_no` .. `unit_price`, last) so that the grid filters and sorts on them without one.
+    Transactions are never changed in place (ingest only adds rows; the admin shows them read-only).
     """
 
     transaction = models.ForeignKey("transactions.Transaction", on_delete=models.CASCADE, related_name="scores")
@@ -116,6 +118,13 @@ class TransactionScore(models.Model):
         blank=True,
         help_text='Why the row was flagged, in words: [{"key", "values", "surprise", "text"}], strongest first.',
     )
+    # The transaction's columns, as Transaction defines them (same types, so the same comparisons,
+    # collation and NULL placement), written with the row (detection.score_writes).
+    invoice_no = models.CharField(max_length=20, help_text="InvoiceNo (C... for a cancellation).")
+    stock_code = models.CharField(max_length=32)
+    description = models.CharField(max_length=255, blank=True)
+    quantity = models.IntegerField(help_text="Negative for cancellations.")
+    unit_price = models.DecimalField(max_digits=12, decimal_places=3)
 
     class Meta:
         constraints = [
@@ -137,6 +146,11 @@ class TransactionScore(models.Model):
             models.Index(
                 fields=["model_version", "country", "-anomaly_score", "transaction_id"], name="score_country_rank"
             ),
+            # The grid's quantity filter: its matching rows and count from this index alone. Quantity first:
+            # SQLite would otherwise take it for any other filter of a version (the smallest index starting
+            # with model_version), reading the table in quantity order, 4x slower than in score_date's.
+            # A filter on the transaction's other copied columns reads the table.
+            models.Index(fields=["quantity", "model_version", "transaction_id"], name="score_quantity"),
         ]
 
     def __str__(self) -> str:

@@ -27,9 +27,9 @@ from transactions.source import EXPECTED_COLUMNS
 
 from .daily_counts import recount_days
 from .errors import InvalidRows
-from .fields import SCORE_COLUMNS, explanation_json
 from .models import ModelVersion, TransactionScore
 from .posted_scoring import score_plain
+from .score_writes import score_table
 from .scoring import score_posted
 from .services import scoring_bundle
 from .signals import scores_written
@@ -165,10 +165,9 @@ def _store(
     payload = json.dumps(list(records), sort_keys=True, separators=(",", ":")).encode()
     with transaction.atomic():
         stored = store_rows(typed, source_name=source_name, payload=payload)
-        table = scores[stored.inserted][SCORE_COLUMNS].assign(transaction_id=stored.transaction_ids[stored.inserted])
-        table["explanation"] = table["explanation"].map(explanation_json)
-        table["flag_reasons"] = table["flag_reasons"].map(explanation_json)
-        bulk_insert_frame(TransactionScore, table.assign(model_version_id=version.pk))
+        inserted = scores[stored.inserted].assign(transaction_id=stored.transaction_ids[stored.inserted])
+        table = score_table(version, inserted)
+        bulk_insert_frame(TransactionScore, table)
         recount_days(version, table["invoice_date"])
         scores_written.send(sender=ModelVersion, version=version, transaction_ids=table["transaction_id"].tolist())
     return stored.batch, stored.transaction_ids, stored.inserted

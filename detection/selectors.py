@@ -200,7 +200,7 @@ def transaction_detail(transaction_id: int, version: ModelVersion | None = None)
     Returns None when the transaction has no score under the version. Two queries.
     """
     version = version or require_active_model_version()
-    rows = row_dicts(scores_for(version).filter(transaction_id=transaction_id).select_related("transaction"))
+    rows = row_dicts(scores_for(version).filter(transaction_id=transaction_id))
     if not rows:
         return None
     row = rows[0]

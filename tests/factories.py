@@ -86,6 +86,11 @@ class TransactionScoreFactory(DjangoModelFactory):
     customer_id = factory.SelfAttribute("transaction.customer_id")
     invoice_date = factory.SelfAttribute("transaction.invoice_date")
     country = factory.SelfAttribute("transaction.country")
+    invoice_no = factory.SelfAttribute("transaction.invoice_no")
+    stock_code = factory.SelfAttribute("transaction.stock_code")
+    description = factory.SelfAttribute("transaction.description")
+    quantity = factory.SelfAttribute("transaction.quantity")
+    unit_price = factory.SelfAttribute("transaction.unit_price")
     total_spent = 15.3
     hist_freq = 12
     unusual_destination = False

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from detection.models import TransactionScore
+from tests.score_copies import stale_copies
 from transactions.models import Customer, ImportBatch, Transaction
 
 from .conftest import SEED_ROW_KEYS, source_row
@@ -96,6 +97,7 @@ def test_store_true_saves_a_batch_with_scores_once(trained_version, loader_api, 
     assert {row["transaction_id"] for row in first["rows"]} == set(stored.values_list("id", flat=True))
     scores = TransactionScore.objects.filter(transaction__batch=batch, model_version=trained_version)
     assert scores.count() == 3
+    assert stale_copies(scores) == 0  # the transaction's columns copied into the score rows
     huge = scores.get(transaction_id=first["rows"][0]["transaction_id"])
     assert huge.is_flagged and huge.anomaly_score == pytest.approx(first["rows"][0]["anomaly_score"])
     assert huge.explanation == first["rows"][0]["explanation"]

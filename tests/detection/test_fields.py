@@ -35,7 +35,7 @@ def test_a_score_column_without_an_entry_fails_the_check(monkeypatch) -> None:
 
 def test_stored_columns_are_the_score_table_in_model_order() -> None:
     columns = [f.attname for f in TransactionScore._meta.concrete_fields if f.name not in {"id", "model_version"}]
-    assert columns == fields.SCORE_COLUMNS
+    assert columns == [*fields.SCORE_COLUMNS, *fields.COPIED_KEYS]
 
 
 @pytest.mark.parametrize(

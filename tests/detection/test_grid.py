@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.db.models import Count, Q
+from django.test.utils import CaptureQueriesContext
 
-from detection.fields import ORM_PATHS, TABLE_FIELDS
+from detection.fields import COPIED_KEYS, ORM_PATHS, TABLE_FIELDS
 from detection.grid import ColumnFilter, scores_page, tiebreaker
 from detection.models import ModelVersion, TransactionScore
-from detection.selectors import customers_by_anomalies, row_dicts
+from detection.selectors import customers_by_anomalies, listed_rows
+from tests.score_copies import stale_copies
 from transactions.models import Customer
 from transactions.selectors import search_customers
 
@@ -90,11 +93,18 @@ def test_search_customers_matches_the_id_prefix_only(trained_version: ModelVersi
     assert search_customers("abc") == [] and search_customers("") == []
 
 
+# The transaction's columns read through the join, as before the score table had copies of them.
+JOINED_PATHS = {**ORM_PATHS, **{key: f"transaction__{key}" for key in COPIED_KEYS}}
+
+
 def page_as_before(version: ModelVersion, *, offset: int, limit: int, order_by: tuple[str, ...], orm: Q) -> list[dict]:
-    """A page as the grid read it before its sort indexes: one ordered, joined, offset query."""
-    ordering = [("-" if key.startswith("-") else "") + ORM_PATHS[key.removeprefix("-")] for key in order_by]
-    scores = TransactionScore.objects.filter(orm, model_version=version).select_related("transaction")
-    return row_dicts(scores.order_by(*ordering, tiebreaker(order_by))[offset : offset + limit])
+    """A page as the grid read it before its sort indexes and copied columns: one ordered, joined, offset
+    query, sorting on and showing the transaction's own columns."""
+    ordering = [("-" if key.startswith("-") else "") + JOINED_PATHS[key.removeprefix("-")] for key in order_by]
+    scores = TransactionScore.objects.filter(orm, model_version=version)
+    page = scores.order_by(*ordering, tiebreaker(order_by))[offset : offset + limit]
+    items = page.values(*JOINED_PATHS.values())
+    return listed_rows([{ORM_PATHS[key]: item[path] for key, path in JOINED_PATHS.items()} for item in items])
 
 
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
@@ -133,6 +143,22 @@ def test_filtered_sorted_pages_match_one_offset_query(trained_version: ModelVers
             )
             expected = page_as_before(trained_version, offset=offset, limit=50, order_by=order_by, orm=orm)
             assert rows == expected and count == TransactionScore.objects.filter(orm).count() > 0, order_by
+
+
+def test_training_writes_the_transaction_columns_into_every_score_row(trained_version: ModelVersion) -> None:
+    scores = TransactionScore.objects.filter(model_version=trained_version)
+    assert scores.count() > 1_000 and stale_copies(scores) == 0
+
+
+@pytest.mark.parametrize("order_by", [("-anomaly_score",), ("customer_id",), ("description", "-quantity")])
+def test_a_filter_on_transaction_columns_reads_the_score_table_alone(
+    trained_version: ModelVersion, order_by: tuple[str, ...]
+) -> None:
+    filters = (ColumnFilter("quantity", "gt", 5), ColumnFilter("description", "contains", "heart"))
+    with CaptureQueriesContext(connection) as queries:
+        rows, total = scores_page(limit=50, order_by=order_by, filters=filters, version=trained_version)
+    assert rows and total == TransactionScore.objects.filter(quantity__gt=5, description__icontains="heart").count()
+    assert not any("JOIN" in query["sql"] for query in queries.captured_queries), order_by
 
 
 def test_ties_break_by_transaction_id_in_the_direction_the_sort_index_is_read() -> None:

@@ -62,6 +62,19 @@ def test_a_filtered_page_keeps_the_stored_order_of_its_matching_rows(
             assert len(sql) == 2 and not any("ORDER BY" in query for query in sql), (order_by, sql)
 
 
+def test_the_matching_rows_of_a_filter_on_a_transaction_column_are_read_without_a_join(
+    trained_version: ModelVersion, fresh_process
+) -> None:
+    write_sort_orders(trained_version)
+    filters = (ColumnFilter("quantity", "gt", 5),)
+    rows, count, sql = page_queries(trained_version, offset=20, limit=50, order_by=("customer_id",), filters=filters)
+    assert count == TransactionScore.objects.filter(model_version=trained_version, transaction__quantity__gt=5).count()
+    assert rows == page_as_before(
+        trained_version, offset=20, limit=50, order_by=("customer_id",), orm=Q(transaction__quantity__gt=5)
+    )
+    assert len(sql) == 2 and not any("JOIN" in query for query in sql), sql
+
+
 def test_rows_scored_after_the_orders_were_stored_are_paged_from_the_database(
     trained_version: ModelVersion, fresh_process
 ) -> None:

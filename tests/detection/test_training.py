@@ -20,6 +20,7 @@ from detection.kinds import line_kinds
 from detection.models import ModelVersion, TransactionScore
 from detection.scoring import score_frame, score_posted
 from tests.conftest import write_csv
+from tests.score_copies import stale_copies
 from transactions.models import Transaction
 from transactions.selectors import transactions_frame
 from transactions.services import ingest_file
@@ -185,6 +186,7 @@ def test_score_transactions_scores_only_new_rows(trained_version, tmp_path, demo
     scores = dict(TransactionScore.objects.values_list("transaction_id", "anomaly_score"))
     assert len(scores) == len(old) + 40
     assert all(scores[key] == value for key, value in old.items())
+    assert stale_copies(TransactionScore.objects.filter(transaction_id__in=set(scores) - set(old))) == 0
 
 
 def test_loaded_bundle_scores_like_training(trained_version: ModelVersion) -> None:

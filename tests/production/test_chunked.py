@@ -7,7 +7,8 @@ import pytest
 
 from detection import chunked
 from detection.models import ModelVersion, TransactionScore
-from detection.services import score_against_stored, write_scores
+from detection.services import score_against_stored, score_new_transactions, write_scores
+from tests.score_copies import stale_copies
 from transactions.selectors import scoreable_transactions, transactions_frame
 
 
@@ -45,6 +46,17 @@ def test_chunked_scoring_restores_the_training_scores(trained_version: ModelVers
     assert sorted(after) == sorted(before)
     keys = sorted(before)
     assert np.array([after[k] for k in keys]) == pytest.approx(np.array([before[k] for k in keys]), abs=1e-6)
+    assert stale_copies(TransactionScore.objects.filter(model_version=trained_version)) == 0
+
+
+def test_scattered_rows_are_written_with_their_transaction_columns(trained_version: ModelVersion) -> None:
+    scores = TransactionScore.objects.filter(model_version=trained_version)
+    dropped = list(scores.order_by("transaction_id").values_list("transaction_id", flat=True)[::7])
+    scores.filter(transaction_id__in=dropped).delete()
+
+    assert score_new_transactions(version=trained_version) == len(dropped)  # ids 7 apart: read by id
+
+    assert stale_copies(scores.filter(transaction_id__in=dropped)) == 0
 
 
 def test_a_rerun_chunk_writes_nothing(trained_version: ModelVersion) -> None:

@@ -31,7 +31,9 @@ TEXT_MARKER = "\x00prepared-query-marker\x00"
 class _Compiled:
     sql: str
     params: tuple[Any, ...]
-    slots: tuple[tuple[int, int], ...]  # (parameter position, argument index)
+    # (parameter position, argument index, the parameter's type when the backend wrapped the marker,
+    # as psycopg's Int4 for an integer column on PostgreSQL, else None)
+    slots: tuple[tuple[int, int, type | None], ...]
     compiler: Any
     converters: dict[int, Any]
     width: int  # the columns the queryset returns (an ordering column may follow them)
@@ -55,8 +57,8 @@ class PreparedQuery:
             raise TypeError(f"expected {len(self._markers)} values, got {len(values)}")
         compiled, connection = self._compiled_for_connection()
         params = list(compiled.params)
-        for position, index in compiled.slots:
-            params[position] = values[index]
+        for position, index, wrapper in compiled.slots:
+            params[position] = values[index] if wrapper is None else wrapper(values[index])
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
@@ -86,9 +88,9 @@ class PreparedQuery:
         slots = []
         for position, param in enumerate(params):
             for index, marker in enumerate(self._markers):
-                if type(param) is type(marker) and param == marker:
-                    slots.append((position, index))
-        if sorted({index for _, index in slots}) != list(range(len(self._markers))):
+                if isinstance(param, type(marker)) and param == marker:
+                    slots.append((position, index, None if type(param) is type(marker) else type(param)))
+        if sorted({index for _, index, _ in slots}) != list(range(len(self._markers))):
             raise ValueError(f"not every marker reached the SQL's parameters: {params!r}")
         fields = [column[0] for column in compiler.select[: compiler.col_count]]
         return _Compiled(

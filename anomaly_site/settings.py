@@ -26,6 +26,8 @@ import dj_database_url
 import environ
 from django.urls import reverse_lazy
 
+from anomaly_site.logging_config import logging_config
+
 # Quiet TensorFlow's C++ logs in every process, errors at start-up included (must precede its import).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -294,36 +296,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOG_FORMATTER = "json" if env.str("LOG_FORMAT", default="plain") == "json" else "plain"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "exc_info": "exception"},
-            "json_ensure_ascii": False,
-        },
-    },
-    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMATTER,
-            "filters": ["request_id"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # Replaces Django's default "django" handlers (plain text in DEBUG) with ours.
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django.db.backends": {"level": "WARNING"},
-        "tensorflow": {"level": "ERROR"},
-        # django-q2 adds a plain-text handler of its own to a logger that has none: give it ours.
-        "django-q": {"handlers": ["console"], "level": "INFO", "propagate": False},
-    },
-}
+LOGGING = logging_config(LOG_FORMATTER, env.str("LOG_LEVEL", default="INFO"))
 # Python warnings (scikit-learn's, pandas') go through the same handler, so JSON logs stay JSON.
 logging.captureWarnings(True)
 
@@ -360,8 +333,6 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
-# Axes announces itself at INFO in every process; its failure and lockout lines stay.
-LOGGING["loggers"]["axes.apps"] = {"level": "WARNING"}
 
 # --- Trust: no 500s in HTML on the API, and its JSON parser ------------------------------------------
 # Outermost, so that it also sees the error pages of every other middleware (CSRF, size limits).

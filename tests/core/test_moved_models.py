@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migration_states import migrate, migrate_to_latest
 
 BEFORE_THE_MOVE = [("transactions", "0002_backgroundjob"), ("detection", "0004_scoring_schedule")]
 MOVED_TABLES = {"detection_review", "detection_reviewevent", "transactions_backgroundjob"}
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -45,8 +39,7 @@ def test_a_database_from_before_the_move_migrates_forward_with_its_rows() -> Non
     old.get_model("auth", "Group").objects.create(name="Reviewers before the move").permissions.add(may_review)
     tables_before = set(connection.introspection.table_names())
 
-    executor = MigrationExecutor(connection)
-    migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     from django.contrib.auth.models import Group
 

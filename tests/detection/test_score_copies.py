@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from detection.fields import COPIED_KEYS
+from tests.migration_states import migrate, migrate_to_latest
 from tests.score_copies import stale_copies
 from transactions.models import Transaction
 
 BEFORE_THE_COPIES = [("detection", "0011_anomaly_score_help"), ("transactions", "0004_field_help_texts")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -45,8 +37,7 @@ def test_the_migration_copies_the_transaction_columns_into_stored_score_rows() -
             autoencoder_flag=False, risk_score=0.0, anomaly_score=0.4, is_flagged=False, is_common_anomaly=False,
         )  # fmt: skip
 
-    executor = MigrationExecutor(connection)
-    migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     from detection.models import TransactionScore
 

@@ -44,6 +44,7 @@ from .history_stats import (
     count_surprise,
     invoice_line_summaries,
     quantity_beyond_habit,
+    shrunk_mean,
 )
 from .kinds import CANCELLATION, NON_PRODUCT, SALE
 
@@ -212,10 +213,9 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     order = np.argsort(inv_keys[is_event], kind="stable")
     upper, lower = np.searchsorted(event_keys, inv_keys, "left"), np.searchsorted(event_keys, inv_start, "left")
 
-    def usual(values: np.ndarray, prior: float | None) -> np.ndarray | None:  # the mean, shrunk toward the prior
+    def usual(values: np.ndarray, prior: float | None) -> np.ndarray | None:
         running = np.r_[0.0, np.cumsum(values[is_event][order].astype(np.float64))]
-        total = running[upper] - running[lower] + BURST_PRIOR_INVOICES * (prior or 0.0)
-        return None if prior is None else total / (earlier + BURST_PRIOR_INVOICES)
+        return shrunk_mean(running[upper] - running[lower], earlier, prior, BURST_PRIOR_INVOICES)
 
     usual_hour, usual_day = usual(last_hour, priors.hour_mean), usual(last_day, priors.day_mean)
     burst_surprise = np.maximum(

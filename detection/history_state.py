@@ -50,6 +50,7 @@ from .history_stats import (
     daily_item_medians,
     invoice_line_summaries,
     quantity_beyond_habit,
+    shrunk_mean,
 )
 from .kinds import CANCELLATION, SALE
 
@@ -273,9 +274,8 @@ def _features(
 
     last_hour, last_day, last_week = count_since(3600), count_since(86400), count_since(WEEK)
 
-    def usual(sums: np.ndarray, prior: float | None) -> np.ndarray | None:  # the mean, shrunk toward the prior
-        total = np.where(known, sums[group], 0.0) + BURST_PRIOR_INVOICES * (prior or 0.0)
-        return None if prior is None else total / (earlier + BURST_PRIOR_INVOICES)
+    def usual(sums: np.ndarray, prior: float | None) -> np.ndarray | None:
+        return shrunk_mean(np.where(known, sums[group], 0.0), earlier, prior, BURST_PRIOR_INVOICES)
 
     usual_hour, usual_day = usual(state.hour_sum, priors.hour_mean), usual(state.day_sum, priors.day_mean)
     burst_surprise = np.maximum(

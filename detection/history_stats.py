@@ -68,6 +68,12 @@ def _poisson_surprise(count: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return np.where(count > 0, -np.log(np.clip(tail, 1e-300, 1.0)), 0.0)
 
 
+def shrunk_mean(total: np.ndarray, count: np.ndarray, prior: float | None, weight: float) -> np.ndarray | None:
+    """A customer's mean of a per-invoice figure (`total` over `count` invoices) shrunk toward `prior`
+    with `weight` pseudo-invoices; None without a prior (a figure versions saved before did not keep)."""
+    return None if prior is None else (total + weight * prior) / (count + weight)
+
+
 def count_surprise(count: np.ndarray, mean: np.ndarray, square_mean: np.ndarray | None) -> np.ndarray:
     """Return -log P(N >= count) for a count with `mean` and mean square `square_mean`: a negative
     binomial where the variance (square_mean - mean²) exceeds the mean, else Poisson (also without

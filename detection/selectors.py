@@ -89,10 +89,8 @@ def ranked_anomalies(
         return []  # as the ORM answers a lookup outside the column's range
     query = _ranked_query(METRICS[metric], scope, customer_id is not None, limit)
     values = (version.pk,) if customer_id is None else (version.pk, customer_id)
-    rows = [dict(zip(ORM_PATHS, row, strict=True)) for row in query.rows(*values)]
-    for row in rows:
-        row["unit_price"] = float(row["unit_price"])
-    return rows
+    paths = list(ORM_PATHS.values())
+    return listed_rows(dict(zip(paths, row, strict=True)) for row in query.rows(*values))
 
 
 @lru_cache(maxsize=256)

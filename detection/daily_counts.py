@@ -117,7 +117,11 @@ def count_first_write(version: ModelVersion | int, scores: pd.DataFrame) -> None
     them at once), without a second pass over the table: on SQLite that pass converts each row's
     date in a Python function (about 6 s for the real file), here pandas converts them at once.
     """
-    version_id = getattr(version, "pk", version)
+    store_first_write_counts(version, first_write_counts(scores))
+
+
+def first_write_counts(scores: pd.DataFrame) -> pd.DataFrame:
+    """The (day, country) counts of score rows, one row per day and country."""
     counts = pd.DataFrame(
         {
             "day": _local_day_stamps(scores["invoice_date"]).dt.date,
@@ -126,7 +130,19 @@ def count_first_write(version: ModelVersion | int, scores: pd.DataFrame) -> None
             **{name: scores[column].eq(True).astype(int) for name, column in COUNTED_FLAGS.items()},
         }
     )
-    counts = counts.groupby(["day", "country"], sort=True, dropna=False).sum().reset_index()
+    return summed_counts([counts])
+
+
+def summed_counts(counts: list[pd.DataFrame]) -> pd.DataFrame:
+    """`first_write_counts` of several frames of rows summed per day and country: the counts of all
+    their rows together (a training run counts its parts one by one)."""
+    return pd.concat(counts, ignore_index=True).groupby(["day", "country"], sort=True, dropna=False).sum().reset_index()
+
+
+def store_first_write_counts(version: ModelVersion | int, counts: pd.DataFrame) -> None:
+    """Replace the version's counts with `counts` (`first_write_counts`)."""
+    version_id = getattr(version, "pk", version)
+    counts = counts.copy()
     counts.insert(0, "model_version_id", version_id)
     with transaction.atomic():
         _lock(version_id)

@@ -159,7 +159,6 @@ def history_features(
 
 def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | None = None) -> pd.DataFrame:
     """The features of the `needed` lines of `lines` (all without it), judged against every line."""
-    weight = priors.weight
     kind = lines["kind"].to_numpy()
     sale = kind == SALE
     known = sale & lines["history"].to_numpy() if "history" in lines else sale  # sale lines that are history
@@ -170,6 +169,24 @@ def _compute(lines: pd.DataFrame, priors: HistoryPriors, needed: np.ndarray | No
     if needed is not None:  # a customer's figures read only their own lines: keep the asked customers'
         mine = lines["customer_id"].isin(lines["customer_id"][needed]).to_numpy()
         lines, known, needed, item = lines[mine], known[mine], needed[mine], {k: v[mine] for k, v in item.items()}
+    return customer_features(lines, known, item, priors, history_start, needed)
+
+
+def customer_features(
+    lines: pd.DataFrame,
+    known: np.ndarray,
+    item: dict[str, np.ndarray],
+    priors: HistoryPriors,
+    history_start: int | None,
+    needed: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The features of the `needed` lines of `lines` (all without it) from their item figures `item`
+    (`_item_baselines` of every line, sliced alike) and their customers' own lines in `lines`.
+
+    A line's customer figures read only that customer's lines, so `lines` may hold any set of whole
+    customers: the figures are the same as among every customer's lines.
+    """
+    weight = priors.weight
     customer_code, _ = pd.factorize(lines["customer_id"], sort=True)
     lines = lines.assign(customer_code=customer_code)
 

@@ -74,6 +74,23 @@ def write_scores(
     `first_write` (a training run writing every row of its new version), the daily counts are counted
     from `scores` instead of from the table. Rows are converted and inserted WRITE_CHUNK_ROWS at a time.
     """
+    written = insert_scores(version, scores, progress, ignore_conflicts=ignore_conflicts)
+    if first_write:
+        count_first_write(version, scores)
+    else:
+        recount_days(version, scores["invoice_date"])
+    return written
+
+
+def insert_scores(
+    version: ModelVersion | int,
+    scores: pd.DataFrame,
+    progress: Callable[[float], None] | None = None,
+    *,
+    ignore_conflicts: bool = False,
+) -> int:
+    """Insert `score_frame` rows under `version`, WRITE_CHUNK_ROWS at a time, without counting them
+    (the caller keeps the daily counts); return the count inserted."""
     progress = progress or (lambda fraction: None)
     written = 0
     with large_sqlite_cache():
@@ -83,8 +100,4 @@ def write_scores(
                 TransactionScore, table, chunk_size=WRITE_CHUNK_ROWS, ignore_conflicts=ignore_conflicts
             )
             progress(min(start + WRITE_CHUNK_ROWS, len(scores)) / len(scores))
-    if first_write:
-        count_first_write(version, scores)
-    else:
-        recount_days(version, scores["invoice_date"])
     return written

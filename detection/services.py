@@ -8,9 +8,11 @@ failed and leaves the active version and its scores untouched.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import logging
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -33,19 +35,21 @@ from transactions.selectors import scoreable_transactions, transactions_frame
 
 from . import sort_orders
 from .bundle import ScoringBundle, load_bundle, save_bundle
+from .daily_counts import first_write_counts, store_first_write_counts, summed_counts
 from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
-from .fusion import FIT_INPUT_COLUMNS, HISTORY_MODEL_FEATURES, fit_fused
-from .history import fit_priors, history_features
+from .fusion import HISTORY_MODEL_FEATURES, fit_fused
+from .history import fit_priors
 from .kinds import SALE, line_kinds
 from .labels import verdict_labels
 from .learning import learn_from_labels
-from .metrics import training_metrics
+from .metrics import MetricsTally
 from .models import DailyScoreCount, ModelVersion, TransactionScore
-from .score_writes import write_scores
-from .scoring import score_features, score_frame, score_in_chunks
+from .score_writes import insert_scores, write_scores
+from .scoring import score_frame, score_in_chunks
 from .selectors import active_model_version as active_version
 from .signals import scores_written
+from .training_passes import labelled_positions, scored_parts, spill_features
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +131,7 @@ def train_and_activate(
     folder = Path(settings.ARTIFACTS_DIR) / f"v{version.pk}"
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    spill_folder: Path | None = None  # pass 1's files of every part's rows and features
     beating = Heartbeat(lambda: ModelVersion.objects.filter(pk=version.pk).update(heartbeat_at=timezone.now()))
     try:
         beating.__enter__()
@@ -144,17 +149,18 @@ def train_and_activate(
         progress("features", 0.1)
         tick = time.perf_counter()
         frame["kind"] = line_kinds(frame)
+        sale_lines = int((frame["kind"] == SALE).sum())
+        if sale_lines < 50:
+            raise TrainingError(f"only {sale_lines} sale lines: the detectors need at least 50")
         priors = fit_priors(frame)
-        features = history_features(frame, priors=priors)
-        sale = (features["kind"] == SALE).to_numpy()
-        if sale.sum() < 50:
-            raise TrainingError(f"only {int(sale.sum())} sale lines: the detectors need at least 50")
+        spill_folder = Path(tempfile.mkdtemp(prefix=f"training-v{version.pk}-"))
+        spilled = spill_features(frame, priors, spill_folder, labelled=labelled_positions(frame, labels), seed=seed)
         timings["features_seconds"] = time.perf_counter() - tick
 
         progress("fit", 0.2)
         tick = time.perf_counter()
         fused = fit_fused(
-            features.loc[sale, FIT_INPUT_COLUMNS],
+            spilled.fit_features,
             contamination=contamination,
             epochs=epochs,
             seed=seed,
@@ -162,50 +168,55 @@ def train_and_activate(
             fit_models=lambda matrix, **kwargs: fit_detector(matrix, **kwargs),  # looked up per call (tests swap it)
         )
         timings["fit_seconds"] = time.perf_counter() - tick
-        progress("score", 0.5)
-        tick = time.perf_counter()
-        # Scored with the numpy exports, as a loaded version scores (fused.models keeps the fitted
-        # objects for saving); once, before verdicts: learning reads the sale lines' scores.
-        unsupervised = score_in_chunks(replace(fused, models=fused.models.exported()), features)
-        timings["score_seconds"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        fused, learnt = learn_from_labels(  # without verdicts it reads none of the rows: no copy of them
+        # Learning reads the fit set's scores by the numpy exports, as a loaded version scores
+        # (fused.models keeps the fitted objects for saving); without verdicts it reads no rows.
+        fused, learnt = learn_from_labels(
             fused,
-            features[sale] if len(labels) else features.iloc[:0],
-            frame[sale] if len(labels) else frame.iloc[:0],
+            spilled.fit_features if len(labels) else spilled.fit_features.iloc[:0],
+            spilled.fit_frame if len(labels) else spilled.fit_frame.iloc[:0],
             labels,
             seed=seed,
-            scored=unsupervised[1][sale] if len(labels) else None,
+            scored=score_in_chunks(replace(fused, models=fused.models.exported()), spilled.fit_features)[1]
+            if len(labels)
+            else None,
         )
+        fit_rows, training_rows = len(spilled.fit_features), len(frame)
+        spilled.fit_features = spilled.fit_frame = None  # the fit set is not needed any more
         timings["labels_seconds"] = time.perf_counter() - tick
 
-        progress("explain", 0.6)
+        progress("save", 0.3)
         tick = time.perf_counter()
-        scores = score_features(
-            frame, features, replace(fused, models=fused.models.exported()), unsupervised=unsupervised
+        bundle = ScoringBundle(
+            fused=fused, priors=priors, history=frame.assign(quantity_vs_item=spilled.quantity_vs_item)
         )
-        # The bundle keeps one feature column (a copy, not a view holding its block): the features and
-        # model outputs are freed before saving, the frame once the bundle holds it.
-        quantity_vs_item = features["quantity_vs_item"].to_numpy(copy=True)
-        training_rows, sale_lines = len(frame), int(sale.sum())
-        del features, unsupervised
-        timings["score_seconds"] += time.perf_counter() - tick
-
-        progress("save", 0.7)
-        tick = time.perf_counter()
-        bundle = ScoringBundle(fused=fused, priors=priors, history=frame.assign(quantity_vs_item=quantity_vs_item))
-        del frame, quantity_vs_item
+        del frame
+        spilled.quantity_vs_item = None
         artifacts = save_bundle(bundle, folder)
         del bundle
         timings["save_seconds"] = time.perf_counter() - tick
 
-        progress("write", 0.75)
-        tick = time.perf_counter()
+        progress("score", 0.4)
+        timings["score_seconds"] = timings["write_seconds"] = 0.0
+        tally, counts = MetricsTally(), []
         with transaction.atomic():
-            write_scores(
-                version, scores, progress=lambda fraction: progress("write", 0.75 + 0.2 * fraction), first_write=True
-            )
+            parts = scored_parts(spilled.part_files, replace(fused, models=fused.models.exported()))
+            for number in itertools.count():
+                tick = time.perf_counter()
+                scores = next(parts, None)
+                timings["score_seconds"] += time.perf_counter() - tick
+                if scores is None:
+                    break
+                tick = time.perf_counter()
+                tally.add(scores)
+                counts.append(first_write_counts(scores))
+                insert_scores(version, scores)
+                del scores
+                timings["write_seconds"] += time.perf_counter() - tick
+                progress("write", 0.4 + 0.55 * (number + 1) / len(spilled.part_files))
+            tick = time.perf_counter()
+            store_first_write_counts(version, summed_counts(counts))
             version.training_rows = training_rows
             version.thresholds = {
                 **fused.models.thresholds(),
@@ -214,9 +225,10 @@ def train_and_activate(
             }
             version.artifacts = artifacts
             version.metrics = {
-                **training_metrics(scores),
-                **{k: round(v, 3) for k, v in timings.items()},
-                "fit_rows": min(FIT_SAMPLE_ROWS, sale_lines),
+                **tally.result(),
+                **{k: round(v, 3) for k, v in timings.items() if k != "write_seconds"},
+                "fit_rows": min(FIT_SAMPLE_ROWS, fit_rows),
+                "fit_set_rows": fit_rows,
                 "sale_lines": sale_lines,
                 "labels": learnt,
             }
@@ -228,7 +240,7 @@ def train_and_activate(
             else:
                 activate(version)
         refresh_statistics(TransactionScore, DailyScoreCount)
-        version.metrics["write_seconds"] = round(time.perf_counter() - tick, 3)
+        version.metrics["write_seconds"] = round(timings["write_seconds"] + time.perf_counter() - tick, 3)
         tick = time.perf_counter()
         prune_old_versions()  # the versions this one displaced beyond KEEP_SCORED_VERSIONS
         version.metrics["prune_after_seconds"] = round(time.perf_counter() - tick, 3)
@@ -246,6 +258,8 @@ def train_and_activate(
         raise
     finally:
         beating.__exit__(None, None, None)
+        if spill_folder is not None:
+            shutil.rmtree(spill_folder, ignore_errors=True)
     return version
 
 

@@ -1,0 +1,66 @@
+"""Training's point-in-time features in parts of whole customers, so that the 37 feature columns of
+every line never exist at once.
+
+A line's item figures read every customer's lines of its StockCode: they are computed once over all
+lines (six columns). Its customer figures read only that customer's own lines
+(`history.customer_features`), so they are computed part by part, each part a set of whole
+customers of about `part_rows` lines. The figures are the ones `history_features` gives the whole
+frame (tests/detection/test_history_parts.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from .history import customer_features
+from .history_priors import HistoryPriors
+from .history_stats import _item_baselines, _prepare_lines
+from .kinds import SALE, line_kinds
+
+PART_ROWS = 250_000  # lines per part (a customer with more lines is a part of their own)
+
+
+def customer_parts(customer_ids: np.ndarray, part_rows: int = PART_ROWS) -> list[np.ndarray]:
+    """Split row positions into parts of whole customers, in customer order, each about `part_rows`
+    rows (a part closes once it holds `part_rows`); positions ascend within a part."""
+    codes, uniques = pd.factorize(np.asarray(customer_ids), sort=True)
+    if len(codes) == 0:
+        return []
+    counts = np.bincount(codes, minlength=len(uniques))
+    starts = np.cumsum(counts) - counts  # rows of earlier customers
+    part_of_customer = starts // max(part_rows, 1)
+    _, part_of_customer = np.unique(part_of_customer, return_inverse=True)  # parts numbered 0, 1, ...
+    part_of_row = part_of_customer[codes]
+    order = np.argsort(part_of_row, kind="stable")
+    sizes = np.bincount(part_of_row)
+    return np.split(order, np.cumsum(sizes)[:-1])
+
+
+def history_feature_parts(
+    frame: pd.DataFrame, priors: HistoryPriors, *, part_rows: int = PART_ROWS
+) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+    """Yield (row positions in `frame`, `history_features(frame, priors=priors)` of those rows) part
+    by part, every line once: the features of each part have `frame`'s index labels of its rows."""
+    columns = ["invoice_no", "stock_code", "quantity", "unit_price", "invoice_date", "customer_id", "country"]
+    rows = frame[columns].reset_index(drop=True)
+    rows["kind"] = frame["kind"].to_numpy() if "kind" in frame else line_kinds(rows).to_numpy()
+    lines = _prepare_lines(rows)
+    del rows
+    known = (lines["kind"] == SALE).to_numpy()  # every sale line is history
+    item = _item_baselines(lines, known, priors.quantity_log_median)
+    history_start = priors.history_start
+    if history_start is None:  # priors saved without it: the earliest history line at hand
+        history_start = int(lines["seconds"].to_numpy()[known].min()) if known.any() else None
+    for positions in customer_parts(lines["customer_id"].to_numpy(), part_rows):
+        features = customer_features(
+            lines.iloc[positions],
+            known[positions],
+            {name: values[positions] for name, values in item.items()},
+            priors,
+            history_start,
+        )
+        features.index = frame.index[positions]
+        yield positions, features

@@ -1,0 +1,119 @@
+"""A training run's two passes over its rows, part by part, so that memory stays flat in data size.
+
+1. Features: `history_feature_parts` gives the point-in-time features of a part of whole customers
+   at a time. Each part's rows and features are spilled to a file, the fit set's rows are kept.
+2. Scoring: once the detectors are fitted, each spilled part is read back, scored, explained and
+   handed to the caller (to write), then dropped.
+
+The fit set is every sale line up to FIT_SET_ROWS (the real file's 397,884 all count), else a uniform
+sample of them plus every sale line with a verdict: the tail detector, the calibrations, the
+supervised layer and the thresholds are fitted on it (the forest and autoencoder on a smaller sample
+of it, as before). What is held at once: the frame, six item columns of every line (pass 1), the fit
+set's 16 model inputs and one part's features and score rows.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .fusion import FIT_INPUT_COLUMNS, FusedDetector
+from .history_parts import PART_ROWS, history_feature_parts
+from .history_priors import HistoryPriors
+from .kinds import SALE
+from .scoring import score_features
+
+FIT_SET_ROWS = 1_000_000  # sale lines the tail detector, calibrations and thresholds are fitted on, at most
+FRAME_COLUMNS = ["transaction_id", "customer_id", "invoice_date"]  # of the fit set's rows, for verdicts
+
+
+@dataclass
+class SpilledFeatures:
+    """Pass 1's result: the fit set and the files of every part."""
+
+    fit_features: pd.DataFrame  # FIT_INPUT_COLUMNS of the fit set's sale lines, in frame order
+    fit_frame: pd.DataFrame  # their FRAME_COLUMNS, same index
+    quantity_vs_item: np.ndarray  # of every row of the frame (the scoring bundle keeps it)
+    part_files: list[Path]
+    sale_lines: int
+
+
+def fit_set_positions(
+    sale: np.ndarray, labelled: np.ndarray, *, seed: int = 0, limit: int = FIT_SET_ROWS
+) -> np.ndarray:
+    """Ascending positions of the fit set: every sale line when there are at most `limit`, else a
+    uniform sample of `limit` of them plus the `labelled` positions that are sale lines."""
+    sales = np.flatnonzero(sale)
+    if len(sales) <= limit:
+        return sales
+    sample = np.random.default_rng(seed).choice(sales, size=limit, replace=False)
+    return np.union1d(sample, np.asarray(labelled, dtype=np.int64)[sale[labelled]])
+
+
+def spill_features(
+    frame: pd.DataFrame,
+    priors: HistoryPriors,
+    folder: Path,
+    *,
+    labelled: np.ndarray,
+    seed: int = 0,
+    part_rows: int = PART_ROWS,
+    fit_limit: int = FIT_SET_ROWS,
+) -> SpilledFeatures:
+    """Pass 1: compute every row's features part by part, write each part's rows and features to a
+    file in `folder`, and keep the fit set's inputs. `frame` carries `kind`; `labelled`: positions
+    of rows with a verdict."""
+    sale = (frame["kind"] == SALE).to_numpy()
+    fit_positions = fit_set_positions(sale, labelled, seed=seed, limit=fit_limit)
+    in_fit = np.zeros(len(frame), dtype=bool)
+    in_fit[fit_positions] = True
+    fit_columns: dict[str, np.ndarray] = {}
+    quantity_vs_item = np.full(len(frame), np.nan)
+    files = []
+    for number, (positions, features) in enumerate(history_feature_parts(frame, priors, part_rows=part_rows)):
+        quantity_vs_item[positions] = features["quantity_vs_item"].to_numpy(np.float64)
+        chosen = in_fit[positions]
+        at = np.searchsorted(fit_positions, positions[chosen])
+        for name in FIT_INPUT_COLUMNS:
+            values = features[name].to_numpy()[chosen]
+            fit_columns.setdefault(name, np.empty(len(fit_positions), dtype=values.dtype))[at] = values
+        path = folder / f"part-{number:05d}.pickle"
+        with path.open("wb") as out:
+            pickle.dump((frame.iloc[positions], features), out, protocol=pickle.HIGHEST_PROTOCOL)
+        files.append(path)
+    index = frame.index[fit_positions]
+    if not fit_columns:  # no rows at all
+        fit_columns = {name: np.zeros(0) for name in FIT_INPUT_COLUMNS}
+    return SpilledFeatures(
+        fit_features=pd.DataFrame(fit_columns, index=index)[FIT_INPUT_COLUMNS],
+        fit_frame=frame.iloc[fit_positions][FRAME_COLUMNS],
+        quantity_vs_item=quantity_vs_item,
+        part_files=files,
+        sale_lines=int(sale.sum()),
+    )
+
+
+def scored_parts(part_files: list[Path], fused: FusedDetector) -> Iterator[pd.DataFrame]:
+    """Pass 2: the score rows of each spilled part by `fused` (with its numpy exports), one part at a
+    time; each part's file is deleted once read."""
+    for path in part_files:
+        with path.open("rb") as source:
+            frame, features = pickle.load(source)
+        path.unlink()
+        yield score_features(frame, features, fused)
+        del frame, features
+
+
+def labelled_positions(frame: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
+    """Positions in `frame` (ordered by transaction_id) of the rows `labels` has a verdict on."""
+    ids = frame["transaction_id"].to_numpy(np.int64)
+    if len(ids) == 0 or len(labels) == 0:
+        return np.zeros(0, dtype=np.int64)
+    wanted = labels["transaction_id"].to_numpy(np.int64)
+    at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+    return np.unique(at[ids[at] == wanted])

@@ -20,10 +20,8 @@ from .history_priors import HistoryPriors
 from .history_stats import _item_baselines, _prepare_lines
 from .kinds import SALE, line_kinds
 
-PART_ROWS = 250_000  # lines per part (a customer with more lines is a part of their own)
 
-
-def customer_parts(customer_ids: np.ndarray, part_rows: int = PART_ROWS) -> list[np.ndarray]:
+def customer_parts(customer_ids: np.ndarray, part_rows: int) -> list[np.ndarray]:
     """Split row positions into parts of whole customers, in customer order, each about `part_rows`
     rows (a part closes once it holds `part_rows`); positions ascend within a part."""
     codes, uniques = pd.factorize(np.asarray(customer_ids), sort=True)
@@ -40,7 +38,7 @@ def customer_parts(customer_ids: np.ndarray, part_rows: int = PART_ROWS) -> list
 
 
 def history_feature_parts(
-    frame: pd.DataFrame, priors: HistoryPriors, *, part_rows: int = PART_ROWS
+    frame: pd.DataFrame, priors: HistoryPriors, *, part_rows: int
 ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
     """Yield (row positions in `frame`, `history_features(frame, priors=priors)` of those rows) part
     by part, every line once: the features of each part have `frame`'s index labels of its rows."""

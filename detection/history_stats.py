@@ -364,8 +364,8 @@ def _invoices(lines: pd.DataFrame) -> pd.DataFrame:
 
 def _sums_in_row_order(groups: pd.Series, values: np.ndarray) -> np.ndarray:
     """Per group of `groups` (in order of first appearance, as groupby(sort=False)), the sum of its
-    `values` added in row order: a group's sum does not depend on which other rows are at hand (a
-    grouped sum's can change in the last bit), so training's customer parts give the same amounts."""
+    `values` in row order: a group's sum reads its own values only (a grouped sum's last bit can
+    change with the other rows at hand), so training's customer parts give the same amounts."""
     codes, uniques = pd.factorize(groups)
     if len(codes) == 0:
         return np.zeros(0)

@@ -23,11 +23,12 @@ import numpy as np
 import pandas as pd
 
 from .fusion import FIT_INPUT_COLUMNS, FusedDetector
-from .history_parts import PART_ROWS, history_feature_parts
+from .history_parts import history_feature_parts
 from .history_priors import HistoryPriors
 from .kinds import SALE
 from .scoring import score_features
 
+PART_ROWS = 250_000  # lines per part (a customer with more lines is a part of their own)
 FIT_SET_ROWS = 1_000_000  # sale lines the tail detector, calibrations and thresholds are fitted on, at most
 FRAME_COLUMNS = ["transaction_id", "customer_id", "invoice_date"]  # of the fit set's rows, for verdicts
 
@@ -62,12 +63,13 @@ def spill_features(
     *,
     labelled: np.ndarray,
     seed: int = 0,
-    part_rows: int = PART_ROWS,
-    fit_limit: int = FIT_SET_ROWS,
+    part_rows: int | None = None,
+    fit_limit: int | None = None,
 ) -> SpilledFeatures:
     """Pass 1: compute every row's features part by part, write each part's rows and features to a
     file in `folder`, and keep the fit set's inputs. `frame` carries `kind`; `labelled`: positions
-    of rows with a verdict."""
+    of rows with a verdict. `part_rows` and `fit_limit` default to PART_ROWS and FIT_SET_ROWS."""
+    part_rows, fit_limit = part_rows or PART_ROWS, fit_limit or FIT_SET_ROWS
     sale = (frame["kind"] == SALE).to_numpy()
     fit_positions = fit_set_positions(sale, labelled, seed=seed, limit=fit_limit)
     in_fit = np.zeros(len(frame), dtype=bool)

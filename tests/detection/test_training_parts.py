@@ -1,0 +1,157 @@
+"""Training in parts of whole customers: the same features, scores, counts and figures as one part."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detection import training_passes
+from detection.daily_counts import first_write_counts, summed_counts
+from detection.history import fit_priors, history_features
+from detection.history_parts import customer_parts, history_feature_parts
+from detection.history_stats import _invoices
+from detection.kinds import SALE, line_kinds
+from detection.metrics import MetricsTally, training_metrics
+from detection.models import DailyScoreCount, ModelVersion, TransactionScore
+from detection.training_passes import fit_set_positions, labelled_positions
+from transactions.selectors import transactions_frame
+from transactions.services import ingest_file
+
+SCORE_FIELDS = [
+    field.name for field in TransactionScore._meta.concrete_fields if field.name not in ("id", "model_version")
+]
+
+
+@pytest.fixture
+def demo_frame(db, demo_csv) -> pd.DataFrame:
+    ingest_file(demo_csv)
+    frame = transactions_frame()
+    frame["kind"] = line_kinds(frame)
+    return frame
+
+
+def test_customer_parts_hold_whole_customers_and_every_row_once() -> None:
+    customers = np.array([5, 3, 5, 9, 3, 3, 7, 5, 9, 1, 1, 8])
+    parts = customer_parts(customers, part_rows=4)
+    assert len(parts) > 1
+    assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(len(customers)))
+    owners = [set(customers[part]) for part in parts]
+    for number, mine in enumerate(owners):  # no customer in two parts
+        assert not mine & set().union(*(others for n, others in enumerate(owners) if n != number))
+    assert all(np.all(np.diff(part) > 0) for part in parts)
+    assert customer_parts(customers, part_rows=100)[0].tolist() == list(range(len(customers)))
+
+
+def test_features_in_parts_equal_the_whole_frames_to_the_last_bit(demo_frame) -> None:
+    priors = fit_priors(demo_frame)
+    whole = history_features(demo_frame, priors=priors)
+    parts = list(history_feature_parts(demo_frame, priors, part_rows=150))
+    assert len(parts) > 5
+    got = pd.concat([features for _, features in parts]).loc[whole.index]
+    pd.testing.assert_frame_equal(got, whole, check_exact=True)
+    for positions, features in parts:
+        assert features.index.equals(demo_frame.index[positions])
+
+
+def test_an_invoice_amount_does_not_depend_on_the_other_rows_at_hand() -> None:
+    # A real invoice's line amounts: pandas' grouped sum gives 801.8600000000001 for them alone and
+    # 801.86 among other invoices' lines.
+    spent = [90.0, 90.0, 45.0, 10.2, 15.600000000000001, 40.8, 30.0, 53.1, 70.80000000000001, 46.8, 46.8, 46.8]
+    spent += [17.0, 39.599999999999994, 70.80000000000001, 45.0, 10.08, 10.08, 23.400000000000002, 0.0]
+    rng = np.random.default_rng(0)
+    others = rng.integers(0, 50, 1_000).astype(str)
+    invoice_no = np.r_[np.full(len(spent), "536370"), others]
+    lines = pd.DataFrame(
+        {
+            "invoice_no": invoice_no,
+            "customer_id": 1,
+            "seconds": 0,
+            "country": "United Kingdom",
+            "hour": 10,
+            "kind": SALE,
+            "total_spent": np.r_[spent, np.round(rng.random(len(others)) * 50, 2)],
+        }
+    )
+    among_others = _invoices(lines).loc["536370", "sale_amount"]
+    alone = _invoices(lines.iloc[: len(spent)]).loc["536370", "sale_amount"]
+    assert alone == among_others
+
+
+def test_the_fit_set_is_every_sale_line_up_to_its_limit_then_a_sample_with_the_verdicts() -> None:
+    sale = np.array([True, False, True, True, True, False, True, True, True, True])
+    assert fit_set_positions(sale, np.array([1]), limit=20).tolist() == np.flatnonzero(sale).tolist()
+    sampled = fit_set_positions(sale, np.array([1, 9]), limit=3, seed=1)
+    assert 9 in sampled and 1 not in sampled  # a verdict on a sale line joins; not on another line
+    assert len(sampled) in (3, 4) and set(sampled) <= set(np.flatnonzero(sale))
+    assert np.all(np.diff(sampled) > 0)
+
+
+def test_labelled_positions_find_the_rows_by_transaction_id() -> None:
+    frame = pd.DataFrame({"transaction_id": [3, 8, 11, 40]})
+    labels = pd.DataFrame({"transaction_id": [40, 8, 99, 8]})
+    assert labelled_positions(frame, labels).tolist() == [1, 3]
+    assert labelled_positions(frame, labels.iloc[:0]).tolist() == []
+
+
+def test_metrics_and_counts_of_parts_add_up_to_those_of_all_rows() -> None:
+    rng = np.random.default_rng(2)
+    count = 5_000
+    scores = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 200, count),
+            "invoice_date": pd.Timestamp("2011-01-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 90 * 86400, count), "s"),
+            "country": rng.choice(["United Kingdom", "France", "EIRE"], count),
+            **{name: rng.random(count) < 0.03 for name in ("iso_forest_flag", "autoencoder_flag", "is_flagged")},
+            "is_common_anomaly": rng.random(count) < 0.01,
+            "risk_score": (rng.random(count) < 0.1) * 1.0,
+            "anomaly_score": rng.random(count),
+        }
+    )
+    tally = MetricsTally()
+    parts = [scores[scores["customer_id"] % 3 == n] for n in range(3)]
+    for part in parts:
+        tally.add(part)
+    assert tally.result() == training_metrics(scores)
+    pd.testing.assert_frame_equal(
+        summed_counts([first_write_counts(part) for part in parts]), first_write_counts(scores)
+    )
+
+
+def _stored(version: ModelVersion) -> tuple[pd.DataFrame, pd.DataFrame]:
+    scores = pd.DataFrame.from_records(
+        TransactionScore.objects.filter(model_version=version).values(*SCORE_FIELDS)
+    ).set_index("transaction")
+    counts = pd.DataFrame.from_records(
+        DailyScoreCount.objects.filter(model_version=version)
+        .order_by("day", "country")
+        .values("day", "country", "scored", "flagged", "common", "iso_forest_flagged", "autoencoder_flagged")
+    )
+    return scores.sort_index(), counts
+
+
+def test_training_in_many_parts_stores_what_one_part_stores(db, demo_csv, fast_training, monkeypatch) -> None:
+    ingest_file(demo_csv)
+    one = fast_training.train_and_activate(epochs=2, seed=0)
+    monkeypatch.setattr(training_passes, "PART_ROWS", 200)
+    many = fast_training.train_and_activate(epochs=2, seed=0)
+    first, second = _stored(one), _stored(many)
+    assert len(first[0]) == len(transactions_frame())
+    pd.testing.assert_frame_equal(second[0], first[0], check_exact=True)
+    pd.testing.assert_frame_equal(second[1], first[1], check_exact=True)
+    drop = ("seconds", "duration")
+    assert {k: v for k, v in many.metrics.items() if not k.endswith(drop)} == {
+        k: v for k, v in one.metrics.items() if not k.endswith(drop)
+    }
+
+
+def test_a_fit_set_under_the_sale_lines_is_sampled_and_every_row_is_still_scored(
+    db, demo_csv, fast_training, monkeypatch
+) -> None:
+    ingest_file(demo_csv)
+    monkeypatch.setattr(training_passes, "FIT_SET_ROWS", 500)
+    version = fast_training.train_and_activate(epochs=2, seed=0)
+    assert version.metrics["fit_set_rows"] == 500
+    assert version.metrics["sale_lines"] > 500
+    assert TransactionScore.objects.filter(model_version=version).count() == len(transactions_frame())

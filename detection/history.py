@@ -3,9 +3,9 @@ before its invoice. Pure pandas/numpy: DataFrame in, DataFrame out; no ORM, no I
 
 One function serves training and real-time scoring: `history_features(rows, past=stored_rows,
 priors=priors)` computes the features of `rows` against `past` (and against earlier rows of
-`rows` itself); training passes the whole frame with no `past`. Because nothing ever looks at its
-own invoice or later ones, a row scored alone against stored history gets exactly the figures it
-gets inside a batch.
+`rows` itself); training computes the same figures in parts of whole customers (history_parts.py).
+Because nothing ever looks at its own invoice or later ones, a row scored alone against stored
+history gets exactly the figures it gets inside a batch.
 
 How "strictly before" is done without per-row loops: invoices (and sale lines) are sorted on a key
 (customer code, seconds since the epoch); `np.searchsorted(keys, key, "left")` counts the events

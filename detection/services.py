@@ -119,7 +119,8 @@ def train_and_activate(
     candidate: bool = False,
 ) -> ModelVersion:
     """Fit the detectors on the sale lines' point-in-time features, score every scoreable row, store
-    and activate; return the version. With `candidate`, the version is stored and scored but kept as
+    and activate; return the version. Features, scores and writes go a part of whole customers at a
+    time (training_passes.py). With `candidate`, the version is stored and scored but kept as
     the candidate (`keep_as_candidate`) and the active version stays as it was.
 
     Raises TrainingInProgress if another run is live, TrainingError if there is nothing to train on;
@@ -183,7 +184,7 @@ def train_and_activate(
             else None,
         )
         fit_rows, training_rows = len(spilled.fit_features), len(frame)
-        spilled.fit_features = spilled.fit_frame = None  # the fit set is not needed any more
+        spilled.release_fit_set()
         timings["labels_seconds"] = time.perf_counter() - tick
 
         progress("save", 0.3)

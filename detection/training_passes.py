@@ -43,6 +43,10 @@ class SpilledFeatures:
     part_files: list[Path]
     sale_lines: int
 
+    def release_fit_set(self) -> None:
+        """Let the fit set go once the detectors are fitted (empty frames of the same columns)."""
+        self.fit_features, self.fit_frame = self.fit_features.iloc[:0], self.fit_frame.iloc[:0]
+
 
 def fit_set_positions(
     sale: np.ndarray, labelled: np.ndarray, *, seed: int = 0, limit: int = FIT_SET_ROWS

@@ -189,11 +189,10 @@ def train_and_activate(
 
         progress("save", 0.3)
         tick = time.perf_counter()
-        bundle = ScoringBundle(
-            fused=fused, priors=priors, history=frame.assign(quantity_vs_item=spilled.quantity_vs_item)
-        )
-        del frame
+        frame["quantity_vs_item"] = spilled.quantity_vs_item  # the parts are spilled: no copy of the frame
         spilled.quantity_vs_item = None
+        bundle = ScoringBundle(fused=fused, priors=priors, history=frame)
+        del frame
         artifacts = save_bundle(bundle, folder)
         del bundle
         timings["save_seconds"] = time.perf_counter() - tick

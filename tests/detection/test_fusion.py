@@ -167,7 +167,7 @@ def test_the_fusion_weights_are_saved_with_the_version_and_old_versions_fuse_as_
 
 
 def test_the_fit_reads_only_its_input_columns() -> None:
-    from detection.services import FIT_INPUT_COLUMNS
+    from detection.fusion import FIT_INPUT_COLUMNS
 
     lines = []
     for customer in range(1, 30):

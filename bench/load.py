@@ -12,7 +12,9 @@ on a new connection (gunicorn's sync workers close each one), waits for the whol
 pauses --think seconds. Only loopback traffic; the run stops by itself. Prints requests/s, p50,
 p95, p99 and max per endpoint and overall, the errors (any status but 200, or no answer), and the
 CPU time the gunicorn workers and the clients spent per request (from /proc and getrusage: less
-sensitive than requests/s to what else the shared machine runs).
+sensitive than requests/s to what else the shared machine runs), and each worker's resident memory
+(VmRSS, of it RssFile: pages of mapped files such as memory-mapped artifacts, shared through the
+page cache) once the warm-up is over and again at the end.
 The database copy is deleted afterwards; the original is never written.
 """
 
@@ -192,6 +194,25 @@ def workers_cpu_seconds(server: subprocess.Popen) -> float:
     return total
 
 
+def workers_rss_mib(server: subprocess.Popen) -> list[tuple[float, float]]:
+    """(VmRSS, RssFile) in MiB of each live gunicorn worker, from /proc (Linux)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:  # a worker that just exited
+            continue
+        fields = {line.split(":")[0]: line.split()[1] for line in lines if line.startswith(("VmRSS", "RssFile"))}
+        sizes.append((int(fields["VmRSS"]) / 1024, int(fields["RssFile"]) / 1024))
+    return sizes
+
+
+def rss_line(label: str, sizes: list[tuple[float, float]]) -> str:
+    listed = ", ".join(f"{rss:.0f} (file {file:.0f})" for rss, file in sizes)
+    return f"worker RSS {label}: {listed} MiB"
+
+
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -240,11 +261,13 @@ def main() -> None:
         try:
             wait_until_up(f"http://127.0.0.1:{args.port}/api/health", server)
             warm_up(args.port, token, rows, args.workers)
+            warm_rss = workers_rss_mib(server)
             started, server_cpu, client_cpu = time.monotonic(), workers_cpu_seconds(server), own_cpu_seconds()
             results = asyncio.run(run_clients(args.port, token, customers, rows, args, args.clients, args.seconds))
             elapsed = time.monotonic() - started
             server_cpu = workers_cpu_seconds(server) - server_cpu
             client_cpu = own_cpu_seconds() - client_cpu
+            end_rss = workers_rss_mib(server)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -261,6 +284,8 @@ def main() -> None:
         f"CPU per request: workers {server_cpu / len(results) * 1000:.2f} ms, "
         f"clients {client_cpu / len(results) * 1000:.2f} ms"
     )
+    print(rss_line("after the warm-up", warm_rss))
+    print(rss_line("at the end", end_rss))
     failures: dict = {}
     for kind, status, _ in results:
         if status != 200:

@@ -3,12 +3,16 @@ the training rows (the point-in-time history new rows are judged against). Pure 
 file I/O; no ORM.
 
 Artifacts, each recorded as {path, sha256} on the ModelVersion and verified on load: the seed's
-four (scaler, forest, autoencoder, quantiles: `estimators.Detector.save`), `fusion` (the tail
-detector's sorted training values, the calibrations and the fused threshold, as .npz), `priors`
-(.json), `history` (the training rows' columns, as .npz) and `history_state` (their compact
-per-customer and per-StockCode history, `history_state.HistoryState`, as .npz; a version saved
-without it builds it on load); with analysts' verdicts, `supervised` (the classifier's trees as
-arrays and its calibration: supervised.py) and `feedback` (the verdicts: feedback.py), as .npz.
+four (scaler, forest, autoencoder, quantiles: `estimators.Detector.save`), `fusion` (the fused
+detector's settings, as .npz), `priors` (.json), the tail detector's sorted training values and the
+calibrations (`fusion.<name>`), the training rows and their indexes (`history.<name>`,
+history_rows.HistoryRows), one uncompressed .npy file each, memory-mapped read-only on load
+(mapped_arrays.py), and `history_state` (their compact per-customer and per-StockCode history,
+`history_state.HistoryState`, as .npz; a version saved without it builds it on load); with
+analysts' verdicts, `supervised` (the classifier's trees as arrays and its calibration:
+supervised.py) and `feedback` (the verdicts: feedback.py), as .npz. Versions of format 1 (saved
+before 30 Nov 2026) kept the fusion arrays in `fusion.npz` and the training rows in `history.npz`:
+both are read whole, and the rows' indexes built in memory (bundle_format.py rewrites them).
 No pickled objects anywhere.
 """
 
@@ -16,8 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -28,96 +30,61 @@ from .estimators import Detector, file_sha256, verified_path
 from .feedback import Feedback
 from .fusion import LEGACY_CORROBORATION_WEIGHT, FusedDetector
 from .history_priors import HistoryPriors
+from .history_rows import SAVED_COLUMNS, HistoryRows
 from .history_state import FORMAT_VERSION as STATE_FORMAT_VERSION
 from .history_state import HistoryState, build_history_state
-from .history_stats import LOCAL_TIME_ZONE, PRICE_LAG_DAYS, _local_day
-from .kinds import SALE
+from .mapped_arrays import load_arrays, save_arrays
 from .supervised import SupervisedLayer, TreeArrays
 from .tail_detector import Calibrator, TailDetector
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-HISTORY_COLUMNS = [
-    "transaction_id",
-    "invoice_no",
-    "stock_code",
-    "quantity",
-    "unit_price",
-    "customer_id",
-    "country",
-    "quantity_vs_item",  # the line's item index at training (history.history_features reuses it)
-]
+FORMAT_VERSION = 2  # 2: the fusion arrays and the training rows as memory-mapped .npy files
 
 
-@dataclass
 class ScoringBundle:
-    """A fitted FusedDetector, its HistoryPriors, the training rows (transactions_frame columns, kind
-    and quantity_vs_item) and their HistoryState (built from them when not given)."""
+    """A fitted FusedDetector, its HistoryPriors, the training rows and their HistoryState (built
+    from the rows when not given). The rows come as a frame (`history`: transactions_frame columns,
+    kind and quantity_vs_item, from a training run) or as HistoryRows (`rows`, from a saved version);
+    each is built from the other when first asked for (serving asks for neither whole)."""
 
-    fused: FusedDetector
-    priors: HistoryPriors
-    history: pd.DataFrame = field(repr=False)
-    state: HistoryState | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        fused: FusedDetector,
+        priors: HistoryPriors,
+        history: pd.DataFrame | None = None,
+        state: HistoryState | None = None,
+        rows: HistoryRows | None = None,
+    ) -> None:
+        if history is None and rows is None:
+            raise ValueError("a scoring bundle needs its training rows (history or rows)")
+        self.fused = fused
+        self.priors = priors
+        self._history = history
+        self._rows = rows
+        if state is None:
+            state = build_history_state(self.history)
+            if rows is not None:
+                self._history = None  # the frame was built for the state only
+        self.state = state
 
-    def __post_init__(self) -> None:
-        if self.state is None:
-            self.state = build_history_state(self.history)
+    @property
+    def history(self) -> pd.DataFrame:
+        """Every training row as a frame (HistoryRows.frame for a loaded version: tests and tools)."""
+        if self._history is None:
+            self._history = self.rows.frame()
+        return self._history
 
-    @cached_property
-    def _by_customer(self) -> dict[int, np.ndarray]:
-        return self.history.groupby("customer_id", sort=False).indices
-
-    @cached_property
-    def _by_stock_code(self) -> dict[str, np.ndarray]:
-        return self.history.groupby("stock_code", sort=False).indices
-
-    @cached_property
-    def _days(self) -> np.ndarray:
-        """The local day of each training row."""
-        return _local_day(self.history["invoice_date"].dt.tz_convert(LOCAL_TIME_ZONE))
-
-    @cached_property
-    def _selling_days(self) -> dict[str, np.ndarray]:
-        """Per StockCode, the sorted local days with a sale line at a positive price."""
-        history = self.history
-        sold = (history["kind"] == SALE).to_numpy() & (history["unit_price"].to_numpy() > 0)
-        days = pd.DataFrame({"stock": history["stock_code"].to_numpy()[sold], "day": self._days[sold]})
-        return {code: np.unique(group.to_numpy()) for code, group in days.groupby("stock", sort=False)["day"]}
-
-    @cached_property
-    def _invoice_numbers(self) -> set[str]:
-        return set(self.history["invoice_no"])
+    @property
+    def rows(self) -> HistoryRows:
+        """The training rows as saved, with their indexes."""
+        if self._rows is None:
+            self._rows = HistoryRows.from_frame(self._history)
+        return self._rows
 
     def past_for(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """Return the training rows `history_features` needs to judge `rows`: every row of their
-        customers, and the rows of their StockCodes from the PRICE_LAG_DAYS selling days before each
-        code's first posted day on (an item's baseline reads no earlier day), less the rows of the
-        invoices being scored (a posted copy of a stored invoice is judged as the stored one was,
-        never against itself)."""
-        invoices = set(rows["invoice_no"].astype(str))
-        # Each excluded stored invoice may remove a selling day or two from a window: keep as many more.
-        margin = PRICE_LAG_DAYS + 2 * len(invoices & self._invoice_numbers)
-        parts = [self._by_customer.get(int(customer)) for customer in pd.unique(rows["customer_id"])]
-        first_days = (
-            pd.Series(_local_day(rows["invoice_date"].dt.tz_convert(LOCAL_TIME_ZONE)))
-            .groupby(rows["stock_code"].astype(str).to_numpy())
-            .min()
-        )
-        for code, first_day in first_days.items():
-            positions = self._by_stock_code.get(code)
-            days = self._selling_days.get(code)
-            if positions is not None and days is not None:
-                earlier = int(np.searchsorted(days, first_day, "left"))
-                if earlier > margin:
-                    positions = positions[self._days[positions] >= days[earlier - margin]]
-            parts.append(positions)
-        chosen = np.zeros(len(self.history), dtype=bool)  # np.unique's sorted positions, without its sort
-        for part in parts:
-            if part is not None:
-                chosen[part] = True
-        past = self.history.iloc[np.flatnonzero(chosen)]
-        return past[~past["invoice_no"].isin(invoices)]
+        """The training rows `history_features` needs to judge `rows` (HistoryRows.past_for)."""
+        return self.rows.past_for(rows)
 
 
 def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]]:
@@ -127,13 +94,15 @@ def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]
     paths = {
         "fusion": folder / "fusion.npz",
         "priors": folder / "priors.json",
-        "history": folder / "history.npz",
         "history_state": folder / "history_state.npz",
     }
     arrays = {f"tail__{name}": values for name, values in fused.tail.reference.items()}
     arrays.update({f"calibration__{name}": c.sorted_scores for name, c in fused.calibrators.items()})
+    artifacts.update(save_arrays(arrays, folder, "fusion"))
+    artifacts.update(save_arrays(bundle.rows.to_arrays(), folder, "history"))
     settings = {
         "format": FORMAT_VERSION,
+        "arrays": list(arrays),
         "second_weight": fused.tail.second_weight,
         "joint": {name: list(members) for name, members in (fused.tail.joint or {}).items()},
         "fused_threshold": fused.fused_threshold,
@@ -141,15 +110,8 @@ def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]
         "weights": fused.weights,
         "corroboration": fused.corroboration,
     }
-    np.savez(paths["fusion"], settings=np.array(json.dumps(settings)), **arrays)
+    np.savez(paths["fusion"], settings=np.array(json.dumps(settings)))
     paths["priors"].write_text(json.dumps(bundle.priors.to_dict()))
-    history = bundle.history
-    np.savez(
-        paths["history"],
-        **{column: _plain(history[column]) for column in HISTORY_COLUMNS},
-        kind=history["kind"].astype(str).to_numpy(str),
-        seconds=_seconds(history["invoice_date"]),
-    )
     np.savez(paths["history_state"], **bundle.state.to_arrays())
     if fused.supervised is not None:
         paths["supervised"] = folder / "supervised.npz"
@@ -171,12 +133,17 @@ def load_bundle(artifacts: dict[str, dict[str, str]]) -> ScoringBundle:
     models = Detector.load(artifacts)
     with np.load(verified_path(artifacts, "fusion"), allow_pickle=False) as stored:
         settings = json.loads(str(stored["settings"]))
-        reference = {key.removeprefix("tail__"): stored[key] for key in stored.files if key.startswith("tail__")}
-        calibrators = {
-            key.removeprefix("calibration__"): Calibrator(sorted_scores=stored[key])
-            for key in stored.files
-            if key.startswith("calibration__")
-        }
+        mapped = settings.get("format", 1) >= 2
+        if mapped:
+            arrays = load_arrays(artifacts, "fusion", settings["arrays"])
+        else:  # format 1: the arrays beside the settings
+            arrays = {key: stored[key] for key in stored.files if key != "settings"}
+    reference = {key.removeprefix("tail__"): values for key, values in arrays.items() if key.startswith("tail__")}
+    calibrators = {
+        key.removeprefix("calibration__"): Calibrator(sorted_scores=values)
+        for key, values in arrays.items()
+        if key.startswith("calibration__")
+    }
     tail = TailDetector(
         reference=reference,
         second_weight=settings["second_weight"],
@@ -194,12 +161,14 @@ def load_bundle(artifacts: dict[str, dict[str, str]]) -> ScoringBundle:
         feedback=_load_feedback(artifacts),
     )
     priors = HistoryPriors.from_dict(json.loads(verified_path(artifacts, "priors").read_text()))
-    with np.load(verified_path(artifacts, "history"), allow_pickle=False) as stored:
-        history = pd.DataFrame({column: stored[column] for column in HISTORY_COLUMNS})
-        for column in ("invoice_no", "stock_code", "country"):
-            history[column] = history[column].astype(object)
-        history["invoice_date"] = pd.to_datetime(stored["seconds"], unit="s", utc=True)
-        history["kind"] = stored["kind"].astype(object)
+    if mapped:
+        try:
+            rows = HistoryRows.from_arrays(load_arrays(artifacts, "history", HistoryRows.array_names()))
+        except ValueError as exc:
+            raise ArtifactError(f"history rows cannot be read: {exc}") from exc
+    else:
+        with np.load(verified_path(artifacts, "history"), allow_pickle=False) as stored:
+            rows = HistoryRows.from_columns({column: stored[column] for column in SAVED_COLUMNS})
     state = None
     if "history_state" in artifacts:
         with np.load(verified_path(artifacts, "history_state"), allow_pickle=False) as stored:
@@ -216,7 +185,7 @@ def load_bundle(artifacts: dict[str, dict[str, str]]) -> ScoringBundle:
                     state = HistoryState.from_arrays(stored)
                 except (KeyError, ValueError) as exc:
                     raise ArtifactError(f"history state cannot be read: {exc}") from exc
-    return ScoringBundle(fused=fused, priors=priors, history=history, state=state)
+    return ScoringBundle(fused=fused, priors=priors, state=state, rows=rows)
 
 
 def _load_supervised(artifacts: dict[str, dict[str, str]]) -> SupervisedLayer | None:
@@ -232,13 +201,3 @@ def _load_feedback(artifacts: dict[str, dict[str, str]]) -> Feedback | None:
         return None
     with np.load(verified_path(artifacts, "feedback"), allow_pickle=False) as stored:
         return Feedback.from_arrays(stored)
-
-
-def _plain(values: pd.Series) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        return values.to_numpy()
-    return values.astype(str).to_numpy(str)
-
-
-def _seconds(dates: pd.Series) -> np.ndarray:
-    return ((dates.dt.tz_convert("UTC") - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(np.int64)

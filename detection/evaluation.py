@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from .fields import HIST_FREQ
 
@@ -193,6 +192,8 @@ def top_share_report(
 ) -> dict[str, float]:
     """Return ROC-AUC (planted vs normal), the share of planted rows above the normal rows' top-`share`
     threshold, and that share per kind (`top_<kind>`)."""
+    from sklearn.metrics import roc_auc_score  # here: serving processes import this module, never call it
+
     threshold = np.quantile(normal_scores, 1.0 - share)
     labels = np.r_[np.zeros(len(normal_scores)), np.ones(len(planted_scores))]
     above = planted_scores > threshold

@@ -321,12 +321,12 @@ def prune_old_versions() -> None:
 
 @lru_cache(maxsize=2)
 def load_scoring_bundle(version_id: int, artifacts_json: str) -> ScoringBundle:
-    """Return the scoring bundle of a version, loaded once per process (with its history indexes).
+    """Return the scoring bundle of a version, loaded once per process (its training rows and their
+    indexes memory-mapped: a request reads the pages of its customers and StockCodes only).
 
     Raises ArtifactError when a file is missing or does not match its recorded sha256.
     """
     bundle = load_bundle(json.loads(artifacts_json))
-    bundle.past_for(bundle.history.head(1))  # builds the per-customer and per-StockCode indexes now
     # Django, pandas and (for a version without numpy exports) TensorFlow leave a large heap of
     # long-lived objects: move it out of the collector's sight so that a full collection does not
     # pause a scoring request for hundreds of milliseconds.

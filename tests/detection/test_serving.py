@@ -154,6 +154,8 @@ print(json.dumps({{
     "anomaly_score": [float(score) for score in scores],
     "tensorflow": "tensorflow" in sys.modules,
     "keras": "keras" in sys.modules,
+    "sklearn": "sklearn" in sys.modules,
+    "scipy.stats": "scipy.stats" in sys.modules,
 }}))
 """
 
@@ -170,7 +172,9 @@ def run_child(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-def test_a_serving_process_scores_without_importing_tensorflow(trained_version: ModelVersion, tmp_path) -> None:
+def test_a_serving_process_scores_without_importing_tensorflow_or_scikit_learn(
+    trained_version: ModelVersion, tmp_path
+) -> None:
     scored = trained_version.scores.select_related("transaction").order_by("-anomaly_score")[:3]
     rows = [source_row(score.transaction) for score in scored]
 
@@ -185,6 +189,8 @@ def test_a_serving_process_scores_without_importing_tensorflow(trained_version: 
     assert result.returncode == 0, result.stderr[-3000:]
     output = json.loads(result.stdout.strip().splitlines()[-1])
     assert output["tensorflow"] is False and output["keras"] is False
+    # Nor scikit-learn or scipy.stats (about 90 MiB of a worker's memory): only training and evaluation need them.
+    assert output["sklearn"] is False and output["scipy.stats"] is False
     assert output["anomaly_score"] == pytest.approx([score.anomaly_score for score in scored], abs=1e-6)
     assert "tensorflow" not in result.stderr.lower() and "E0000" not in result.stderr
 

@@ -15,6 +15,7 @@ from detection.bundle import load_bundle
 from detection.errors import ArtifactError, TrainingInProgress
 from detection.estimators import Detector, file_sha256, fit_detector, risk_score
 from detection.features import MODEL_FEATURES, build_features, build_reference, model_matrix
+from detection.history_rows import HistoryRows
 from detection.history_state import FORMAT_VERSION as STATE_FORMAT_VERSION
 from detection.kinds import line_kinds
 from detection.models import ModelVersion, TransactionScore
@@ -39,7 +40,8 @@ def test_training_scores_every_scoreable_row_and_activates(trained_version: Mode
     assert metrics["iso_forest_flags"] == pytest.approx(0.02 * scoreable, abs=0.005 * scoreable)
     assert metrics["autoencoder_flags"] == pytest.approx(0.02 * scoreable, abs=0.005 * scoreable)
     assert metrics["common_anomalies"] == TransactionScore.objects.filter(is_common_anomaly=True).count()
-    assert set(trained_version.artifacts) == {
+    mapped = {name for name in trained_version.artifacts if name.startswith(("fusion.", "history."))}
+    assert set(trained_version.artifacts) - mapped == {
         "scaler",
         "forest",
         "autoencoder",
@@ -48,9 +50,12 @@ def test_training_scores_every_scoreable_row_and_activates(trained_version: Mode
         "forest_arrays",
         "fusion",
         "priors",
-        "history",
         "history_state",
     }
+    assert {name for name in mapped if name.startswith("history.")} == {
+        f"history.{name}" for name in HistoryRows.array_names()
+    }
+    assert all(Path(trained_version.artifacts[name]["path"]).suffix == ".npy" for name in mapped)
     assert all(len(item["sha256"]) == 64 for item in trained_version.artifacts.values())
     assert Path(trained_version.artifacts["autoencoder"]["path"]).suffix == ".keras"
 

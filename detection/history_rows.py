@@ -72,6 +72,27 @@ class HistoryRows:
         for name, keys_name in VOCABULARIES.items():
             vocabularies[keys_name], codes = np.unique(plain[name], return_inverse=True)
             coded[name] = codes.astype(np.int32).reshape(-1)
+        return cls._indexed(coded, vocabularies)
+
+    @classmethod
+    def from_frame(cls, history: pd.DataFrame) -> HistoryRows:
+        """The rows of a frame with HISTORY_COLUMNS, `kind` and `invoice_date`, as they are saved: the
+        same arrays as `from_columns(saved_columns(history))`, without a fixed-width copy of each
+        string column (a training run's millions of rows)."""
+        coded = {name: history[name].to_numpy() for name in HISTORY_COLUMNS if name not in VOCABULARIES}
+        coded["seconds"] = _seconds(history["invoice_date"])
+        vocabularies = {}
+        for name, keys_name in VOCABULARIES.items():
+            codes, keys = pd.factorize(np.asarray(history[name], dtype=object), sort=True)
+            if (codes < 0).any():  # a missing value: saved as its text, as from_columns does
+                return cls.from_columns(saved_columns(history))
+            vocabularies[keys_name] = np.asarray(keys, dtype=str)
+            coded[name] = codes.astype(np.int32)
+        return cls._indexed(coded, vocabularies)
+
+    @classmethod
+    def _indexed(cls, coded: dict[str, np.ndarray], vocabularies: dict[str, np.ndarray]) -> HistoryRows:
+        """Coded SAVED_COLUMNS with their vocabularies, their local `day` and indexes added."""
         coded["day"] = _local_day(
             pd.Series(pd.to_datetime(coded["seconds"], unit="s", utc=True)).dt.tz_convert(LOCAL_TIME_ZONE)
         )
@@ -79,7 +100,7 @@ class HistoryRows:
         customer_positions, customer_offsets = _grouped(customers, ~pd.isna(customers))
         stock = coded["stock_code"]
         stock_positions, stock_offsets = _grouped(stock, np.ones(len(stock), dtype=bool))
-        sold = (plain["kind"] == SALE) & (plain["unit_price"] > 0)
+        sold = (vocabularies["kind_keys"][coded["kind"]] == SALE) & (coded["unit_price"] > 0)
         selling_days, selling_offsets = _selling_days(len(vocabularies["stock_keys"]), stock[sold], coded["day"][sold])
         return cls(
             columns=coded,
@@ -92,11 +113,6 @@ class HistoryRows:
             selling_days=selling_days,
             selling_offsets=selling_offsets,
         )
-
-    @classmethod
-    def from_frame(cls, history: pd.DataFrame) -> HistoryRows:
-        """The rows of a frame with HISTORY_COLUMNS, `kind` and `invoice_date`, as they are saved."""
-        return cls.from_columns(saved_columns(history))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every array by the name it is saved under."""

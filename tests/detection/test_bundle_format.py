@@ -174,3 +174,14 @@ def test_history_rows_built_from_a_frame_index_it_as_saved() -> None:
     # X sold on 1 Jan only (its 3 Jan line is a cancellation); Z's line has no price.
     assert np.diff(rows.selling_offsets).tolist() == [1, 1, 0]
     pd.testing.assert_frame_equal(rows.frame().drop(columns="invoice_date"), history.drop(columns="invoice_date"))
+
+
+def test_a_training_frame_is_encoded_as_its_saved_columns_are(trained_version: ModelVersion) -> None:
+    history = load_bundle(trained_version.artifacts).history
+    history["kind"] = pd.Categorical(history["kind"], categories=["sale", "cancellation", "non_product"])
+    direct = HistoryRows.from_frame(history).to_arrays()
+    through_text = HistoryRows.from_columns(saved_columns(history)).to_arrays()
+    assert direct.keys() == through_text.keys()
+    for name, values in through_text.items():
+        assert values.dtype.kind == direct[name].dtype.kind, name
+        assert np.array_equal(direct[name], values), name

@@ -12,11 +12,13 @@ instance the main checkout, to print the figures before a change from the same m
 Prints, per database, medians of `--runs` calls with an empty cache: the over-time chart per week
 and per day (selector + figure), the per-country chart, and one block of 100 grid rows (what the
 table callback does: selector + row shaping) at the first page, row 200,000 and the last page for
-the default sort and the common sorts, and two filtered pages. Then the first read of sorts without
-an index of their own: one block at a middle row, each the first call of a fresh process, median
-of `--runs` processes. When the code has `manage.py write_sort_orders`, it runs first on each copy
-(what the background task after training does; its time is printed), each database with an
-artifacts folder of its own.
+the default sort and the common sorts, two filtered pages, and pages of filters on the copied text
+and price columns (contains, UnitPrice > / <) with sorts, at the first page, the middle and the last
+(FILTERED_SORTS). Then the first read of sorts without an index of their own and of filtered pages
+deep in an indexed sort: one block at a middle row, each the first call of a fresh process, median
+of `--runs` processes (`--filtered-only`: the filtered pages and their first reads alone). When
+the code has `manage.py write_sort_orders`, it runs first on each copy (what the background task
+after training does; its time is printed), each database with an artifacts folder of its own.
 """
 
 from __future__ import annotations
@@ -60,10 +62,33 @@ FILTERS = {
     "flagged only": {"is_flagged": {"filterType": "text", "type": "true"}},
     "Country = France": {"country": {"filterType": "text", "type": "equals", "filter": "France"}},
 }
+# Filters reading each row's copied text or price, with sorts and deep pages: (sort model, filter model).
+HEART = {"description": {"filterType": "text", "type": "contains", "filter": "heart"}}
+UNIT_PRICE_OVER_3 = {"unit_price": {"filterType": "number", "type": "greaterThan", "filter": 3}}
+UNIT_PRICE_UNDER_1 = {"unit_price": {"filterType": "number", "type": "lessThan", "filter": 1}}
+FILTERED_SORTS = {
+    "Description contains heart": ([], HEART),
+    "Description contains heart, TotalSpent desc": ([{"colId": "total_spent", "sort": "desc"}], HEART),
+    "Description contains heart, CustomerID asc": ([{"colId": "customer_id", "sort": "asc"}], HEART),
+    "StockCode contains 2272": ([], {"stock_code": {"filterType": "text", "type": "contains", "filter": "2272"}}),
+    "InvoiceNo contains 5367": ([], {"invoice_no": {"filterType": "text", "type": "contains", "filter": "5367"}}),
+    "Country contains ger": ([], {"country": {"filterType": "text", "type": "contains", "filter": "ger"}}),
+    "UnitPrice > 3": ([], UNIT_PRICE_OVER_3),
+    "UnitPrice > 3, InvoiceDate asc": ([{"colId": "invoice_date", "sort": "asc"}], UNIT_PRICE_OVER_3),
+    "UnitPrice < 1": ([], UNIT_PRICE_UNDER_1),
+    "UnitPrice < 1, Quantity desc": ([{"colId": "quantity", "sort": "desc"}], UNIT_PRICE_UNDER_1),
+}
 NOT_UK = {"country": {"filterType": "text", "type": "notEqual", "filter": "United Kingdom"}}
 QUANTITY_OVER_5 = {"quantity": {"filterType": "number", "type": "greaterThan", "filter": 5}}
-# Sorts without an index of their own, read first in a fresh process: (sort model, filter model, row).
+# Sorts without an index of their own, and filtered pages deep in an indexed sort (the version's order
+# read once per process: detection.grid.WALKED_ROWS), read first in a fresh process: (sort model,
+# filter model, row).
+FILTERED_FIRST_READS = {
+    "Description contains heart, row 18,000": ([], HEART, 18_000),
+    "UnitPrice > 3, row 55,000": ([], UNIT_PRICE_OVER_3, 55_000),
+}
 FIRST_READS = {
+    **FILTERED_FIRST_READS,
     "CustomerID asc": ([{"colId": "customer_id", "sort": "asc"}], {}, DEEP_ROW),
     "Description asc": ([{"colId": "description", "sort": "asc"}], {}, DEEP_ROW),
     "Quantity desc": ([{"colId": "quantity", "sort": "desc"}], {}, DEEP_ROW),
@@ -116,9 +141,15 @@ def first_read_child(name: str) -> None:
     print(json.dumps((time.perf_counter() - start) * 1000))
 
 
-def child(runs: int) -> None:
-    """Time the reads in this process against DATABASE_URL; print one JSON line."""
+def child(runs: int, *, filtered_only: bool = False) -> None:
+    """Time the reads in this process against DATABASE_URL; print one JSON line. `filtered_only`:
+    FILTERED_SORTS alone."""
     django_setup()
+    if filtered_only:
+        out = filtered_sorts(runs)
+        out["scored rows"] = grid_block({"startRow": 0, "endRow": 1})
+        print(json.dumps(out))
+        return
     from dashboard.figures import anomalies_by_country_figure, anomalies_over_time_figure
     from detection.selectors import anomalies_by_country, anomalies_over_time, require_active_model_version
 
@@ -142,21 +173,34 @@ def child(runs: int) -> None:
         for label, start in (("first page", 0), ("last page", max(total - 100, 0))):
             request = {"startRow": start, "endRow": start + 100, "filterModel": filter_model}
             out[f"grid {name}, {label}"] = median_ms(lambda r=request: grid_block(r), runs)
+    out.update(filtered_sorts(runs))
     out["scored rows"] = total = grid_block({"startRow": 0, "endRow": 1})
     print(json.dumps(out))
 
 
-def first_reads(code: Path, runs: int, env: dict[str, str]) -> dict[str, float]:
-    """FIRST_READS timed as the first call of `runs` fresh processes each: medians in milliseconds."""
+def filtered_sorts(runs: int) -> dict[str, float]:
+    """FILTERED_SORTS at the first page, the middle row of their matches and the last page: medians in ms."""
+    out = {}
+    for name, (sort_model, filter_model) in FILTERED_SORTS.items():
+        request = {"sortModel": sort_model, "filterModel": filter_model}
+        total = grid_block({**request, "startRow": 0, "endRow": 100})
+        middle = total // 2
+        for label, start in (("first page", 0), (f"row {middle:,}", middle), ("last page", max(total - 100, 0))):
+            page = {**request, "startRow": start, "endRow": start + 100}
+            out[f"grid {name} ({total:,} rows), {label}"] = median_ms(lambda r=page: grid_block(r), runs)
+    return out
+
+
+def first_reads(code: Path, runs: int, env: dict[str, str], names: list[str]) -> dict[str, float]:
+    """FIRST_READS `names` timed as the first call of `runs` fresh processes each: medians in milliseconds."""
     medians = {}
-    for name in FIRST_READS:
+    for name in names:
         timings = [
             json.loads(run(code, [str(Path(__file__).resolve()), "--first-read", name], env, capture=True).split()[-1])
             for _ in range(runs)
         ]
-        medians[f"first read in a fresh process: {name}, row {FIRST_READS[name][2]:,}"] = round(
-            statistics.median(timings), 1
-        )
+        row = "" if "row" in name else f", row {FIRST_READS[name][2]:,}"
+        medians[f"first read in a fresh process: {name}{row}"] = round(statistics.median(timings), 1)
     return medians
 
 
@@ -236,6 +280,9 @@ def main() -> None:
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
     parser.add_argument("--postgres-url", help="a server to create the database on (default: a throwaway cluster)")
     parser.add_argument("--postgres-port", type=int, default=54342)
+    parser.add_argument(
+        "--filtered-only", action="store_true", help="time FILTERED_SORTS and FILTERED_FIRST_READS alone"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--first-read", choices=list(FIRST_READS), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -244,7 +291,7 @@ def main() -> None:
         if args.first_read:
             first_read_child(args.first_read)
         else:
-            child(args.runs)
+            child(args.runs, filtered_only=args.filtered_only)
         return
 
     folder = scratch_folder(args.db, "dashboard-scale-")
@@ -274,11 +321,13 @@ def main() -> None:
             artifacts = str(folder / f"artifacts-{database}")  # stored orders differ (NULL placement)
             database_env = {**env, "DATABASE_URL": urls[database], "ARTIFACTS_DIR": artifacts}
             seconds = write_sort_orders(code, database_env)
-            output = run(
-                code, [str(Path(__file__).resolve()), "--child", "--runs", str(args.runs)], database_env, capture=True
-            )
+            arguments = [str(Path(__file__).resolve()), "--child", "--runs", str(args.runs)]
+            if args.filtered_only:
+                arguments.append("--filtered-only")
+            output = run(code, arguments, database_env, capture=True)
             figures = json.loads(output.strip().splitlines()[-1])
-            figures.update(first_reads(code, args.runs, database_env))
+            names = list(FILTERED_FIRST_READS if args.filtered_only else FIRST_READS)
+            figures.update(first_reads(code, args.runs, database_env, names))
             print(f"{database}: {figures.pop('scored rows'):,} scored rows; medians of {args.runs}, empty cache")
             if seconds is not None:
                 print(f"  write_sort_orders (the background task after training): {seconds:,.1f} s")

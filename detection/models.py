@@ -149,7 +149,9 @@ class TransactionScore(models.Model):
             # The grid's quantity filter: its matching rows and count from this index alone. Quantity first:
             # SQLite would otherwise take it for any other filter of a version (the smallest index starting
             # with model_version), reading the table in quantity order, 4x slower than in score_date's.
-            # A filter on the transaction's other copied columns reads the table.
+            # On PostgreSQL only, migration 0013 adds score_unit_price (the same for unit price) and trigram
+            # GIN indexes for the text columns' "contains" filters (score_<column>_trgm); not listed here,
+            # as SQLite has no GIN and reads a price range through score_date anyway.
             models.Index(fields=["quantity", "model_version", "transaction_id"], name="score_quantity"),
         ]
 

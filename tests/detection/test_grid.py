@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 
+from detection import grid
 from detection.fields import COPIED_KEYS, ORM_PATHS, TABLE_FIELDS
 from detection.grid import ColumnFilter, scores_page, tiebreaker
 from detection.models import ModelVersion, TransactionScore
@@ -40,6 +41,13 @@ def test_scores_page_orders_pages_and_counts_in_three_queries(
         (ColumnFilter("country", "ne", "United Kingdom"), ~Q(country="United Kingdom")),
         (ColumnFilter("description", "contains", "heart"), Q(transaction__description__icontains="heart")),
         (ColumnFilter("invoice_no", "startswith", "c"), Q(transaction__invoice_no__istartswith="c")),
+        # the text and price filters migration 0013 indexes (trigram indexes on PostgreSQL)
+        (ColumnFilter("description", "contains", "CAFÉ S"), Q(transaction__description__icontains="CAFÉ S")),
+        (ColumnFilter("stock_code", "contains", "491"), Q(transaction__stock_code__icontains="491")),
+        (ColumnFilter("invoice_no", "contains", "c5"), Q(transaction__invoice_no__icontains="c5")),
+        (ColumnFilter("country", "contains", "GER"), Q(transaction__country__icontains="GER")),
+        (ColumnFilter("unit_price", "gt", 3), Q(transaction__unit_price__gt=3)),
+        (ColumnFilter("unit_price", "lt", 1), Q(transaction__unit_price__lt=1)),
         (ColumnFilter("quantity_spike", "is_true"), Q(quantity_spike=True)),
         (ColumnFilter("iso_forest_flag", "is_false"), Q(iso_forest_flag=False)),
     ],
@@ -129,6 +137,7 @@ FILTER_CASES = pytest.mark.parametrize(
         (ColumnFilter("country", "eq", "France"), Q(country="France")),
         (ColumnFilter("quantity", "gt", 5), Q(transaction__quantity__gt=5)),
         (ColumnFilter("description", "contains", "heart"), Q(transaction__description__icontains="heart")),
+        (ColumnFilter("unit_price", "gt", 3), Q(transaction__unit_price__gt=3)),
     ],
     ids=lambda item: f"{item.field}-{item.op}" if isinstance(item, ColumnFilter) else "",
 )
@@ -143,6 +152,24 @@ def test_filtered_sorted_pages_match_one_offset_query(trained_version: ModelVers
             )
             expected = page_as_before(trained_version, offset=offset, limit=50, order_by=order_by, orm=orm)
             assert rows == expected and count == TransactionScore.objects.filter(orm).count() > 0, order_by
+
+
+@FILTER_CASES
+def test_deep_filtered_pages_of_indexed_sorts_are_slices_of_the_version_order(
+    trained_version: ModelVersion, condition, orm: Q, monkeypatch
+) -> None:
+    """From grid.WALKED_ROWS on, no query walks the sort index past the rows it skips (no OFFSET)."""
+    monkeypatch.setattr(grid, "WALKED_ROWS", 20)  # the demo filters match few rows
+    count = TransactionScore.objects.filter(orm).count()
+    for order_by in (("-anomaly_score",), ("anomaly_score",), ("total_spent",), ("-invoice_date",)):
+        for offset in (20, 35, max(count - 10, 20)):
+            with CaptureQueriesContext(connection) as queries:
+                rows, total = scores_page(
+                    offset=offset, limit=25, order_by=order_by, filters=(condition,), version=trained_version
+                )
+            expected = page_as_before(trained_version, offset=offset, limit=25, order_by=order_by, orm=orm)
+            assert rows == expected and total == count > 0, (order_by, offset)
+            assert not any("OFFSET" in query["sql"] for query in queries.captured_queries), (order_by, offset)
 
 
 def test_training_writes_the_transaction_columns_into_every_score_row(trained_version: ModelVersion) -> None:

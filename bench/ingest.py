@@ -2,7 +2,8 @@
 
     python bench/ingest.py [PATH] [--runs 3]
 
-Prints the median of the runs, the ratio to pandas.read_csv of the same file, and peak RSS.
+Prints the median of the runs, the ratio to pandas.read_csv of the same file, peak RSS, and the
+machine's load average before and after (other jobs on a shared machine slow both measures).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def main() -> None:
     if not path.is_file():
         sys.exit(f"no data file at {path}: pass the path of data.csv (Kaggle E-Commerce Data)")
 
+    load_before = os.getloadavg()[0]
     bare = statistics.median(bare_read_seconds(path) for _ in range(args.runs))
     runs = [ingest_once(path) for _ in range(args.runs)]
     seconds = [run["seconds"] for run in runs]
@@ -57,6 +59,7 @@ def main() -> None:
     print(f"ingest (SQLite) runs: {', '.join(f'{s:.2f}' for s in seconds)} s; median {median:.2f} s")
     print(f"ratio ingest / read_csv: {median / bare:.1f}x")
     print(f"peak RSS of an ingest process: {max(run['peak_rss_mib'] for run in runs):.0f} MiB")
+    print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

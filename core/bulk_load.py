@@ -1,13 +1,15 @@
 """Set a table up for a large load inside the caller's transaction, then put it back (SQLite only).
 
-Inserting hundreds of thousands of rows into a table keeps each of its secondary indexes up to
-date row by row, which on SQLite costs more than the rows themselves. `bulk_load` drops the
-table's plain (non-unique) indexes for the load and creates them again from their own SQL once
-the rows are in, which sorts each index once, and gives the connection a larger page cache for the
-load so that the unique indexes, still checked row by row, stay in memory. The DDL is part of the
-caller's transaction: readers never see the table without its indexes, and a failed or killed
-load rolls the indexes back with the rows. Unique indexes and constraints are never dropped. On
-other databases (PostgreSQL loads with COPY) it does nothing.
+Inserting hundreds of thousands of rows into a table keeps each of its indexes up to date row by
+row, which on SQLite costs more than the rows themselves (a unique index on a hash, whose keys come
+in random order, most of all). `bulk_load` drops the table's indexes made by CREATE INDEX, plain or
+unique, for the load and creates them again from their own SQL once the rows are in, which sorts
+each index once, and gives the connection a larger page cache for the load. Creating a unique index
+again checks every row: a duplicate fails the load, which is then rolled back whole. The DDL is
+part of the caller's transaction: readers never see the table without its indexes, and a failed
+or killed load rolls the indexes back with the rows. Indexes SQLite makes for a column's UNIQUE or
+PRIMARY KEY clause cannot be dropped and stay. On other databases (PostgreSQL loads with COPY) it
+does nothing.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from django.db import connection, models, transaction
 
 # Page caches in KiB (negative cache_size is KiB in SQLite); the connection's own value is put back
 # afterwards. SQLite's default is 2 MiB: a bulk write under a dozen indexes then rereads index pages
-# from the OS for every row. 64 MiB holds the unique fingerprint index of the Kaggle file; 256 MiB
-# the score table's indexes (a ceiling, used only as pages are read).
+# from the OS for every row. 64 MiB holds the unique fingerprint index of the Kaggle file (kept when
+# a load is smaller than the table); 256 MiB the score table's indexes (a ceiling, used only as pages
+# are read).
 LOAD_CACHE_KIB = 64 * 1024
 BULK_CACHE_KIB = 256 * 1024
 
@@ -46,23 +49,24 @@ def large_sqlite_cache(kib: int = BULK_CACHE_KIB) -> Iterator[None]:
 
 
 @contextmanager
-def bulk_load(model: type[models.Model], *, rows_to_add: int, rows_stored: int) -> Iterator[None]:
+def bulk_load(model: type[models.Model], *, rows_to_add: int, rows_stored: int) -> Iterator[bool]:
     """Prepare `model`'s table for `rows_to_add` new rows next to `rows_stored` existing ones.
 
-    Indexes are only rebuilt when the load is at least as big as the table (rebuilding a big
-    table's indexes for a few rows would cost more than it saves). Must run inside an atomic
-    block; if the body raises, that transaction is marked for rollback.
+    Yields whether the indexes were dropped for the load. Indexes are only rebuilt when the load is
+    at least as big as the table (rebuilding a big table's indexes for a few rows would cost more
+    than it saves). Must run inside an atomic block; if the body raises, that transaction is
+    marked for rollback.
     """
     if connection.vendor != "sqlite":
-        yield
+        yield False
         return
     if not connection.in_atomic_block:
         raise RuntimeError("bulk_load must run inside transaction.atomic()")
     with large_sqlite_cache(LOAD_CACHE_KIB):
         with connection.cursor() as cursor:
-            dropped = _drop_plain_indexes(cursor, model._meta.db_table) if rows_to_add >= rows_stored else []
+            dropped = _drop_indexes(cursor, model._meta.db_table) if rows_to_add >= rows_stored else []
         try:
-            yield
+            yield bool(dropped)
         except BaseException:
             transaction.set_rollback(True)  # the dropped indexes come back with the rollback
             raise
@@ -71,11 +75,15 @@ def bulk_load(model: type[models.Model], *, rows_to_add: int, rows_stored: int) 
                 cursor.execute(sql)
 
 
-def _drop_plain_indexes(cursor, table: str) -> list[str]:
-    """Drop the table's non-unique indexes; return the SQL that creates them again."""
+def _drop_indexes(cursor, table: str) -> list[str]:
+    """Drop the table's indexes made by CREATE INDEX (plain and unique); return the SQL that creates them again.
+
+    Unique ones come first in the SQL returned: a duplicate fails the load before the others are built.
+    """
     cursor.execute(
         "SELECT il.name, m.sql FROM pragma_index_list(%s) AS il JOIN sqlite_master AS m "
-        "ON m.type = 'index' AND m.name = il.name WHERE il.\"unique\" = 0 AND il.origin = 'c' AND m.sql IS NOT NULL",
+        "ON m.type = 'index' AND m.name = il.name WHERE il.origin = 'c' AND m.sql IS NOT NULL "
+        'ORDER BY il."unique" DESC, il.name',
         [table],
     )
     indexes = cursor.fetchall()

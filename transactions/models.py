@@ -70,7 +70,7 @@ class Transaction(models.Model):
     batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="transactions")
     line_number = models.PositiveIntegerField(help_text="Line of the source file (the header is line 1).")
     fingerprint = models.BigIntegerField(
-        unique=True, help_text="Hash of the row's eight source fields: re-ingesting a row adds nothing."
+        help_text="Hash of the row's eight source fields: re-ingesting a row adds nothing."
     )
 
     class Meta:
@@ -80,6 +80,13 @@ class Transaction(models.Model):
             models.Index(fields=["invoice_no"], name="txn_invoice_no"),
             models.Index(fields=["invoice_date"], name="txn_invoice_date"),
             models.Index(fields=["country"], name="txn_country"),
+        ]
+        constraints = [
+            # Written as an expression so that SQLite gets an index of its own (CREATE UNIQUE INDEX)
+            # rather than the column's UNIQUE clause, which it cannot drop: core.bulk_load drops it for
+            # a large load and creates it again, checking every row, once the rows are in. Both
+            # databases index the bare column, which ON CONFLICT (fingerprint) can use.
+            models.UniqueConstraint(models.F("fingerprint"), name="txn_fingerprint_unique"),
         ]
 
     def __str__(self) -> str:

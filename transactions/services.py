@@ -156,11 +156,12 @@ def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, pr
             invoice_parts = []
         plans = plan_chunks(chunks, batch_id=batch.pk, stored=stored, with_invoice_lines=invoice_parts is not None)
         with (
-            bulk_load(Transaction, rows_to_add=lines_read, rows_stored=len(stored)),
+            bulk_load(Transaction, rows_to_add=lines_read, rows_stored=len(stored)) as without_indexes,
             ahead(plans, name="ingest-plan") as planned,
         ):
             for plan in planned:
-                bulk_insert_frame(Transaction, plan.transactions, staged=True)
+                # With no index to update, the rows go straight in; else through a staging table.
+                bulk_insert_frame(Transaction, plan.transactions, staged=not without_indexes, multirow=without_indexes)
                 if len(plan.quarantined):
                     bulk_insert_frame(QuarantinedRow, plan.quarantined, staged=True)
                 customer_ids.append(plan.customer_ids)

@@ -1,4 +1,4 @@
-"""bulk_insert_frame(staged=True) on SQLite stores what a direct insert stores, value and type, in order."""
+"""bulk_insert_frame(staged=True or multirow=True) on SQLite stores what a direct insert stores, in order."""
 
 from __future__ import annotations
 
@@ -90,3 +90,32 @@ def test_staged_insert_skips_conflicts_when_asked() -> None:
     assert added == 20
     assert Transaction.objects.count() == 30
     assert temp_tables() == []
+
+
+def test_multirow_rows_equal_direct_rows() -> None:
+    direct_batch, multirow_batch = ImportBatch.objects.create(file_name="a"), ImportBatch.objects.create(file_name="b")
+    rows = 83 * 3 + 17
+
+    assert bulk_insert_frame(Transaction, frame_of(rows, direct_batch, 10_000)) == rows
+    assert bulk_insert_frame(Transaction, frame_of(rows, multirow_batch, 20_000), multirow=True) == rows
+
+    assert stored(multirow_batch) == stored(direct_batch)
+    ids = list(Transaction.objects.filter(batch=multirow_batch).order_by("line_number").values_list("id", flat=True))
+    assert ids == sorted(ids)
+    assert temp_tables() == []
+
+
+def test_multirow_insert_skips_conflicts_when_asked() -> None:
+    batch = ImportBatch.objects.create(file_name="a")
+    bulk_insert_frame(Transaction, frame_of(10, batch, 0), multirow=True)
+
+    added = bulk_insert_frame(Transaction, frame_of(300, batch, 0), multirow=True, ignore_conflicts=True)
+
+    assert added == 290
+    assert Transaction.objects.count() == 300
+
+
+def test_staged_and_multirow_are_exclusive() -> None:
+    batch = ImportBatch.objects.create(file_name="a")
+    with pytest.raises(ValueError, match="choose one"):
+        bulk_insert_frame(Transaction, frame_of(3, batch, 0), staged=True, multirow=True)

@@ -53,6 +53,7 @@ from .history_stats import (
     shrunk_mean,
 )
 from .kinds import CANCELLATION, SALE
+from .text_codes import sorted_codes
 
 FORMAT_VERSION = 3  # 2: the usual line from per-invoice summaries; 3: the 24-hour counts' squares
 WEEK = 7 * 86400
@@ -175,22 +176,19 @@ def build_history_state(history: pd.DataFrame) -> HistoryState:
     offsets = np.r_[0, np.cumsum(count)]
     has = count > 0
     last_position = np.maximum(offsets[1:] - 1, 0)
-    countries = np.unique(lines["country"].to_numpy(str))
+    countries = sorted_codes(lines["country"])[0]
     event_country = np.searchsorted(countries, events["country"].to_numpy(str))
     pair, pair_counts = np.unique(code * len(countries) + event_country, return_counts=True)
     recent = seconds >= np.repeat(seconds[last_position], count) - WEEK if len(seconds) else np.zeros(0, bool)
 
-    sale_lines = lines[sale]
+    stock_codes, line_stock = sorted_codes(lines["stock_code"])
+    sale_lines = lines.loc[sale, ["invoice_no", "quantity", "total_spent", "quantity_vs_item", "customer_code"]]
     window = _tails(code, n_customers)
     summaries = invoice_line_summaries(sale_lines).reindex(events.index)
-    stock_codes = np.unique(lines["stock_code"].to_numpy(str))
-    bought = np.unique(
-        sale_lines["customer_code"].to_numpy(np.int64) * len(stock_codes)
-        + np.searchsorted(stock_codes, sale_lines["stock_code"].to_numpy(str))
-    )
+    bought = np.unique(sale_lines["customer_code"].to_numpy(np.int64) * len(stock_codes) + line_stock[sale])
 
     sold = sale & (lines["unit_price"].to_numpy() > 0)
-    daily = daily_item_medians(lines, np.searchsorted(stock_codes, lines["stock_code"].to_numpy(str)), sold)
+    daily = daily_item_medians(lines, line_stock, sold)
     daily_tail = _tails(daily["stock"].to_numpy(), len(stock_codes), width=PRICE_LAG_DAYS)
     return HistoryState(
         customer_ids=customer_ids,
@@ -219,7 +217,7 @@ def build_history_state(history: pd.DataFrame) -> HistoryState:
         daily_day=daily["day"].to_numpy()[daily_tail[0]],
         daily_price=daily["price"].to_numpy()[daily_tail[0]],
         daily_quantity=daily["log_quantity"].to_numpy()[daily_tail[0]],
-        invoice_numbers=np.unique(lines["invoice_no"].to_numpy(str)),
+        invoice_numbers=sorted_codes(invoices.index)[0],
     )
 
 

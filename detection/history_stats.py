@@ -349,7 +349,8 @@ def invoice_line_summaries(lines: pd.DataFrame) -> pd.DataFrame:
 def _invoices(lines: pd.DataFrame) -> pd.DataFrame:
     """One row per invoice: customer, time, country, hour, sale lines and sale amount."""
     sale = (lines["kind"] == SALE).to_numpy()
-    grouped = lines.assign(sale_line=sale).groupby("invoice_no", sort=False)
+    columns = ["invoice_no", "customer_id", "seconds", "country", "hour"]  # not a copy of every column
+    grouped = lines[columns].assign(sale_line=sale).groupby("invoice_no", sort=False)
     return pd.DataFrame(
         {
             "customer_id": grouped["customer_id"].first(),

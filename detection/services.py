@@ -49,7 +49,7 @@ from .score_writes import insert_scores, write_scores
 from .scoring import score_frame, score_in_chunks
 from .selectors import active_model_version as active_version
 from .signals import scores_written
-from .training_passes import labelled_positions, scored_parts, spill_features
+from .training_passes import bundle_history, labelled_positions, scored_parts, spill_features
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,11 @@ def train_and_activate(
         spilled = spill_features(frame, priors, spill_folder, labelled=labelled_positions(frame, labels), seed=seed)
         timings["features_seconds"] = time.perf_counter() - tick
 
+        tick = time.perf_counter()  # the frame is let go before TensorFlow and the fit take their memory
+        (history_rows, history_state), training_rows = bundle_history(frame, spilled), len(frame)
+        del frame
+        timings["save_seconds"] = time.perf_counter() - tick
+
         progress("fit", 0.2)
         tick = time.perf_counter()
         fused = fit_fused(
@@ -183,19 +188,17 @@ def train_and_activate(
             if len(labels)
             else None,
         )
-        fit_rows, training_rows = len(spilled.fit_features), len(frame)
+        fit_rows = len(spilled.fit_features)
         spilled.release_fit_set()
         timings["labels_seconds"] = time.perf_counter() - tick
 
         progress("save", 0.3)
         tick = time.perf_counter()
-        frame["quantity_vs_item"] = spilled.quantity_vs_item  # the parts are spilled: no copy of the frame
-        spilled.quantity_vs_item = None
-        bundle = ScoringBundle(fused=fused, priors=priors, history=frame)
-        del frame
+        bundle = ScoringBundle(fused=fused, priors=priors, rows=history_rows, state=history_state)
+        del history_rows, history_state
         artifacts = save_bundle(bundle, folder)
         del bundle
-        timings["save_seconds"] = time.perf_counter() - tick
+        timings["save_seconds"] += time.perf_counter() - tick
 
         progress("score", 0.4)
         timings["score_seconds"] = timings["write_seconds"] = 0.0

@@ -25,6 +25,8 @@ import pandas as pd
 from .fusion import FIT_INPUT_COLUMNS, FusedDetector
 from .history_parts import history_feature_parts
 from .history_priors import HistoryPriors
+from .history_rows import HistoryRows
+from .history_state import HistoryState, build_history_state
 from .kinds import SALE
 from .scoring import score_features
 
@@ -102,6 +104,14 @@ def spill_features(
         part_files=files,
         sale_lines=int(sale.sum()),
     )
+
+
+def bundle_history(frame: pd.DataFrame, spilled: SpilledFeatures) -> tuple[HistoryRows, HistoryState]:
+    """The scoring bundle's training rows and their history state: `frame` with the item index of
+    pass 1 added in place (its parts are spilled: no copy of it), which `spilled` lets go."""
+    frame["quantity_vs_item"] = spilled.quantity_vs_item
+    spilled.quantity_vs_item = np.zeros(0)
+    return HistoryRows.from_frame(frame), build_history_state(frame)
 
 
 def scored_parts(part_files: list[Path], fused: FusedDetector) -> Iterator[pd.DataFrame]:

@@ -10,7 +10,11 @@ import pandas as pd
 
 def sorted_codes(values) -> tuple[np.ndarray, np.ndarray]:
     """Return (the sorted distinct values as fixed-width strings, each row's position in them)."""
-    codes, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    values = np.asarray(values, dtype=object)
+    codes, distinct = pd.factorize(values)
+    if (codes < 0).any():  # a missing value: its text is None's or NaN's, as astype(str) writes it
+        keys, codes = np.unique(values.astype(str), return_inverse=True)
+        return keys, codes.reshape(-1)
     keys = np.asarray(distinct, dtype=object).astype(str)
     order = np.argsort(keys, kind="stable")
     rank = np.empty(len(order), dtype=np.int64)

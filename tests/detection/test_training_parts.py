@@ -14,6 +14,7 @@ from detection.history_stats import _invoices
 from detection.kinds import SALE, line_kinds
 from detection.metrics import MetricsTally, training_metrics
 from detection.models import DailyScoreCount, ModelVersion, TransactionScore
+from detection.text_codes import sorted_codes
 from detection.training_passes import fit_set_positions, labelled_positions
 from transactions.selectors import transactions_frame
 from transactions.services import ingest_file
@@ -155,3 +156,15 @@ def test_a_fit_set_under_the_sale_lines_is_sampled_and_every_row_is_still_scored
     assert version.metrics["fit_set_rows"] == 500
     assert version.metrics["sale_lines"] > 500
     assert TransactionScore.objects.filter(model_version=version).count() == len(transactions_frame())
+
+
+def test_sorted_codes_are_what_unique_gives_the_text_of_every_row() -> None:
+    values = np.array(["85123A", "22423", "POST", "22423", None, "ÉIRE", "85123A", "C2"], dtype=object)
+    keys, codes = sorted_codes(values)
+    expected_keys, expected_codes = np.unique(values.astype(str), return_inverse=True)
+    assert keys.dtype == expected_keys.dtype
+    assert np.array_equal(keys, expected_keys) and np.array_equal(codes, expected_codes)
+    present = values[[0, 1, 2, 3, 5, 6, 7]]
+    keys, codes = sorted_codes(present)
+    expected_keys, expected_codes = np.unique(present.astype(str), return_inverse=True)
+    assert np.array_equal(keys, expected_keys) and np.array_equal(codes, expected_codes)

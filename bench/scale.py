@@ -3,6 +3,9 @@
     python bench/scale.py [--sizes 1000000 2000000 5000000] [--databases sqlite postgres]
                           [--postgres-url postgres://...] [--epochs 20] [--workdir DIR]
 
+10M rows on PostgreSQL: `python bench/scale.py --sizes 10000000 --databases postgres` (the
+generated file takes 0.7 GB of disk, the database several GB more).
+
 Each step is a fresh process on a fresh database, so its peak RSS is its own (VmHWM); the JSON lines
 also give the highest RSS sampled during each stage the step reports (load, features, fit, ...). Without
 --postgres-url a throwaway cluster is started with .ci/postgres on port 54330. Prints one line per

@@ -168,3 +168,28 @@ def test_sorted_codes_are_what_unique_gives_the_text_of_every_row() -> None:
     keys, codes = sorted_codes(present)
     expected_keys, expected_codes = np.unique(present.astype(str), return_inverse=True)
     assert np.array_equal(keys, expected_keys) and np.array_equal(codes, expected_codes)
+
+
+def test_the_part_files_are_gone_after_a_run_and_after_a_failed_one(
+    db, demo_csv, fast_training, monkeypatch, tmp_path
+) -> None:
+    import tempfile
+
+    from detection.errors import TrainingError
+
+    spills = tmp_path / "spills"
+    spills.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spills))
+    ingest_file(demo_csv)
+    fast_training.train_and_activate(epochs=1, seed=0)
+    assert list(spills.iterdir()) == []
+
+    def broken_fit(*args, **kwargs):
+        assert len(list(spills.glob("training-v*/part-*.pickle"))) > 0  # pass 1 wrote its parts
+        raise TrainingError("the fit failed")
+
+    monkeypatch.setattr(fast_training, "fit_fused", broken_fit)
+    with pytest.raises(TrainingError):
+        fast_training.train_and_activate(epochs=1, seed=0)
+    assert list(spills.iterdir()) == []
+    assert ModelVersion.objects.filter(status=ModelVersion.Status.FAILED).count() == 1

@@ -8,7 +8,6 @@ failed and leaves the active version and its scores untouched.
 from __future__ import annotations
 
 import gc
-import itertools
 import json
 import logging
 import shutil
@@ -35,7 +34,7 @@ from transactions.selectors import scoreable_transactions, transactions_frame
 
 from . import sort_orders
 from .bundle import ScoringBundle, load_bundle, save_bundle
-from .daily_counts import first_write_counts, store_first_write_counts, summed_counts
+from .daily_counts import store_first_write_counts
 from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
 from .fusion import HISTORY_MODEL_FEATURES, fit_fused
@@ -43,13 +42,12 @@ from .history import fit_priors
 from .kinds import SALE, line_kinds
 from .labels import verdict_labels
 from .learning import learn_from_labels
-from .metrics import MetricsTally
 from .models import DailyScoreCount, ModelVersion, TransactionScore
-from .score_writes import insert_scores, write_scores
+from .score_writes import write_scores
 from .scoring import score_frame, score_in_chunks
 from .selectors import active_model_version as active_version
 from .signals import scores_written
-from .training_passes import bundle_history, labelled_positions, scored_parts, spill_features
+from .training_passes import bundle_history, labelled_positions, spill_features, write_parts
 
 logger = logging.getLogger(__name__)
 
@@ -202,24 +200,11 @@ def train_and_activate(
 
         progress("score", 0.4)
         timings["score_seconds"] = timings["write_seconds"] = 0.0
-        tally, counts = MetricsTally(), []
         with transaction.atomic():
-            parts = scored_parts(spilled.part_files, replace(fused, models=fused.models.exported()))
-            for number in itertools.count():
-                tick = time.perf_counter()
-                scores = next(parts, None)
-                timings["score_seconds"] += time.perf_counter() - tick
-                if scores is None:
-                    break
-                tick = time.perf_counter()
-                tally.add(scores)
-                counts.append(first_write_counts(scores))
-                insert_scores(version, scores)
-                del scores
-                timings["write_seconds"] += time.perf_counter() - tick
-                progress("write", 0.4 + 0.55 * (number + 1) / len(spilled.part_files))
+            serving = replace(fused, models=fused.models.exported())
+            metrics, counts = write_parts(version, spilled.part_files, serving, training_rows, timings, progress)
             tick = time.perf_counter()
-            store_first_write_counts(version, summed_counts(counts))
+            store_first_write_counts(version, counts)
             version.training_rows = training_rows
             version.thresholds = {
                 **fused.models.thresholds(),
@@ -228,7 +213,7 @@ def train_and_activate(
             }
             version.artifacts = artifacts
             version.metrics = {
-                **tally.result(),
+                **metrics,
                 **{k: round(v, 3) for k, v in timings.items() if k != "write_seconds"},
                 "fit_rows": min(FIT_SAMPLE_ROWS, fit_rows),
                 "fit_set_rows": fit_rows,

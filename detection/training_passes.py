@@ -14,20 +14,29 @@ set's 16 model inputs and one part's features and score rows.
 
 from __future__ import annotations
 
+import itertools
 import pickle
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from django.db import connection
 
+from core.bulk_load import bulk_load
+
+from .daily_counts import first_write_counts, summed_counts
 from .fusion import FIT_INPUT_COLUMNS, FusedDetector
 from .history_parts import history_feature_parts
 from .history_priors import HistoryPriors
 from .history_rows import HistoryRows
 from .history_state import HistoryState, build_history_state
 from .kinds import SALE
+from .metrics import MetricsTally
+from .models import ModelVersion, TransactionScore
+from .score_writes import insert_scores
 from .scoring import score_features
 
 PART_ROWS = 250_000  # lines per part (a customer with more lines is a part of their own)
@@ -112,6 +121,40 @@ def bundle_history(frame: pd.DataFrame, spilled: SpilledFeatures) -> tuple[Histo
     frame["quantity_vs_item"] = spilled.quantity_vs_item
     spilled.quantity_vs_item = np.zeros(0)
     return HistoryRows.from_frame(frame), build_history_state(frame)
+
+
+def write_parts(
+    version: ModelVersion,
+    part_files: list[Path],
+    fused: FusedDetector,
+    rows: int,
+    timings: dict[str, float],
+    progress: Callable[[str, float], None],
+) -> tuple[dict, pd.DataFrame]:
+    """Pass 2 in the caller's transaction: score and insert each part's `rows` in all; return the
+    version's metrics and daily counts, summed over the parts. Adds to timings' score_seconds and
+    write_seconds. On SQLite, when the rows are at least as many as the table holds, its indexes are
+    dropped for the inserts and built once after them (core.bulk_load)."""
+    tally, counts = MetricsTally(), []
+    parts = scored_parts(part_files, fused)
+    stored = TransactionScore.objects.count() if connection.vendor == "sqlite" else 0
+    with bulk_load(TransactionScore, rows_to_add=rows, rows_stored=stored):
+        for number in itertools.count():
+            tick = time.perf_counter()
+            scores = next(parts, None)
+            timings["score_seconds"] += time.perf_counter() - tick
+            if scores is None:
+                break
+            tick = time.perf_counter()
+            tally.add(scores)
+            counts.append(first_write_counts(scores))
+            insert_scores(version, scores)
+            del scores
+            timings["write_seconds"] += time.perf_counter() - tick
+            progress("write", 0.4 + 0.55 * (number + 1) / max(len(part_files), 1))
+        tick = time.perf_counter()
+    timings["write_seconds"] += time.perf_counter() - tick  # the indexes built again
+    return tally.result(), summed_counts(counts)  # one part at least: training needs 50 rows
 
 
 def scored_parts(part_files: list[Path], fused: FusedDetector) -> Iterator[pd.DataFrame]:

@@ -193,3 +193,20 @@ def test_the_part_files_are_gone_after_a_run_and_after_a_failed_one(
         fast_training.train_and_activate(epochs=1, seed=0)
     assert list(spills.iterdir()) == []
     assert ModelVersion.objects.filter(status=ModelVersion.Status.FAILED).count() == 1
+
+
+def test_the_score_table_keeps_every_index_through_a_training_write(db, demo_csv, fast_training) -> None:
+    from django.db import connection
+
+    table = TransactionScore._meta.db_table
+
+    def indexes() -> set[str]:
+        with connection.cursor() as cursor:
+            return set(connection.introspection.get_constraints(cursor, table))
+
+    before = indexes()
+    ingest_file(demo_csv)
+    fast_training.train_and_activate(epochs=1, seed=0)
+    fast_training.train_and_activate(epochs=1, seed=0)  # a table as large as the rows written
+    assert indexes() == before
+    assert len(before) > 5

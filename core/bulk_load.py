@@ -49,8 +49,9 @@ def large_sqlite_cache(kib: int = BULK_CACHE_KIB) -> Iterator[None]:
 
 
 @contextmanager
-def bulk_load(model: type[models.Model], *, rows_to_add: int, rows_stored: int) -> Iterator[bool]:
-    """Prepare `model`'s table for `rows_to_add` new rows next to `rows_stored` existing ones.
+def bulk_load(model: type[models.Model], *, rows_to_add: int, rows_stored: int | None = None) -> Iterator[bool]:
+    """Prepare `model`'s table for `rows_to_add` new rows next to `rows_stored` existing ones
+    (counted from the table when not given, on SQLite only: elsewhere nothing is done).
 
     Yields whether the indexes were dropped for the load. Indexes are only rebuilt when the load is
     at least as big as the table (rebuilding a big table's indexes for a few rows would cost more
@@ -62,6 +63,8 @@ def bulk_load(model: type[models.Model], *, rows_to_add: int, rows_stored: int) 
         return
     if not connection.in_atomic_block:
         raise RuntimeError("bulk_load must run inside transaction.atomic()")
+    if rows_stored is None:
+        rows_stored = model._default_manager.count()
     with large_sqlite_cache(LOAD_CACHE_KIB):
         with connection.cursor() as cursor:
             dropped = _drop_indexes(cursor, model._meta.db_table) if rows_to_add >= rows_stored else []

@@ -87,6 +87,14 @@ class ScoringBundle:
         return self.rows.past_for(rows)
 
 
+def fusion_arrays(fused: FusedDetector) -> dict[str, np.ndarray]:
+    """The fused detector's arrays by the names they are saved under: the tail detector's sorted
+    training values (`tail__<name>`) and the calibrations (`calibration__<name>`)."""
+    arrays = {f"tail__{name}": values for name, values in fused.tail.reference.items()}
+    arrays.update({f"calibration__{name}": c.sorted_scores for name, c in fused.calibrators.items()})
+    return arrays
+
+
 def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]]:
     """Write every artifact to `folder`; return {name: {path, sha256}}."""
     fused = bundle.fused
@@ -96,8 +104,7 @@ def save_bundle(bundle: ScoringBundle, folder: Path) -> dict[str, dict[str, str]
         "priors": folder / "priors.json",
         "history_state": folder / "history_state.npz",
     }
-    arrays = {f"tail__{name}": values for name, values in fused.tail.reference.items()}
-    arrays.update({f"calibration__{name}": c.sorted_scores for name, c in fused.calibrators.items()})
+    arrays = fusion_arrays(fused)
     artifacts.update(save_arrays(arrays, folder, "fusion"))
     artifacts.update(save_arrays(bundle.rows.to_arrays(), folder, "history"))
     settings = {

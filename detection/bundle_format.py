@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from django.db import transaction
 
-from .bundle import FORMAT_VERSION, load_bundle
+from .bundle import FORMAT_VERSION, fusion_arrays, load_bundle
 from .estimators import file_sha256, verified_path
 from .mapped_arrays import save_arrays
 from .models import ModelVersion
@@ -33,9 +33,7 @@ def mapped_artifacts(artifacts: dict[str, dict[str, str]]) -> dict[str, dict[str
         return None
     bundle = load_bundle(artifacts)
     folder = Path(artifacts["fusion"]["path"]).parent
-    fused = bundle.fused
-    arrays = {f"tail__{name}": values for name, values in fused.tail.reference.items()}
-    arrays.update({f"calibration__{name}": c.sorted_scores for name, c in fused.calibrators.items()})
+    arrays = fusion_arrays(bundle.fused)
     with np.load(verified_path(artifacts, "fusion"), allow_pickle=False) as stored:
         settings = json.loads(str(stored["settings"]))
     settings.update(format=FORMAT_VERSION, arrays=list(arrays))

@@ -5,7 +5,7 @@ A line's item figures read every customer's lines of its StockCode: they are com
 lines (six columns). Its customer figures read only that customer's own lines
 (`history.customer_features`), so they are computed part by part, each part a set of whole
 customers of about `part_rows` lines. The figures are the ones `history_features` gives the whole
-frame (tests/detection/test_history_parts.py).
+frame (tests/detection/test_training_parts.py).
 """
 
 from __future__ import annotations

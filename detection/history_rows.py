@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .history_stats import LOCAL_TIME_ZONE, PRICE_LAG_DAYS, _local_day
+from .history_stats import LOCAL_TIME_ZONE, PRICE_LAG_DAYS, _epoch_seconds, _local_day
 from .kinds import SALE
+from .text_codes import sorted_codes
 
 HISTORY_COLUMNS = [
     "transaction_id",
@@ -80,13 +81,10 @@ class HistoryRows:
         same arrays as `from_columns(saved_columns(history))`, without a fixed-width copy of each
         string column (a training run's millions of rows)."""
         coded = {name: history[name].to_numpy() for name in HISTORY_COLUMNS if name not in VOCABULARIES}
-        coded["seconds"] = _seconds(history["invoice_date"])
+        coded["seconds"] = _epoch_seconds(history["invoice_date"])
         vocabularies = {}
         for name, keys_name in VOCABULARIES.items():
-            codes, keys = pd.factorize(np.asarray(history[name], dtype=object), sort=True)
-            if (codes < 0).any():  # a missing value: saved as its text, as from_columns does
-                return cls.from_columns(saved_columns(history))
-            vocabularies[keys_name] = np.asarray(keys, dtype=str)
+            vocabularies[keys_name], codes = sorted_codes(history[name])
             coded[name] = codes.astype(np.int32)
         return cls._indexed(coded, vocabularies)
 
@@ -200,7 +198,7 @@ def saved_columns(history: pd.DataFrame) -> dict[str, np.ndarray]:
     invoice date as epoch seconds."""
     columns = {name: _plain(history[name]) for name in HISTORY_COLUMNS}
     columns["kind"] = history["kind"].astype(str).to_numpy(str)
-    columns["seconds"] = _seconds(history["invoice_date"])
+    columns["seconds"] = _epoch_seconds(history["invoice_date"])
     return columns
 
 
@@ -232,7 +230,3 @@ def _plain(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.to_numpy()
     return values.astype(str).to_numpy(str)
-
-
-def _seconds(dates: pd.Series) -> np.ndarray:
-    return ((dates.dt.tz_convert("UTC") - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(np.int64)

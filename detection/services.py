@@ -178,8 +178,8 @@ def train_and_activate(
         # (fused.models keeps the fitted objects for saving); without verdicts it reads no rows.
         fused, learnt = learn_from_labels(
             fused,
-            spilled.fit_features if len(labels) else spilled.fit_features.iloc[:0],
-            spilled.fit_frame if len(labels) else spilled.fit_frame.iloc[:0],
+            spilled.fit_features,
+            spilled.fit_frame,
             labels,
             seed=seed,
             scored=score_in_chunks(replace(fused, models=fused.models.exported()), spilled.fit_features)[1]

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from django.db import connection
 
 from core.bulk_load import bulk_load
 
@@ -52,7 +51,6 @@ class SpilledFeatures:
     fit_frame: pd.DataFrame  # their FRAME_COLUMNS, same index
     quantity_vs_item: np.ndarray  # of every row of the frame (the scoring bundle keeps it)
     part_files: list[Path]
-    sale_lines: int
 
     def release_fit_set(self) -> None:
         """Let the fit set go once the detectors are fitted (empty frames of the same columns)."""
@@ -82,7 +80,7 @@ def spill_features(
     fit_limit: int | None = None,
 ) -> SpilledFeatures:
     """Pass 1: compute every row's features part by part, write each part's rows and features to a
-    file in `folder`, and keep the fit set's inputs. `frame` carries `kind`; `labelled`: positions
+    file in `folder`, and keep the fit set's inputs. `frame` (one row at least) carries `kind`; `labelled`: positions
     of rows with a verdict. `part_rows` and `fit_limit` default to PART_ROWS and FIT_SET_ROWS."""
     part_rows, fit_limit = part_rows or PART_ROWS, fit_limit or FIT_SET_ROWS
     sale = (frame["kind"] == SALE).to_numpy()
@@ -103,15 +101,11 @@ def spill_features(
         with path.open("wb") as out:
             pickle.dump((frame.iloc[positions], features), out, protocol=pickle.HIGHEST_PROTOCOL)
         files.append(path)
-    index = frame.index[fit_positions]
-    if not fit_columns:  # no rows at all
-        fit_columns = {name: np.zeros(0) for name in FIT_INPUT_COLUMNS}
     return SpilledFeatures(
-        fit_features=pd.DataFrame(fit_columns, index=index)[FIT_INPUT_COLUMNS],
+        fit_features=pd.DataFrame(fit_columns, index=frame.index[fit_positions])[FIT_INPUT_COLUMNS],
         fit_frame=frame.iloc[fit_positions][FRAME_COLUMNS],
         quantity_vs_item=quantity_vs_item,
         part_files=files,
-        sale_lines=int(sale.sum()),
     )
 
 
@@ -137,8 +131,7 @@ def write_parts(
     dropped for the inserts and built once after them (core.bulk_load)."""
     tally, counts = MetricsTally(), []
     parts = scored_parts(part_files, fused)
-    stored = TransactionScore.objects.count() if connection.vendor == "sqlite" else 0
-    with bulk_load(TransactionScore, rows_to_add=rows, rows_stored=stored):
+    with bulk_load(TransactionScore, rows_to_add=rows):
         for number in itertools.count():
             tick = time.perf_counter()
             scores = next(parts, None)

@@ -38,17 +38,27 @@ def customer_parts(customer_ids: np.ndarray, part_rows: int) -> list[np.ndarray]
 
 
 def history_feature_parts(
-    frame: pd.DataFrame, priors: HistoryPriors, *, part_rows: int
+    frame: pd.DataFrame,
+    priors: HistoryPriors,
+    *,
+    part_rows: int,
+    lines: pd.DataFrame | None = None,
+    item: dict[str, np.ndarray] | None = None,
 ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
     """Yield (row positions in `frame`, `history_features(frame, priors=priors)` of those rows) part
-    by part, every line once: the features of each part have `frame`'s index labels of its rows."""
-    columns = ["invoice_no", "stock_code", "quantity", "unit_price", "invoice_date", "customer_id", "country"]
-    rows = frame[columns].reset_index(drop=True)
-    rows["kind"] = frame["kind"].to_numpy() if "kind" in frame else line_kinds(rows).to_numpy()
-    lines = _prepare_lines(rows)
-    del rows
+    by part, every line once: the features of each part have `frame`'s index labels of its rows.
+
+    `lines` (`_prepare_lines` of `frame`, positions as index) and `item` (their item figures,
+    `priors_and_item_figures`) are computed here unless given."""
+    if lines is None:
+        columns = ["invoice_no", "stock_code", "quantity", "unit_price", "invoice_date", "customer_id", "country"]
+        rows = frame[columns].reset_index(drop=True)
+        rows["kind"] = frame["kind"].to_numpy() if "kind" in frame else line_kinds(rows).to_numpy()
+        lines = _prepare_lines(rows)
+        del rows
     known = (lines["kind"] == SALE).to_numpy()  # every sale line is history
-    item = _item_baselines(lines, known, priors.quantity_log_median)
+    if item is None:
+        item = _item_baselines(lines, known, priors.quantity_log_median)
     history_start = priors.history_start
     if history_start is None:  # priors saved without it: the earliest history line at hand
         history_start = int(lines["seconds"].to_numpy()[known].min()) if known.any() else None

@@ -73,8 +73,14 @@ class HistoryPriors:
 
 def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
     """Return the global priors of `rows` (their sale lines and sale invoices)."""
-    lines = _prepare_lines(rows)
-    sales = lines[lines["kind"] == SALE]
+    return priors_and_item_figures(_prepare_lines(rows))[0]
+
+
+def priors_and_item_figures(lines: pd.DataFrame) -> tuple[HistoryPriors, dict[str, np.ndarray]]:
+    """`fit_priors` of prepared `lines` (`_prepare_lines`), with the item figures of every line it
+    reads them from: `_item_baselines` with the sale lines as history and the priors' usual quantity,
+    the figures `history_features` gives those lines (a training run computes them once)."""
+    is_sale = (lines["kind"] == SALE).to_numpy()
     invoices = _invoices(lines)
     sale_invoices = invoices[invoices["sale_lines"] > 0]
     counts = np.bincount(sale_invoices["hour"].to_numpy(), minlength=24).astype(np.float64)
@@ -82,12 +88,11 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
     # Half an invoice per hour keeps a never-seen hour from having probability zero.
     share = (near + 0.5) / (counts.sum() + 12.0)
     amount = np.log1p(sale_invoices["sale_amount"].clip(lower=0).to_numpy())
-    quantity = np.log1p(sales["quantity"].to_numpy(np.float64))
-    spent = np.log1p(sales["total_spent"].clip(lower=0).to_numpy())
-    is_sale = (lines["kind"] == SALE).to_numpy()
-    index = _item_baselines(lines, is_sale, float(np.median(quantity)) if len(quantity) else 0.0)["quantity_vs_item"][
-        is_sale
-    ]
+    quantity = np.log1p(lines["quantity"].to_numpy(np.float64)[is_sale])
+    spent = np.log1p(np.clip(lines["total_spent"].to_numpy(np.float64)[is_sale], 0, None))
+    sale_seconds = lines["seconds"].to_numpy()[is_sale]
+    item = _item_baselines(lines, is_sale, float(np.median(quantity)) if len(quantity) else 0.0)
+    index = item["quantity_vs_item"][is_sale]
     codes, _ = pd.factorize(sale_invoices["customer_id"])
     keys = np.sort(_keys(codes, sale_invoices["seconds"].to_numpy()))
     starts = _keys(codes, np.zeros(len(codes), dtype=np.int64))
@@ -102,7 +107,7 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
 
     hour, day = counts_since(3600), counts_since(86400)
 
-    return HistoryPriors(
+    priors = HistoryPriors(
         hour_share=tuple(float(v) for v in np.minimum(share, 1.0)),
         amount_log_median=float(np.median(amount)) if len(amount) else 0.0,
         amount_log_mad=_mad(amount),
@@ -113,6 +118,7 @@ def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
         index_log_mad=_mad(index),
         hour_mean=mean(hour),
         day_mean=mean(day),
-        history_start=int(sales["seconds"].min()) if len(sales) else None,
+        history_start=int(sale_seconds.min()) if len(sale_seconds) else None,
         day_square_mean=mean(day**2),
     )
+    return priors, item

@@ -147,10 +147,11 @@ class HistoryState:
         return not (has_days & (lines["day"].to_numpy()[sold] <= last_day)).any()
 
 
-def build_history_state(history: pd.DataFrame) -> HistoryState:
+def build_history_state(history: pd.DataFrame, lines: pd.DataFrame | None = None) -> HistoryState:
     """Return the state of the training rows `history` (transactions_frame columns, kind and
-    quantity_vs_item, in training order)."""
-    lines = _prepare_lines(history)
+    quantity_vs_item, in training order). `lines`: their `_prepare_lines`, when at hand (columns
+    are added to it)."""
+    lines = _prepare_lines(history) if lines is None else lines
     lines["quantity_vs_item"] = history["quantity_vs_item"].to_numpy(np.float64)
     sale = (lines["kind"] == SALE).to_numpy()
     customer_ids, customer_code = np.unique(lines["customer_id"].to_numpy(np.int64), return_inverse=True)
@@ -186,6 +187,7 @@ def build_history_state(history: pd.DataFrame) -> HistoryState:
     window = _tails(code, n_customers)
     summaries = invoice_line_summaries(sale_lines).reindex(events.index)
     bought = np.unique(sale_lines["customer_code"].to_numpy(np.int64) * len(stock_codes) + line_stock[sale])
+    del sale_lines
 
     sold = sale & (lines["unit_price"].to_numpy() > 0)
     daily = daily_item_medians(lines, line_stock, sold)

@@ -242,8 +242,11 @@ def _item_baselines(
     daily_keys = _keys(daily["stock"].to_numpy(), daily["day"].to_numpy())
     asked = slice(None) if needed is None else needed
     stock_code, day = stock_code[asked], lines["day"].to_numpy()[asked]
-    queries = pd.DataFrame({"stock": stock_code, "day": day}).drop_duplicates()
-    query_stock, query_day = queries["stock"].to_numpy(), queries["day"].to_numpy()
+    # One query per (item, day); each line takes its query's figures by position (no merge: a
+    # merge's copies of every line's columns were the largest transient of a training run).
+    _, first, query_of_line = np.unique(_keys(stock_code, day), return_index=True, return_inverse=True)
+    query_stock, query_day = stock_code[first], day[first]
+    del first
     # Each query's figures read its own window only: computed ITEM_QUERY_CHUNK queries at a time,
     # so the (queries x PRICE_LAG_DAYS) matrices of a large frame never exist whole.
     parts = [
@@ -254,29 +257,26 @@ def _item_baselines(
             query_day[start : start + ITEM_QUERY_CHUNK],
             prior_log_quantity,
         )
-        for start in range(0, max(len(queries), 1), ITEM_QUERY_CHUNK)
+        for start in range(0, max(len(query_stock), 1), ITEM_QUERY_CHUNK)
     ]
-    for name in parts[0]:
-        queries[name] = np.concatenate([part[name] for part in parts])
-    per_line = pd.DataFrame({"stock": stock_code, "day": day}).merge(
-        queries, on=["stock", "day"], how="left", sort=False
-    )
+    per_line = {name: np.concatenate([part[name] for part in parts])[query_of_line.ravel()] for name in parts[0]}
+    del parts, query_of_line
     price = lines["unit_price"].to_numpy()[asked]
-    baseline = per_line["item_price_baseline"].to_numpy()
+    baseline = per_line["item_price_baseline"]
     with np.errstate(divide="ignore", invalid="ignore"):
         against_median = np.log(np.clip(price, 1e-3, None) / baseline)
-        against_latest = np.log(np.clip(price, 1e-3, None) / per_line["item_price_latest"].to_numpy())
+        against_latest = np.log(np.clip(price, 1e-3, None) / per_line["item_price_latest"])
         # A price that matches the item's latest selling day is a price change already seen, not news.
         price_ratio = np.where(np.abs(against_latest) < np.abs(against_median), against_latest, against_median)
         quantity_vs_item = np.log1p(np.abs(lines["quantity"].to_numpy()[asked])) - np.log1p(
-            per_line["item_quantity_baseline"].to_numpy()
+            per_line["item_quantity_baseline"]
         )
     result = {
         "item_price_baseline": baseline,
-        "item_price_days": per_line["item_price_days"].to_numpy(np.int64),
-        "item_price_latest": per_line["item_price_latest"].to_numpy(),
+        "item_price_days": per_line["item_price_days"].astype(np.int64),
+        "item_price_latest": per_line["item_price_latest"],
         "price_ratio": np.nan_to_num(price_ratio, nan=0.0, posinf=0.0, neginf=0.0),
-        "item_quantity_baseline": per_line["item_quantity_baseline"].to_numpy(),
+        "item_quantity_baseline": per_line["item_quantity_baseline"],
         "quantity_vs_item": np.nan_to_num(quantity_vs_item, nan=0.0),
     }
     if needed is None:
@@ -297,10 +297,10 @@ def _prepare_lines(rows: pd.DataFrame) -> pd.DataFrame:
     kind = rows["kind"] if "kind" in rows else line_kinds(rows)
     return pd.DataFrame(
         {
-            "invoice_no": rows["invoice_no"].astype(str).to_numpy(),
-            "stock_code": rows["stock_code"].astype(str).to_numpy(),
+            "invoice_no": _text(rows["invoice_no"]),
+            "stock_code": _text(rows["stock_code"]),
             "customer_id": rows["customer_id"].to_numpy(np.int64),
-            "country": rows["country"].astype(str).to_numpy(),
+            "country": _text(rows["country"]),
             "kind": np.asarray(kind, dtype=object),
             "quantity": quantity,
             "unit_price": unit_price,
@@ -311,7 +311,16 @@ def _prepare_lines(rows: pd.DataFrame) -> pd.DataFrame:
             "day": _local_day(local),
         },
         index=rows.index,
+        copy=False,  # the columns already of their type are rows' own arrays, not copies
     )
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """`values.astype(str)` as an array: the column's own array when it holds only str already."""
+    array = values.to_numpy()
+    if array.dtype == object and pd.api.types.infer_dtype(array, skipna=False) == "string":
+        return array
+    return values.astype(str).to_numpy()
 
 
 def quantity_beyond_habit(quantity_vs_item: np.ndarray, usual_quantity_vs_item: np.ndarray) -> np.ndarray:

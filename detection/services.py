@@ -38,7 +38,6 @@ from .daily_counts import store_first_write_counts
 from .errors import NoActiveModel, NotACandidate, TrainingError, TrainingInProgress
 from .estimators import SERVING_ARTIFACTS, Detector, file_sha256, fit_detector, save_serving_arrays
 from .fusion import HISTORY_MODEL_FEATURES, fit_fused
-from .history import fit_priors
 from .kinds import SALE, line_kinds
 from .labels import verdict_labels
 from .learning import learn_from_labels
@@ -47,7 +46,7 @@ from .score_writes import write_scores
 from .scoring import score_frame, score_in_chunks
 from .selectors import active_model_version as active_version
 from .signals import scores_written
-from .training_passes import bundle_history, labelled_positions, spill_features, write_parts
+from .training_passes import TrainingLines, bundle_history, labelled_positions, spill_features, write_parts
 
 logger = logging.getLogger(__name__)
 
@@ -151,14 +150,15 @@ def train_and_activate(
         sale_lines = int((frame["kind"] == SALE).sum())
         if sale_lines < 50:
             raise TrainingError(f"only {sale_lines} sale lines: the detectors need at least 50")
-        priors = fit_priors(frame)
+        prepared = TrainingLines.of(frame)  # the lines, item figures and priors, computed once
+        priors = prepared.priors
         spill_folder = Path(tempfile.mkdtemp(prefix=f"training-v{version.pk}-"))
-        spilled = spill_features(frame, priors, spill_folder, labelled=labelled_positions(frame, labels), seed=seed)
+        spilled = spill_features(frame, prepared, spill_folder, labelled=labelled_positions(frame, labels), seed=seed)
         timings["features_seconds"] = time.perf_counter() - tick
 
         tick = time.perf_counter()  # the frame is let go before TensorFlow and the fit take their memory
-        (history_rows, history_state), training_rows = bundle_history(frame, spilled), len(frame)
-        del frame
+        (history_rows, history_state), training_rows = bundle_history(frame, spilled, prepared), len(frame)
+        del frame, prepared
         timings["save_seconds"] = time.perf_counter() - tick
 
         progress("fit", 0.2)

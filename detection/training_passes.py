@@ -2,6 +2,8 @@
 
 1. Features: `history_feature_parts` gives the point-in-time features of a part of whole customers
    at a time. Each part's rows and features are spilled to a file, the fit set's rows are kept.
+   The frame's prepared lines and their item figures are computed once, for the priors, this
+   pass and the bundle's history state (`TrainingLines`).
 2. Scoring: once the detectors are fitted, each spilled part is read back, scored, explained and
    handed to the caller (to write), then dropped.
 
@@ -29,9 +31,10 @@ from core.bulk_load import bulk_load
 from .daily_counts import first_write_counts, summed_counts
 from .fusion import FIT_INPUT_COLUMNS, FusedDetector
 from .history_parts import history_feature_parts
-from .history_priors import HistoryPriors
+from .history_priors import HistoryPriors, priors_and_item_figures
 from .history_rows import HistoryRows
 from .history_state import HistoryState, build_history_state
+from .history_stats import _prepare_lines
 from .kinds import SALE
 from .metrics import MetricsTally
 from .models import ModelVersion, TransactionScore
@@ -41,6 +44,23 @@ from .scoring import score_features
 PART_ROWS = 250_000  # lines per part (a customer with more lines is a part of their own)
 FIT_SET_ROWS = 1_000_000  # sale lines the tail detector, calibrations and thresholds are fitted on, at most
 FRAME_COLUMNS = ["transaction_id", "customer_id", "invoice_date"]  # of the fit set's rows, for verdicts
+
+
+@dataclass
+class TrainingLines:
+    """A training frame's prepared lines (`_prepare_lines`) and their item figures, with the priors
+    fitted on them: computed once, read by pass 1 and the bundle's history state."""
+
+    lines: pd.DataFrame
+    item: dict[str, np.ndarray]
+    priors: HistoryPriors
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> TrainingLines:
+        """Those of `frame` (transactions_frame's columns and `kind`, positions as index)."""
+        lines = _prepare_lines(frame)
+        priors, item = priors_and_item_figures(lines)
+        return cls(lines=lines, item=item, priors=priors)
 
 
 @dataclass
@@ -71,7 +91,7 @@ def fit_set_positions(
 
 def spill_features(
     frame: pd.DataFrame,
-    priors: HistoryPriors,
+    prepared: TrainingLines,
     folder: Path,
     *,
     labelled: np.ndarray,
@@ -80,8 +100,9 @@ def spill_features(
     fit_limit: int | None = None,
 ) -> SpilledFeatures:
     """Pass 1: compute every row's features part by part, write each part's rows and features to a
-    file in `folder`, and keep the fit set's inputs. `frame` (one row at least) carries `kind`; `labelled`: positions
-    of rows with a verdict. `part_rows` and `fit_limit` default to PART_ROWS and FIT_SET_ROWS."""
+    file in `folder`, and keep the fit set's inputs. `frame` (one row at least) carries `kind`;
+    `prepared` is its TrainingLines, whose item figures are let go here; `labelled`: positions of
+    rows with a verdict. `part_rows` and `fit_limit` default to PART_ROWS and FIT_SET_ROWS."""
     part_rows, fit_limit = part_rows or PART_ROWS, fit_limit or FIT_SET_ROWS
     sale = (frame["kind"] == SALE).to_numpy()
     fit_positions = fit_set_positions(sale, labelled, seed=seed, limit=fit_limit)
@@ -90,7 +111,9 @@ def spill_features(
     fit_columns: dict[str, np.ndarray] = {}
     quantity_vs_item = np.full(len(frame), np.nan)
     files = []
-    for number, (positions, features) in enumerate(history_feature_parts(frame, priors, part_rows=part_rows)):
+    parts = history_feature_parts(frame, prepared.priors, part_rows=part_rows, lines=prepared.lines, item=prepared.item)
+    prepared.item = {}  # the parts hold them until the last part
+    for number, (positions, features) in enumerate(parts):
         quantity_vs_item[positions] = features["quantity_vs_item"].to_numpy(np.float64)
         chosen = in_fit[positions]
         at = np.searchsorted(fit_positions, positions[chosen])
@@ -109,12 +132,18 @@ def spill_features(
     )
 
 
-def bundle_history(frame: pd.DataFrame, spilled: SpilledFeatures) -> tuple[HistoryRows, HistoryState]:
+def bundle_history(
+    frame: pd.DataFrame, spilled: SpilledFeatures, prepared: TrainingLines
+) -> tuple[HistoryRows, HistoryState]:
     """The scoring bundle's training rows and their history state: `frame` with the item index of
-    pass 1 added in place (its parts are spilled: no copy of it), which `spilled` lets go."""
+    pass 1 added in place (its parts are spilled: no copy of it), which `spilled` lets go. The
+    state is built first, from `prepared`'s lines, which are let go before the rows are coded."""
     frame["quantity_vs_item"] = spilled.quantity_vs_item
     spilled.quantity_vs_item = np.zeros(0)
-    return HistoryRows.from_frame(frame), build_history_state(frame)
+    lines, prepared.lines = prepared.lines, prepared.lines.iloc[:0]
+    state = build_history_state(frame, lines)
+    del lines
+    return HistoryRows.from_frame(frame), state
 
 
 def write_parts(

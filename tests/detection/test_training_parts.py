@@ -10,6 +10,8 @@ from detection import training_passes
 from detection.daily_counts import first_write_counts, summed_counts
 from detection.history import fit_priors, history_features
 from detection.history_parts import customer_parts, history_feature_parts
+from detection.history_rows import HistoryRows
+from detection.history_state import build_history_state
 from detection.history_stats import _invoices
 from detection.kinds import SALE, line_kinds
 from detection.metrics import MetricsTally, training_metrics
@@ -53,6 +55,28 @@ def test_features_in_parts_equal_the_whole_frames_to_the_last_bit(demo_frame) ->
     pd.testing.assert_frame_equal(got, whole, check_exact=True)
     for positions, features in parts:
         assert features.index.equals(demo_frame.index[positions])
+
+
+def test_lines_computed_once_give_the_priors_features_and_state_of_separate_computations(demo_frame, tmp_path) -> None:
+    frame = demo_frame.copy()
+    priors = fit_priors(frame)
+    prepared = training_passes.TrainingLines.of(frame)
+    assert prepared.priors == priors
+    alone = pd.concat([features for _, features in history_feature_parts(frame, priors, part_rows=150)])
+    spilled = training_passes.spill_features(
+        frame, prepared, tmp_path, labelled=np.zeros(0, dtype=np.int64), part_rows=150
+    )
+    assert prepared.item == {}  # let go once pass 1 has them
+    shared = pd.concat([pd.read_pickle(path)[1] for path in spilled.part_files])
+    pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+
+    rows, state = training_passes.bundle_history(frame, spilled, prepared)
+    assert len(prepared.lines) == 0
+    expected = build_history_state(frame)  # frame now carries pass 1's quantity_vs_item
+    for name, values in vars(state).items():
+        np.testing.assert_array_equal(values, getattr(expected, name), err_msg=name)
+    assert rows.to_arrays().keys() == HistoryRows.from_frame(frame).to_arrays().keys()
+    assert demo_frame["invoice_no"].equals(frame["invoice_no"])  # the shared arrays were not written to
 
 
 def test_an_invoice_amount_does_not_depend_on_the_other_rows_at_hand() -> None:

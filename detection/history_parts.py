@@ -17,7 +17,7 @@ import pandas as pd
 
 from .history import customer_features
 from .history_priors import HistoryPriors
-from .history_stats import _item_baselines, _prepare_lines
+from .history_stats import ItemHistory, _prepare_lines, item_figures, item_history
 from .kinds import SALE, line_kinds
 
 
@@ -43,13 +43,14 @@ def history_feature_parts(
     *,
     part_rows: int,
     lines: pd.DataFrame | None = None,
-    item: dict[str, np.ndarray] | None = None,
+    items: ItemHistory | None = None,
 ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
     """Yield (row positions in `frame`, `history_features(frame, priors=priors)` of those rows) part
     by part, every line once: the features of each part have `frame`'s index labels of its rows.
 
-    `lines` (`_prepare_lines` of `frame`, positions as index) and `item` (their item figures,
-    `priors_and_item_figures`) are computed here unless given."""
+    `lines` (`_prepare_lines` of `frame`, positions as index) and `items` (their ItemHistory with
+    the sale lines as history, `fitted_priors`) are computed here unless given; each part's item
+    figures are read from `items`, so those of every line never exist at once."""
     if lines is None:
         columns = ["invoice_no", "stock_code", "quantity", "unit_price", "invoice_date", "customer_id", "country"]
         rows = frame[columns].reset_index(drop=True)
@@ -57,8 +58,8 @@ def history_feature_parts(
         lines = _prepare_lines(rows)
         del rows
     known = (lines["kind"] == SALE).to_numpy()  # every sale line is history
-    if item is None:
-        item = _item_baselines(lines, known, priors.quantity_log_median)
+    if items is None:
+        items = item_history(lines, known, priors.quantity_log_median)
     history_start = priors.history_start
     if history_start is None:  # priors saved without it: the earliest history line at hand
         history_start = int(lines["seconds"].to_numpy()[known].min()) if known.any() else None
@@ -66,7 +67,7 @@ def history_feature_parts(
         features = customer_features(
             lines.iloc[positions],
             known[positions],
-            {name: values[positions] for name, values in item.items()},
+            item_figures(items, lines, positions),
             priors,
             history_start,
         )

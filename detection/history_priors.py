@@ -10,13 +10,17 @@ import pandas as pd
 from .history_stats import (
     HOUR_NEIGHBOURS,
     PRIOR_WEIGHT,
+    ItemHistory,
     _invoices,
-    _item_baselines,
     _keys,
     _mad,
     _prepare_lines,
+    item_figures,
+    item_history,
 )
 from .kinds import SALE
+
+INDEX_CHUNK = 1_000_000  # sale lines whose item figures are computed at a time for the priors
 
 
 @dataclass(frozen=True)
@@ -73,13 +77,14 @@ class HistoryPriors:
 
 def fit_priors(rows: pd.DataFrame) -> HistoryPriors:
     """Return the global priors of `rows` (their sale lines and sale invoices)."""
-    return priors_and_item_figures(_prepare_lines(rows))[0]
+    return fitted_priors(_prepare_lines(rows))[0]
 
 
-def priors_and_item_figures(lines: pd.DataFrame) -> tuple[HistoryPriors, dict[str, np.ndarray]]:
-    """`fit_priors` of prepared `lines` (`_prepare_lines`), with the item figures of every line it
-    reads them from: `_item_baselines` with the sale lines as history and the priors' usual quantity,
-    the figures `history_features` gives those lines (a training run computes them once)."""
+def fitted_priors(lines: pd.DataFrame) -> tuple[HistoryPriors, ItemHistory, pd.DataFrame]:
+    """`fit_priors` of prepared `lines` (`_prepare_lines`), with what it reads them from: the
+    ItemHistory of the lines (the sale lines as history, the priors' usual quantity), whose item
+    figures are those `history_features` gives the lines, and their `_invoices` (a training run
+    computes both once)."""
     is_sale = (lines["kind"] == SALE).to_numpy()
     invoices = _invoices(lines)
     sale_invoices = invoices[invoices["sale_lines"] > 0]
@@ -91,8 +96,15 @@ def priors_and_item_figures(lines: pd.DataFrame) -> tuple[HistoryPriors, dict[st
     quantity = np.log1p(lines["quantity"].to_numpy(np.float64)[is_sale])
     spent = np.log1p(np.clip(lines["total_spent"].to_numpy(np.float64)[is_sale], 0, None))
     sale_seconds = lines["seconds"].to_numpy()[is_sale]
-    item = _item_baselines(lines, is_sale, float(np.median(quantity)) if len(quantity) else 0.0)
-    index = item["quantity_vs_item"][is_sale]
+    items = item_history(lines, is_sale, float(np.median(quantity)) if len(quantity) else 0.0)
+    sales = np.flatnonzero(is_sale)  # their item index, INDEX_CHUNK lines at a time
+    index = np.concatenate(
+        [np.zeros(0)]
+        + [
+            item_figures(items, lines, sales[start : start + INDEX_CHUNK])["quantity_vs_item"]
+            for start in range(0, len(sales), INDEX_CHUNK)
+        ]
+    )
     codes, _ = pd.factorize(sale_invoices["customer_id"])
     keys = np.sort(_keys(codes, sale_invoices["seconds"].to_numpy()))
     starts = _keys(codes, np.zeros(len(codes), dtype=np.int64))
@@ -121,4 +133,4 @@ def priors_and_item_figures(lines: pd.DataFrame) -> tuple[HistoryPriors, dict[st
         history_start=int(sale_seconds.min()) if len(sale_seconds) else None,
         day_square_mean=mean(day**2),
     )
-    return priors, item
+    return priors, items, invoices

@@ -39,6 +39,7 @@ from .history_stats import (
     PRICE_WINDOW_DAYS,
     PRIOR_WEIGHT,
     WARM_UP_SECONDS,
+    ItemHistory,
     _invoices,
     _keys,
     _masked_median,
@@ -48,11 +49,11 @@ from .history_stats import (
     _robust,
     count_surprise,
     daily_item_medians,
-    invoice_line_summaries,
     quantity_beyond_habit,
     shrunk_mean,
 )
 from .kinds import CANCELLATION, SALE
+from .state_inputs import renumbered_daily, summaries_in_chunks
 from .text_codes import sorted_codes
 
 FORMAT_VERSION = 3  # 2: the usual line from per-invoice summaries; 3: the 24-hour counts' squares
@@ -147,21 +148,27 @@ class HistoryState:
         return not (has_days & (lines["day"].to_numpy()[sold] <= last_day)).any()
 
 
-def build_history_state(history: pd.DataFrame, lines: pd.DataFrame | None = None) -> HistoryState:
+def build_history_state(
+    history: pd.DataFrame,
+    lines: pd.DataFrame | None = None,
+    *,
+    invoices: pd.DataFrame | None = None,
+    items: ItemHistory | None = None,
+) -> HistoryState:
     """Return the state of the training rows `history` (transactions_frame columns, kind and
-    quantity_vs_item, in training order). `lines`: their `_prepare_lines`, when at hand (columns
-    are added to it)."""
+    quantity_vs_item, in training order). When at hand (a training run has them): `lines`, their
+    `_prepare_lines`, `invoices`, the `_invoices` of those, and `items`, their ItemHistory with the
+    sale lines as history (`fitted_priors`); columns are added to `lines` and `invoices`."""
     lines = _prepare_lines(history) if lines is None else lines
     lines["quantity_vs_item"] = history["quantity_vs_item"].to_numpy(np.float64)
     sale = (lines["kind"] == SALE).to_numpy()
     customer_ids, customer_code = np.unique(lines["customer_id"].to_numpy(np.int64), return_inverse=True)
-    lines["customer_code"] = customer_code
     n_customers = len(customer_ids)
     last_seconds = np.full(n_customers, np.iinfo(np.int64).min)
     np.maximum.at(last_seconds, customer_code, lines["seconds"].to_numpy())
 
-    invoices = _invoices(lines)
-    invoices["customer_code"] = lines.groupby("invoice_no", sort=False)["customer_code"].first()
+    invoices = _invoices(lines) if invoices is None else invoices
+    invoices["customer_code"] = np.searchsorted(customer_ids, invoices["customer_id"].to_numpy(np.int64))
     events = invoices[invoices["sale_lines"] > 0]
     keys = _keys(events["customer_code"].to_numpy(), events["seconds"].to_numpy())
     order = np.argsort(keys, kind="stable")
@@ -183,14 +190,13 @@ def build_history_state(history: pd.DataFrame, lines: pd.DataFrame | None = None
     recent = seconds >= np.repeat(seconds[last_position], count) - WEEK if len(seconds) else np.zeros(0, bool)
 
     stock_codes, line_stock = sorted_codes(lines["stock_code"])
-    sale_lines = lines.loc[sale, ["invoice_no", "quantity", "total_spent", "quantity_vs_item", "customer_code"]]
     window = _tails(code, n_customers)
-    summaries = invoice_line_summaries(sale_lines).reindex(events.index)
-    bought = np.unique(sale_lines["customer_code"].to_numpy(np.int64) * len(stock_codes) + line_stock[sale])
-    del sale_lines
+    summaries = summaries_in_chunks(lines, sale).reindex(events.index)
+    bought = np.unique(customer_code[sale].astype(np.int64) * len(stock_codes) + line_stock[sale])
 
     sold = sale & (lines["unit_price"].to_numpy() > 0)
-    daily = daily_item_medians(lines, line_stock, sold)
+    daily = daily_item_medians(lines, line_stock, sold) if items is None else renumbered_daily(items, stock_codes)
+    del line_stock
     daily_tail = _tails(daily["stock"].to_numpy(), len(stock_codes), width=PRICE_LAG_DAYS)
     return HistoryState(
         customer_ids=customer_ids,

@@ -2,16 +2,16 @@
 
 1. Features: `history_feature_parts` gives the point-in-time features of a part of whole customers
    at a time. Each part's rows and features are spilled to a file, the fit set's rows are kept.
-   The frame's prepared lines and their item figures are computed once, for the priors, this
-   pass and the bundle's history state (`TrainingLines`).
+   The frame's prepared lines, invoices and item history are computed once, for the priors, this
+   pass and the bundle's history state (`TrainingLines`); each part reads its own item figures.
 2. Scoring: once the detectors are fitted, each spilled part is read back, scored, explained and
    handed to the caller (to write), then dropped.
 
 The fit set is every sale line up to FIT_SET_ROWS (the real file's 397,884 all count), else a uniform
 sample of them plus every sale line with a verdict: the tail detector, the calibrations, the
 supervised layer and the thresholds are fitted on it (the forest and autoencoder on a smaller sample
-of it, as before). What is held at once: the frame, six item columns of every line (pass 1), the fit
-set's 16 model inputs and one part's features and score rows.
+of it, as before). What is held at once: the frame and its prepared lines (pass 1 and the history state), the
+fit set's 16 model inputs and one part's features and score rows.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from core.bulk_load import bulk_load
 from .daily_counts import first_write_counts, summed_counts
 from .fusion import FIT_INPUT_COLUMNS, FusedDetector
 from .history_parts import history_feature_parts
-from .history_priors import HistoryPriors, priors_and_item_figures
+from .history_priors import HistoryPriors, fitted_priors
 from .history_rows import HistoryRows
 from .history_state import HistoryState, build_history_state
-from .history_stats import _prepare_lines
+from .history_stats import ItemHistory, _prepare_lines
 from .kinds import SALE
 from .metrics import MetricsTally
 from .models import ModelVersion, TransactionScore
@@ -48,19 +48,20 @@ FRAME_COLUMNS = ["transaction_id", "customer_id", "invoice_date"]  # of the fit 
 
 @dataclass
 class TrainingLines:
-    """A training frame's prepared lines (`_prepare_lines`) and their item figures, with the priors
-    fitted on them: computed once, read by pass 1 and the bundle's history state."""
+    """A training frame's prepared lines (`_prepare_lines`), their invoices and ItemHistory, with the
+    priors fitted on them (`fitted_priors`): computed once, read by pass 1 and the history state."""
 
     lines: pd.DataFrame
-    item: dict[str, np.ndarray]
+    invoices: pd.DataFrame
+    items: ItemHistory
     priors: HistoryPriors
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> TrainingLines:
         """Those of `frame` (transactions_frame's columns and `kind`, positions as index)."""
         lines = _prepare_lines(frame)
-        priors, item = priors_and_item_figures(lines)
-        return cls(lines=lines, item=item, priors=priors)
+        priors, items, invoices = fitted_priors(lines)
+        return cls(lines=lines, invoices=invoices, items=items, priors=priors)
 
 
 @dataclass
@@ -101,8 +102,8 @@ def spill_features(
 ) -> SpilledFeatures:
     """Pass 1: compute every row's features part by part, write each part's rows and features to a
     file in `folder`, and keep the fit set's inputs. `frame` (one row at least) carries `kind`;
-    `prepared` is its TrainingLines, whose item figures are let go here; `labelled`: positions of
-    rows with a verdict. `part_rows` and `fit_limit` default to PART_ROWS and FIT_SET_ROWS."""
+    `prepared` is its TrainingLines; `labelled`: positions of rows with a verdict. `part_rows` and
+    `fit_limit` default to PART_ROWS and FIT_SET_ROWS."""
     part_rows, fit_limit = part_rows or PART_ROWS, fit_limit or FIT_SET_ROWS
     sale = (frame["kind"] == SALE).to_numpy()
     fit_positions = fit_set_positions(sale, labelled, seed=seed, limit=fit_limit)
@@ -111,8 +112,9 @@ def spill_features(
     fit_columns: dict[str, np.ndarray] = {}
     quantity_vs_item = np.full(len(frame), np.nan)
     files = []
-    parts = history_feature_parts(frame, prepared.priors, part_rows=part_rows, lines=prepared.lines, item=prepared.item)
-    prepared.item = {}  # the parts hold them until the last part
+    parts = history_feature_parts(
+        frame, prepared.priors, part_rows=part_rows, lines=prepared.lines, items=prepared.items
+    )
     for number, (positions, features) in enumerate(parts):
         quantity_vs_item[positions] = features["quantity_vs_item"].to_numpy(np.float64)
         chosen = in_fit[positions]
@@ -141,8 +143,9 @@ def bundle_history(
     frame["quantity_vs_item"] = spilled.quantity_vs_item
     spilled.quantity_vs_item = np.zeros(0)
     lines, prepared.lines = prepared.lines, prepared.lines.iloc[:0]
-    state = build_history_state(frame, lines)
-    del lines
+    invoices, prepared.invoices = prepared.invoices, prepared.invoices.iloc[:0]
+    state = build_history_state(frame, lines, invoices=invoices, items=prepared.items)
+    del lines, invoices
     return HistoryRows.from_frame(frame), state
 
 

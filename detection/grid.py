@@ -71,7 +71,9 @@ def scores_page(
     queryset = scores_for(version)
     for condition in filters:
         queryset = queryset.filter(_filter_q(condition))
-    deep_filtered = _in_version_order(version, queryset, ordering) if filters and offset >= WALKED_ROWS else None
+    deep_filtered = (
+        _in_version_order(version, queryset, order_by, ordering) if filters and offset >= WALKED_ROWS else None
+    )
     if deep_filtered is not None:
         ids, total = deep_filtered
         keys = ids[offset : offset + limit].tolist()
@@ -172,17 +174,24 @@ def _sorted_ids(
 # PostgreSQL; Description contains "heart" at row 18,473 600-1,400 ms on SQLite, and InvoiceNo
 # contains "5367" (1,040 rows) at row 520 about 500 ms. The first page still walks the index (it
 # stops after its rows). The version's order is read once per process (3.2 MB of ids per 401,604
-# rows) and kept with the other sorts' (_kept_order).
+# rows) and kept with the other sorts' (_kept_order). The background task after training stores
+# these orders too (write_sort_orders), so that a process reads the file instead: mapped, no query.
 WALKED_ROWS = 100
 
 
-def _in_version_order(version: ModelVersion, queryset: QuerySet, ordering: list[str]) -> tuple[np.ndarray, int] | None:
+def _in_version_order(
+    version: ModelVersion, queryset: QuerySet, order_by: tuple[str, ...], ordering: list[str]
+) -> tuple[np.ndarray, int] | None:
     """The transaction ids of `queryset` (a filtered read of `version`) in `ordering`, and their count,
-    restricted from the version's whole order; None for a sort on several keys or one without an
-    index (detection.sort_orders serves those), or when rows scored meanwhile are still missing."""
+    restricted from the version's whole order (its stored file, else read once per process); None
+    for a sort on several keys or one without an index (detection.sort_orders serves those), or when
+    rows scored meanwhile are still missing."""
     if len(ordering) != 2 or ordering[0].removeprefix("-") not in INDEXED_SORTS:
         return None
     matching = matching_ids(queryset)  # the rows and their count in one query, in no order
+    stored = sort_orders.load_order(version.pk, order_by[0])
+    if stored is not None and (restricted := _restricted_order(stored, matching)) is not None:
+        return restricted, len(matching)
     key = (version.pk, version.created_at, tuple(ordering), "version")
     for _ in range(2):
         restricted = _restricted_order(_kept_order(key, lambda: ids_in_order(scores_for(version), ordering)), matching)
@@ -245,8 +254,9 @@ def _kept_order(key: tuple, read: Callable[[], np.ndarray]) -> np.ndarray:
 
 
 def write_sort_orders(version: ModelVersion) -> list[str]:
-    """Store the order of every STORED_SORTS key in both directions for `version` (detection.sort_orders);
-    return the keys written, none for a version without score rows (pruned).
+    """Store the order of every STORED_SORTS key in both directions for `version` (detection.sort_orders),
+    then of every INDEXED_SORTS key (for deep filtered pages, `_in_version_order`); return the keys
+    written, none for a version without score rows (pruned).
 
     The background task after training (detection.tasks.write_sort_orders): one sorted read per key
     and direction, the same query a page without a stored order reads.
@@ -255,7 +265,7 @@ def write_sort_orders(version: ModelVersion) -> list[str]:
     if not queryset.exists():
         return []
     written = []
-    for name in STORED_SORTS:
+    for name in (*STORED_SORTS, *INDEXED_SORTS):
         for key in (name, f"-{name}"):
             sort_orders.save_order(version.pk, key, ids_in_order(queryset, orm_ordering((key,))))
             written.append(key)

@@ -1,5 +1,6 @@
-"""Stored sort orders: the grid's sorts without an index, read once per model version by a background
-task and kept as .npy files in the version's artifacts folder, which every process maps (detection.grid).
+"""Stored sort orders: the grid's sorts without an index, and those with one (for filtered pages deep
+in them), read once per model version by a background task and kept as .npy files in the version's
+artifacts folder, which every process maps (detection.grid).
 
 One file per sort key and direction, `v<id>/sort_orders/<key>.<asc|desc>.npy`: the version's transaction
 ids in the database's order for that sort (its collation, NULL placement and tiebreaker), as int32

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from detection import grid, sort_orders
-from detection.grid import STORED_SORTS, ColumnFilter, scores_page, write_sort_orders
+from detection.grid import INDEXED_SORTS, STORED_SORTS, WALKED_ROWS, ColumnFilter, scores_page, write_sort_orders
 from detection.models import ModelVersion, TransactionScore
 from tests.detection.test_grid import FILTER_CASES, page_as_before
 from transactions.models import Transaction
@@ -33,9 +33,10 @@ def test_every_stored_sort_pages_as_one_offset_query_without_reading_the_order(
     trained_version: ModelVersion, fresh_process
 ) -> None:
     written = write_sort_orders(trained_version)
-    assert sorted(written) == sorted([*STORED_SORTS, *(f"-{name}" for name in STORED_SORTS)])
+    every = [*STORED_SORTS, *INDEXED_SORTS]
+    assert sorted(written) == sorted([*every, *(f"-{name}" for name in every)])
     total = TransactionScore.objects.filter(model_version=trained_version).count()
-    for key in written:
+    for key in [*STORED_SORTS, *(f"-{name}" for name in STORED_SORTS)]:
         for offset in (0, total // 2 + 7, total - 60):
             rows, count, sql = page_queries(trained_version, offset=offset, limit=100, order_by=(key,))
             assert rows == page_as_before(trained_version, offset=offset, limit=100, order_by=(key,), orm=Q()), (
@@ -60,6 +61,24 @@ def test_a_filtered_page_keeps_the_stored_order_of_its_matching_rows(
             assert count == TransactionScore.objects.filter(orm).count() > 0
             # the matching rows (and so their count) in no order, then the page's rows: never sorted by the database
             assert len(sql) == 2 and not any("ORDER BY" in query for query in sql), (order_by, sql)
+
+
+def test_a_deep_filtered_page_of_an_indexed_sort_reads_the_stored_order_not_the_database(
+    trained_version: ModelVersion, fresh_process
+) -> None:
+    write_sort_orders(trained_version)
+    filters, orm = (ColumnFilter("quantity", "gt", 0),), Q(transaction__quantity__gt=0)
+    matching = TransactionScore.objects.filter(orm, model_version=trained_version).count()
+    assert matching > WALKED_ROWS + 50
+    for name in INDEXED_SORTS:
+        for key in (name, f"-{name}"):
+            rows, count, sql = page_queries(
+                trained_version, offset=WALKED_ROWS, limit=50, order_by=(key,), filters=filters
+            )
+            assert rows == page_as_before(trained_version, offset=WALKED_ROWS, limit=50, order_by=(key,), orm=orm)
+            assert count == matching
+            # the matching ids, then the page's rows: the version's order came from its file
+            assert len(sql) == 2 and not any("ORDER BY" in query for query in sql), (key, sql)
 
 
 def test_the_matching_rows_of_a_filter_on_a_transaction_column_are_read_without_a_join(

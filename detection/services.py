@@ -227,7 +227,7 @@ def train_and_activate(
                 keep_as_candidate(version)
             else:
                 activate(version)
-        refresh_statistics(TransactionScore, DailyScoreCount)
+        refresh_statistics(TransactionScore, DailyScoreCount, exact=True)  # the grid's version-wide filters
         version.metrics["write_seconds"] = round(timings["write_seconds"] + time.perf_counter() - tick, 3)
         tick = time.perf_counter()
         prune_old_versions()  # the versions this one displaced beyond KEEP_SCORED_VERSIONS

@@ -28,6 +28,7 @@ from django.utils import timezone
 from core.bulk_delete import delete_in_bulk
 from core.bulk_load import refresh_statistics
 from core.heartbeat import Heartbeat
+from core.memory import map_large_blocks
 from jobs.models import BackgroundJob
 from jobs.recovery import recover_dead_jobs
 from transactions.selectors import scoreable_transactions, transactions_frame
@@ -124,6 +125,7 @@ def train_and_activate(
     any failure marks the new version failed (with its error) and re-raises.
     """
     progress = progress or (lambda stage, fraction: None)
+    map_large_blocks()  # the passes' freed arrays go back to the system (core.memory)
     parameters = {"contamination": contamination, "epochs": epochs, "seed": seed, "candidate": candidate}
     version = version or claim_training(started_by=started_by, parameters=parameters, seed=seed)
     folder = Path(settings.ARTIFACTS_DIR) / f"v{version.pk}"

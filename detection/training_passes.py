@@ -53,7 +53,7 @@ class TrainingLines:
 
     lines: pd.DataFrame
     invoices: pd.DataFrame
-    items: ItemHistory
+    items: ItemHistory | None  # let go once the history state has its daily medians
     priors: HistoryPriors
 
     @classmethod
@@ -144,8 +144,9 @@ def bundle_history(
     spilled.quantity_vs_item = np.zeros(0)
     lines, prepared.lines = prepared.lines, prepared.lines.iloc[:0]
     invoices, prepared.invoices = prepared.invoices, prepared.invoices.iloc[:0]
-    state = build_history_state(frame, lines, invoices=invoices, items=prepared.items)
-    del lines, invoices
+    items, prepared.items = prepared.items, None
+    state = build_history_state(frame, lines, invoices=invoices, items=items)
+    del lines, invoices, items
     return HistoryRows.from_frame(frame), state
 
 

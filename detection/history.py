@@ -34,7 +34,6 @@ from .history_priors import HistoryPriors, fit_priors
 from .history_stats import (
     HOUR_NEIGHBOURS,
     _invoices,
-    _item_baselines,
     _keys,
     _lag_window,
     _padded,
@@ -46,6 +45,7 @@ from .history_stats import (
     quantity_beyond_habit,
     shrunk_mean,
 )
+from .item_baselines import _item_baselines
 from .kinds import CANCELLATION, NON_PRODUCT, SALE
 
 LAG_WINDOW = 50  # a customer's robust statistics use their last 50 earlier invoices / sale lines

@@ -17,7 +17,8 @@ import pandas as pd
 
 from .history import customer_features
 from .history_priors import HistoryPriors
-from .history_stats import ItemHistory, _prepare_lines, item_figures, item_history
+from .history_stats import _prepare_lines
+from .item_baselines import ItemHistory, item_figures, item_history
 from .kinds import SALE, line_kinds
 
 

@@ -10,14 +10,12 @@ import pandas as pd
 from .history_stats import (
     HOUR_NEIGHBOURS,
     PRIOR_WEIGHT,
-    ItemHistory,
     _invoices,
     _keys,
     _mad,
     _prepare_lines,
-    item_figures,
-    item_history,
 )
+from .item_baselines import ItemHistory, item_figures, item_history
 from .kinds import SALE
 
 INDEX_CHUNK = 1_000_000  # sale lines whose item figures are computed at a time for the priors

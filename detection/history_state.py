@@ -39,7 +39,6 @@ from .history_stats import (
     PRICE_WINDOW_DAYS,
     PRIOR_WEIGHT,
     WARM_UP_SECONDS,
-    ItemHistory,
     _invoices,
     _keys,
     _masked_median,
@@ -48,12 +47,12 @@ from .history_stats import (
     _prepare_lines,
     _robust,
     count_surprise,
-    daily_item_medians,
     quantity_beyond_habit,
     shrunk_mean,
 )
+from .item_baselines import ItemHistory, daily_item_medians, item_ratios
 from .kinds import CANCELLATION, SALE
-from .state_inputs import renumbered_daily, summaries_in_chunks
+from .state_inputs import _find, _tails, _window, renumbered_daily, summaries_in_chunks
 from .text_codes import sorted_codes
 
 FORMAT_VERSION = 3  # 2: the usual line from per-invoice summaries; 3: the 24-hour counts' squares
@@ -229,33 +228,6 @@ def build_history_state(
     )
 
 
-def _tails(groups: np.ndarray, n_groups: int, width: int = LAG_WINDOW) -> tuple[np.ndarray, np.ndarray]:
-    """For positions sorted by group: (the positions of each group's last `width`, their group starts)."""
-    count = np.bincount(groups, minlength=n_groups)
-    end = np.cumsum(count)
-    rank_from_end = end[groups] - np.arange(len(groups)) if len(groups) else np.zeros(0, np.int64)
-    keep = np.flatnonzero(rank_from_end <= width)
-    return keep, np.r_[0, np.cumsum(np.minimum(count, width))]
-
-
-def _find(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Each value's position in `sorted_values`, -1 when absent."""
-    if len(sorted_values) == 0:
-        return np.full(len(values), -1)
-    position = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
-    return np.where(sorted_values[position] == values, position, -1)
-
-
-def _window(start: np.ndarray, group: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(positions, valid) of the last `width` entries of each group (-1 = none), newest first."""
-    known = group >= 0
-    upper = np.where(known, start[np.maximum(group, 0) + 1], 0)
-    lower = np.where(known, start[np.maximum(group, 0)], 0)
-    positions = upper[:, None] - np.arange(1, width + 1, dtype=np.int64)[None, :]
-    valid = positions >= lower[:, None]
-    return np.where(valid, positions, 0), valid
-
-
 def _features(
     state: HistoryState,
     lines: Mapping[str, np.ndarray] | pd.DataFrame,
@@ -376,29 +348,20 @@ def _pair_count(state: HistoryState, group: np.ndarray, country: np.ndarray, use
 def _item(
     state: HistoryState, lines: Mapping[str, np.ndarray] | pd.DataFrame, stock: np.ndarray, prior_log_quantity: float
 ) -> dict:
-    """history_stats._item_baselines for lines whose day is after their item's last selling day."""
+    """item_baselines._item_baselines for lines whose day is after their item's last selling day."""
     positions, valid = _window(state.daily_start, stock, PRICE_LAG_DAYS)
     day = np.asarray(lines["day"])
     recent = valid & (_padded(state.daily_day)[positions] >= day[:, None] - PRICE_WINDOW_DAYS)
     use = np.where(recent.any(axis=1)[:, None], recent, valid)
     prices = _padded(state.daily_price)[positions]
-    baseline = _masked_median(prices, use)
-    latest = np.where(valid[:, 0], prices[:, 0], np.nan)
     days = valid.sum(axis=1)
     item_log_quantity = _nan_to_num(_masked_median(_padded(state.daily_quantity)[positions], valid), nan=0.0)
     share = days / (days + PRIOR_WEIGHT)
-    quantity_baseline = np.expm1(share * item_log_quantity + (1 - share) * prior_log_quantity)
-    price = np.clip(np.asarray(lines["unit_price"]), 1e-3, None)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        against_median = np.log(price / baseline)
-        against_latest = np.log(price / latest)
-        price_ratio = np.where(np.abs(against_latest) < np.abs(against_median), against_latest, against_median)
-        quantity_vs_item = np.log1p(np.abs(np.asarray(lines["quantity"]))) - np.log1p(quantity_baseline)
-    return {
-        "item_price_baseline": baseline,
-        "item_price_latest": latest,
-        "item_price_days": use.sum(axis=1).astype(np.int64),
-        "price_ratio": _nan_to_num(price_ratio, nan=0.0, posinf=0.0, neginf=0.0),
-        "item_quantity_baseline": quantity_baseline,
-        "quantity_vs_item": _nan_to_num(quantity_vs_item, nan=0.0),
-    }
+    return item_ratios(
+        np.asarray(lines["unit_price"]),
+        np.asarray(lines["quantity"]),
+        baseline=_masked_median(prices, use),
+        latest=np.where(valid[:, 0], prices[:, 0], np.nan),
+        days=use.sum(axis=1),
+        quantity_baseline=np.expm1(share * item_log_quantity + (1 - share) * prior_log_quantity),
+    )

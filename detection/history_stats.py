@@ -1,13 +1,11 @@
 """Building blocks of the point-in-time history: lines and invoices prepared, sorted (group, time)
-keys, lag windows, robust medians with priors, Poisson surprise, and an item's recent price and
-quantity baselines.
+keys, lag windows, robust medians with priors, Poisson surprise (an item's recent price and quantity
+baselines are in `detection.item_baselines`).
 
 Pure numpy/pandas helpers of `detection.history` (see its docstring for the method).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,7 +18,6 @@ MIN_SCALE_SHARE = 0.25  # a customer's scale is at least 1/4 of the global one (
 PRICE_WINDOW_DAYS = 30  # an item's recent price: its sales in the 30 days before this day
 PRICE_LAG_DAYS = 30  # ... else its last 30 selling days, however old (the longer history)
 LOCAL_TIME_ZONE = "Europe/London"
-ITEM_QUERY_CHUNK = 100_000  # (item, day) queries whose price windows are computed at a time
 WINDOW_CHUNK = 100_000  # rows whose lag-window medians are computed at a time
 TIME_SPAN = np.int64(2**34)  # seconds; separates groups in the (group, seconds) sort keys
 
@@ -181,152 +178,6 @@ def _window_robust(
         for start in range(0, max(len(positions), 1), WINDOW_CHUNK)
     ]
     return np.concatenate([center for center, _ in parts]), np.concatenate([scale for _, scale in parts])
-
-
-def daily_item_medians(lines: pd.DataFrame, stock: np.ndarray, sold: np.ndarray) -> pd.DataFrame:
-    """Median price and log quantity per (item number `stock`, day) over the `sold` lines, sorted.
-
-    Grouped by one (item, day) key rather than two columns: the same medians with a fraction of a
-    two-key groupby's working memory (a training run's millions of lines)."""
-    keys = _keys(stock[sold], lines["day"].to_numpy()[sold])
-    codes, groups = pd.factorize(keys, sort=True)
-    del keys
-    medians = (
-        pd.DataFrame(
-            {
-                "price": lines["unit_price"].to_numpy()[sold],
-                "log_quantity": np.log1p(lines["quantity"].to_numpy()[sold]),
-            }
-        )
-        .groupby(codes, sort=True)
-        .median()
-    )
-    item = (groups + TIME_SPAN // 2) // TIME_SPAN  # keys are item x TIME_SPAN + day, |day| < TIME_SPAN / 2
-    return pd.DataFrame(
-        {
-            "stock": item.astype(np.int64),
-            "day": (groups - item * TIME_SPAN).astype(np.int64),
-            "price": medians["price"].to_numpy(),
-            "log_quantity": medians["log_quantity"].to_numpy(),
-        }
-    )
-
-
-def _item_windows(
-    daily: pd.DataFrame, daily_keys: np.ndarray, stock: np.ndarray, day: np.ndarray, prior_log_quantity: float
-) -> dict[str, np.ndarray]:
-    """The item baselines of the (item number `stock`, `day`) queries from the `daily` medians before each day."""
-    positions, valid, _ = _lag_window(
-        daily_keys, _keys(stock, day), _keys(stock, np.zeros(len(stock), dtype=np.int64)), PRICE_LAG_DAYS
-    )
-    daily_day = _padded(daily["day"].to_numpy())
-    recent = valid & (daily_day[positions] >= day[:, None] - PRICE_WINDOW_DAYS)
-    use = np.where(recent.any(axis=1)[:, None], recent, valid)
-    prices = _padded(daily["price"].to_numpy())[positions]
-    # An item's usual quantity is shrunk toward the global one by its selling days (a new item has none).
-    days = valid.sum(axis=1)
-    daily_quantity = _padded(daily["log_quantity"].to_numpy())
-    item_log_quantity = np.nan_to_num(_masked_median(daily_quantity[positions], valid), nan=0.0)
-    share = days / (days + PRIOR_WEIGHT)
-    return {
-        "item_price_baseline": _masked_median(prices, use),
-        "item_price_latest": np.where(valid[:, 0], prices[:, 0], np.nan),
-        "item_price_days": use.sum(axis=1),
-        "item_quantity_baseline": np.expm1(share * item_log_quantity + (1 - share) * prior_log_quantity),
-    }
-
-
-@dataclass
-class ItemHistory:
-    """Every item's daily medians over the history's sold lines (`daily_item_medians`, sorted by item
-    and day) and each line's item number: any lines' item figures read these (`item_figures`)."""
-
-    stock_code: np.ndarray  # each line's item number: pd.factorize of its StockCode ...
-    stock_names: np.ndarray  # ... and the StockCode of each number
-    daily: pd.DataFrame
-    daily_keys: np.ndarray
-    prior_log_quantity: float
-
-
-def item_history(lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: float) -> ItemHistory:
-    """The ItemHistory of `lines` with the `sale` lines as history (those with a positive price)."""
-    stock_code, stock_names = pd.factorize(lines["stock_code"])
-    sold = sale & (lines["unit_price"].to_numpy() > 0)
-    daily = daily_item_medians(lines, stock_code, sold)
-    daily_keys = _keys(daily["stock"].to_numpy(), daily["day"].to_numpy())
-    return ItemHistory(stock_code, np.asarray(stock_names), daily, daily_keys, prior_log_quantity)
-
-
-def _item_baselines(
-    lines: pd.DataFrame, sale: np.ndarray, prior_log_quantity: float, needed: np.ndarray | None = None
-) -> dict[str, np.ndarray]:
-    """Per line: the item's recent median price and quantity from earlier days, and the line's log ratios.
-    With `needed` (a mask), only those lines are computed (the same figures; NaN, 0 days elsewhere).
-
-    Daily medians per StockCode (sale lines with a positive price); a line's baseline is the median
-    of its item's daily medians over the PRICE_WINDOW_DAYS days before its day, else over the item's
-    last PRICE_LAG_DAYS selling days however old; NaN (ratio 0) for an item never sold before. The
-    usual quantity (median of daily median log quantities, last PRICE_LAG_DAYS selling days) is shrunk
-    toward `prior_log_quantity`, so a first sale of 500 of a new item still stands out.
-    price_ratio is the log ratio to that median or to the latest selling day's median, whichever is
-    smaller: the week after a price-list change (December 2011) is not an alert storm.
-    """
-    result = item_figures(
-        item_history(lines, sale, prior_log_quantity), lines, slice(None) if needed is None else needed
-    )
-    if needed is None:
-        return result
-    spread = {
-        name: np.zeros(len(needed), values.dtype) if values.dtype.kind == "i" else np.full(len(needed), np.nan)
-        for name, values in result.items()
-    }
-    for name, values in result.items():
-        spread[name][needed] = values
-    return spread
-
-
-def item_figures(items: ItemHistory, lines: pd.DataFrame, asked: np.ndarray | slice) -> dict[str, np.ndarray]:
-    """`_item_baselines`' figures of `lines[asked]` (a mask, positions or a slice of every line that
-    `items` was built from): each line's figures read its item's days before its own, so any subset
-    of lines gets the figures it has among all of them."""
-    stock_code, day = items.stock_code[asked], lines["day"].to_numpy()[asked]
-    # One query per (item, day); each line takes its query's figures by position (no merge: a
-    # merge's copies of every line's columns were the largest transient of a training run).
-    _, first, query_of_line = np.unique(_keys(stock_code, day), return_index=True, return_inverse=True)
-    query_stock, query_day = stock_code[first], day[first]
-    del first
-    # Each query's figures read its own window only: computed ITEM_QUERY_CHUNK queries at a time,
-    # so the (queries x PRICE_LAG_DAYS) matrices of a large frame never exist whole.
-    parts = [
-        _item_windows(
-            items.daily,
-            items.daily_keys,
-            query_stock[start : start + ITEM_QUERY_CHUNK],
-            query_day[start : start + ITEM_QUERY_CHUNK],
-            items.prior_log_quantity,
-        )
-        for start in range(0, max(len(query_stock), 1), ITEM_QUERY_CHUNK)
-    ]
-    per_line = {name: np.concatenate([part[name] for part in parts])[query_of_line.ravel()] for name in parts[0]}
-    del parts, query_of_line
-    price = lines["unit_price"].to_numpy()[asked]
-    baseline = per_line["item_price_baseline"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        against_median = np.log(np.clip(price, 1e-3, None) / baseline)
-        against_latest = np.log(np.clip(price, 1e-3, None) / per_line["item_price_latest"])
-        # A price that matches the item's latest selling day is a price change already seen, not news.
-        price_ratio = np.where(np.abs(against_latest) < np.abs(against_median), against_latest, against_median)
-        quantity_vs_item = np.log1p(np.abs(lines["quantity"].to_numpy()[asked])) - np.log1p(
-            per_line["item_quantity_baseline"]
-        )
-    return {
-        "item_price_baseline": baseline,
-        "item_price_days": per_line["item_price_days"].astype(np.int64),
-        "item_price_latest": per_line["item_price_latest"],
-        "price_ratio": np.nan_to_num(price_ratio, nan=0.0, posinf=0.0, neginf=0.0),
-        "item_quantity_baseline": per_line["item_quantity_baseline"],
-        "quantity_vs_item": np.nan_to_num(quantity_vs_item, nan=0.0),
-    }
 
 
 def _prepare_lines(rows: pd.DataFrame) -> pd.DataFrame:

@@ -34,7 +34,8 @@ from .history_parts import history_feature_parts
 from .history_priors import HistoryPriors, fitted_priors
 from .history_rows import HistoryRows
 from .history_state import HistoryState, build_history_state
-from .history_stats import ItemHistory, _prepare_lines
+from .history_stats import _prepare_lines
+from .item_baselines import ItemHistory
 from .kinds import SALE
 from .metrics import MetricsTally
 from .models import ModelVersion, TransactionScore

@@ -225,7 +225,7 @@ def test_masked_median_of_one_row_equals_its_row_among_others() -> None:
 
 
 def test_item_and_window_figures_computed_in_chunks_equal_one_pass(monkeypatch) -> None:
-    from detection import history_stats
+    from detection import history_stats, item_baselines
 
     lines = []
     for customer in range(1, 9):
@@ -234,15 +234,15 @@ def test_item_and_window_figures_computed_in_chunks_equal_one_pass(monkeypatch) 
     rows = frame(*lines)
     whole = history_features(rows)
     sizes = []
-    item_windows = history_stats._item_windows
+    item_windows = item_baselines._item_windows
 
     def counted(daily, daily_keys, stock, day, prior_log_quantity):
         sizes.append(len(stock))
         return item_windows(daily, daily_keys, stock, day, prior_log_quantity)
 
-    monkeypatch.setattr(history_stats, "ITEM_QUERY_CHUNK", 3)
+    monkeypatch.setattr(item_baselines, "ITEM_QUERY_CHUNK", 3)
     monkeypatch.setattr(history_stats, "WINDOW_CHUNK", 2)
-    monkeypatch.setattr(history_stats, "_item_windows", counted)
+    monkeypatch.setattr(item_baselines, "_item_windows", counted)
     chunked = history_features(rows)
 
     pd.testing.assert_frame_equal(chunked, whole)

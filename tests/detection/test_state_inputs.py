@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detection.history_stats import daily_item_medians, invoice_line_summaries, item_history
+from detection.history_stats import invoice_line_summaries
+from detection.item_baselines import daily_item_medians, item_history
 from detection.state_inputs import SUMMARY_COLUMNS, renumbered_daily, summaries_in_chunks
 from detection.text_codes import sorted_codes
 

@@ -27,6 +27,11 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_rss_children_mib() -> float:
+    """The largest peak of this step's own child processes (ingest plans its chunks in one)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def train_stages() -> dict[str, float]:
     """Time each training stage on the loaded data, then one whole train_and_activate run."""
     from detection.fusion import fit_fused
@@ -78,6 +83,7 @@ def main() -> None:
     elif step == "train":
         result = train_stages()
     result["peak_rss_mib"] = peak_rss_mib()
+    result["peak_rss_children_mib"] = peak_rss_children_mib()
     print(json.dumps(result))
 
 

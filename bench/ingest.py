@@ -2,8 +2,9 @@
 
     python bench/ingest.py [PATH] [--runs 3]
 
-Prints the median of the runs, the ratio to pandas.read_csv of the same file, peak RSS, and the
-machine's load average before and after (other jobs on a shared machine slow both measures).
+Prints the median of the runs, the ratio to pandas.read_csv of the same file, peak RSS (of the
+ingest process and of the child that plans its chunks), and the machine's load average before and
+after (other jobs on a shared machine slow both measures).
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ def main() -> None:
     print(f"pandas.read_csv median of {args.runs}: {bare:.2f} s")
     print(f"ingest (SQLite) runs: {', '.join(f'{s:.2f}' for s in seconds)} s; median {median:.2f} s")
     print(f"ratio ingest / read_csv: {median / bare:.1f}x")
-    print(f"peak RSS of an ingest process: {max(run['peak_rss_mib'] for run in runs):.0f} MiB")
+    print(
+        f"peak RSS of an ingest process: {max(run['peak_rss_mib'] for run in runs):.0f} MiB; "
+        f"of its chunk planner: {max(run['peak_rss_children_mib'] for run in runs):.0f} MiB"
+    )
     print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
 
 

@@ -1,7 +1,7 @@
 """What each chunk of a source file adds to a batch: new rows, quarantined rows and counts.
 
-Pure numpy and pandas, no ORM: `plan_chunks` may run in a worker thread ahead of the thread that
-writes the rows (see `core.background.ahead`). Rows are told apart by fingerprint: a row seen in
+Pure numpy and pandas, no ORM: `plan_chunks` may run in a child process (or a worker thread) ahead
+of the one that writes the rows (see `core.ahead_process`). Rows are told apart by fingerprint: a row seen in
 an earlier chunk of the file is a duplicate, a row already stored is counted as existing.
 """
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from core.background import ahead
+from core.ahead_process import ahead_in_child
 from core.bulk import bulk_insert_frame, upsert_frame
 from core.bulk_load import bulk_load, refresh_statistics
 
@@ -144,7 +144,8 @@ def ingest_file(
 def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, progress: ProgressCallback) -> None:
     """Write the rows of every chunk, then the batch's counts; raise IngestAccountingError on a gap.
 
-    A worker thread reads, cleans and plans the next chunk while this thread writes the current one.
+    A forked child (a worker thread where none can be forked) reads, cleans and plans the next chunk
+    while this process writes the current one.
     """
     tally = LineTally(read=lines_read)
     customer_ids: list[np.ndarray] = []
@@ -157,7 +158,7 @@ def _load(batch: ImportBatch, chunks: Iterable[SourceChunk], lines_read: int, pr
         plans = plan_chunks(chunks, batch_id=batch.pk, stored=stored, with_invoice_lines=invoice_parts is not None)
         with (
             bulk_load(Transaction, rows_to_add=lines_read, rows_stored=len(stored)) as without_indexes,
-            ahead(plans, name="ingest-plan") as planned,
+            ahead_in_child(plans, name="ingest-plan") as planned,
         ):
             for plan in planned:
                 # With no index to update, the rows go straight in; else through a staging table.

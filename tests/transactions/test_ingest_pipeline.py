@@ -1,14 +1,17 @@
-"""Ingest of a file of many chunks: planned in a worker thread, written in order, undone as a whole on failure."""
+"""Ingest of a file of many chunks: planned in a child process or a thread, written in order, undone on failure."""
 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from core import ahead_process
 from transactions import load_plan, services
 from transactions.models import Customer, ImportBatch, QuarantinedRow, Transaction
 from transactions.services import ingest_file
@@ -96,25 +99,35 @@ def test_a_file_of_many_chunks_on_top_of_a_partial_load(tmp_path: Path, mixed_cs
     assert whole["counts"][1][3] > 1_000  # the second load found the first one's rows
 
 
-def test_an_error_cleaning_a_later_chunk_fails_the_batch_and_stops_the_worker(mixed_csv: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("forked", [True, False], ids=["child process", "worker thread"])
+def test_an_error_cleaning_a_later_chunk_fails_the_batch_and_stops_the_planner(
+    mixed_csv: Path, tmp_path: Path, monkeypatch, forked: bool
+) -> None:
     threads_before = threading.active_count()
-    cleaned_in: list[str] = []
+    cleaned_in = tmp_path / "cleaned_in.txt"  # the planner may be another process: it notes where it ran
     clean_rows = load_plan.clean_rows
 
     def fail_on_third_chunk(raw):
-        cleaned_in.append(threading.current_thread().name)
-        if len(cleaned_in) == 3:
+        with cleaned_in.open("a") as notes:
+            notes.write(f"{os.getpid()} {threading.current_thread().name}\n")
+        if len(cleaned_in.read_text().splitlines()) == 3:
             raise ValueError("cleaning failed")
         return clean_rows(raw)
 
     monkeypatch.setattr(services, "ingest_limits", small_blocks(16 * 1024))
     monkeypatch.setattr(load_plan, "clean_rows", fail_on_third_chunk)
+    if not forked:
+        monkeypatch.setattr(ahead_process, "can_fork_children", lambda: False)
 
     with pytest.raises(ValueError, match="cleaning failed"):
         ingest_file(mixed_csv)
 
-    assert cleaned_in == ["ingest-plan"] * 3  # planned in the worker, which stopped at the error
-    assert threading.active_count() == threads_before
+    planners = set(cleaned_in.read_text().splitlines())
+    assert len(cleaned_in.read_text().splitlines()) == 3  # the planner stopped at the error
+    assert len(planners) == 1
+    pid, thread = planners.pop().split()
+    assert (int(pid) != os.getpid()) == forked and (thread == "ingest-plan") == (not forked)
+    assert threading.active_count() == threads_before and not multiprocessing.active_children()
     batch = ImportBatch.objects.get()
     assert batch.status == ImportBatch.Status.FAILED and "cleaning failed" in batch.error
     assert Transaction.objects.count() == QuarantinedRow.objects.count() == Customer.objects.count() == 0
@@ -137,7 +150,7 @@ def test_an_interrupted_write_stops_the_worker_and_writes_nothing(mixed_csv: Pat
     with pytest.raises(KeyboardInterrupt):
         ingest_file(mixed_csv)
 
-    assert threading.active_count() == threads_before
+    assert threading.active_count() == threads_before and not multiprocessing.active_children()
     assert ImportBatch.objects.get().status == ImportBatch.Status.FAILED
     assert Transaction.objects.count() == QuarantinedRow.objects.count() == 0
     monkeypatch.undo()

@@ -18,7 +18,7 @@ from .history_stats import (
 from .item_baselines import ItemHistory, item_figures, item_history
 from .kinds import SALE
 
-INDEX_CHUNK = 1_000_000  # sale lines whose item figures are computed at a time for the priors
+INDEX_CHUNK = 250_000  # sale lines whose item figures are computed at a time for the priors
 
 
 @dataclass(frozen=True)

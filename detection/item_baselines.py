@@ -23,23 +23,34 @@ from .history_stats import (
 )
 
 ITEM_QUERY_CHUNK = 100_000  # (item, day) queries whose price windows are computed at a time
+MEDIAN_CHUNK_LINES = 1_000_000  # sold lines whose daily medians are computed at a time (whole items)
 
 
 def daily_item_medians(lines: pd.DataFrame, stock: np.ndarray, sold: np.ndarray) -> pd.DataFrame:
     """Median price and log quantity per (item number `stock`, day) over the `sold` lines, sorted.
 
-    Grouped by one (item, day) key rather than two columns: the same medians with a fraction of a
-    two-key groupby's working memory (a training run's millions of lines)."""
-    keys = _keys(stock[sold], lines["day"].to_numpy()[sold])
+    Grouped by one (item, day) key rather than two columns, and for items of about
+    MEDIAN_CHUNK_LINES sold lines at a time: a group's medians read its own lines only, so the
+    medians are the same, with a fraction of the working memory (a training run's millions of lines)."""
+    day, price, quantity = lines["day"].to_numpy(), lines["unit_price"].to_numpy(), lines["quantity"].to_numpy()
+    lines_per_item = np.bincount(stock[sold], minlength=int(stock.max(initial=-1)) + 1)
+    chunk_of_item = (np.cumsum(lines_per_item) - lines_per_item) // MEDIAN_CHUNK_LINES
+    ends = np.r_[np.flatnonzero(np.diff(chunk_of_item)) + 1, len(chunk_of_item)]
+    parts = [
+        _daily_medians(stock[mine], day[mine], price[mine], quantity[mine])
+        for first, last in zip(np.r_[0, ends[:-1]], ends, strict=True)
+        for mine in [np.flatnonzero(sold & (stock >= first) & (stock < last))]
+    ]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)  # one part at least
+
+
+def _daily_medians(stock: np.ndarray, day: np.ndarray, price: np.ndarray, quantity: np.ndarray) -> pd.DataFrame:
+    """`daily_item_medians` of the given sold lines' columns."""
+    keys = _keys(stock, day)
     codes, groups = pd.factorize(keys, sort=True)
     del keys
     medians = (
-        pd.DataFrame(
-            {
-                "price": lines["unit_price"].to_numpy()[sold],
-                "log_quantity": np.log1p(lines["quantity"].to_numpy()[sold]),
-            }
-        )
+        pd.DataFrame({"price": np.asarray(price, dtype=np.float64), "log_quantity": np.log1p(quantity)})
         .groupby(codes, sort=True)
         .median()
     )

@@ -158,9 +158,11 @@ def train_and_activate(
         spilled = spill_features(frame, prepared, spill_folder, labelled=labelled_positions(frame, labels), seed=seed)
         timings["features_seconds"] = time.perf_counter() - tick
 
+        progress("history", 0.15)
         tick = time.perf_counter()  # the frame is let go before TensorFlow and the fit take their memory
-        (history_rows, history_state), training_rows = bundle_history(frame, spilled, prepared), len(frame)
-        del frame, prepared
+        with spilled.fit_set_on_disk(spill_folder):  # back once the frame is let go
+            (history_rows, history_state), training_rows = bundle_history(frame, spilled, prepared), len(frame)
+            del frame, prepared
         timings["save_seconds"] = time.perf_counter() - tick
 
         progress("fit", 0.2)

@@ -20,6 +20,7 @@ import itertools
 import pickle
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,28 @@ class SpilledFeatures:
 
     def release_fit_set(self) -> None:
         """Let the fit set go once the detectors are fitted (empty frames of the same columns)."""
-        self.fit_features, self.fit_frame = self.fit_features.iloc[:0], self.fit_frame.iloc[:0]
+        self.fit_features, self.fit_frame = _emptied(self.fit_features), _emptied(self.fit_frame)
+
+    @contextmanager
+    def fit_set_on_disk(self, folder: Path) -> Iterator[None]:
+        """Keep the fit set in a file of `folder` for the block, not in memory (the bundle's history
+        is built and the frame let go meanwhile); it is read back when the block ends, however it ends."""
+        path = folder / "fit-set.pickle"
+        with path.open("wb") as out:
+            pickle.dump((self.fit_features, self.fit_frame), out, protocol=pickle.HIGHEST_PROTOCOL)
+        self.release_fit_set()
+        try:
+            yield
+        finally:
+            with path.open("rb") as source:
+                self.fit_features, self.fit_frame = pickle.load(source)
+            path.unlink()
+
+
+def _emptied(frame: pd.DataFrame) -> pd.DataFrame:
+    """An empty frame of `frame`'s columns that holds none of its memory (`iloc[:0]` alone is a view
+    that keeps every column's whole array alive)."""
+    return frame.iloc[:0].copy()
 
 
 def fit_set_positions(
@@ -135,17 +157,25 @@ def spill_features(
     )
 
 
+# Prepared lines' columns pass 1 reads and the history state does not (it has the invoices' hours
+# and the items' daily medians already): dropped before the state is built.
+PASS_ONE_ONLY_COLUMNS = ["hour", "weekday", "day"]
+
+
 def bundle_history(
     frame: pd.DataFrame, spilled: SpilledFeatures, prepared: TrainingLines
 ) -> tuple[HistoryRows, HistoryState]:
     """The scoring bundle's training rows and their history state: `frame` with the item index of
     pass 1 added in place (its parts are spilled: no copy of it), which `spilled` lets go. The
-    state is built first, from `prepared`'s lines, which are let go before the rows are coded."""
+    state is built first, from `prepared`'s lines, which are let go before the rows are coded.
+    The caller keeps the fit set on disk meanwhile (`SpilledFeatures.fit_set_on_disk`)."""
     frame["quantity_vs_item"] = spilled.quantity_vs_item
     spilled.quantity_vs_item = np.zeros(0)
-    lines, prepared.lines = prepared.lines, prepared.lines.iloc[:0]
-    invoices, prepared.invoices = prepared.invoices, prepared.invoices.iloc[:0]
+    lines, prepared.lines = prepared.lines, _emptied(prepared.lines)
+    invoices, prepared.invoices = prepared.invoices, _emptied(prepared.invoices)
     items, prepared.items = prepared.items, None
+    for column in PASS_ONE_ONLY_COLUMNS:
+        del lines[column]
     state = build_history_state(frame, lines, invoices=invoices, items=items)
     del lines, invoices, items
     return HistoryRows.from_frame(frame), state

@@ -69,7 +69,13 @@ def test_lines_computed_once_give_the_priors_features_and_state_of_separate_comp
     shared = pd.concat([pd.read_pickle(path)[1] for path in spilled.part_files])
     pd.testing.assert_frame_equal(shared, alone, check_exact=True)
 
-    rows, state = training_passes.bundle_history(frame, spilled, prepared)
+    fit_features, fit_frame = spilled.fit_features.copy(), spilled.fit_frame.copy()
+    with spilled.fit_set_on_disk(tmp_path):
+        assert len(spilled.fit_features) == len(spilled.fit_frame) == 0 < len(fit_features)
+        rows, state = training_passes.bundle_history(frame, spilled, prepared)
+    pd.testing.assert_frame_equal(spilled.fit_features, fit_features, check_exact=True)  # back from its file
+    pd.testing.assert_frame_equal(spilled.fit_frame, fit_frame, check_exact=True)
+    assert not (tmp_path / "fit-set.pickle").exists()
     assert len(prepared.lines) == 0
     expected = build_history_state(frame)  # frame now carries pass 1's quantity_vs_item
     for name, values in vars(state).items():
@@ -233,3 +239,55 @@ def test_the_score_table_keeps_every_index_through_a_training_write(db, demo_csv
     fast_training.train_and_activate(epochs=1, seed=0)  # a table as large as the rows written
     assert indexes() == before
     assert len(before) > 5
+
+
+def test_daily_item_medians_of_items_in_chunks_are_those_of_one_pass(demo_frame, monkeypatch) -> None:
+    from detection import item_baselines
+    from detection.history_stats import _prepare_lines
+
+    lines = _prepare_lines(demo_frame)
+    stock, _ = pd.factorize(lines["stock_code"])
+    sold = (lines["kind"] == SALE).to_numpy() & (lines["unit_price"].to_numpy() > 0)
+    one_pass = item_baselines.daily_item_medians(lines, stock, sold)
+    assert len(one_pass) > 100 and one_pass["stock"].is_monotonic_increasing
+    monkeypatch.setattr(item_baselines, "MEDIAN_CHUNK_LINES", 37)  # many chunks, none at an item's edge
+    chunked = item_baselines.daily_item_medians(lines, stock, sold)
+    pd.testing.assert_frame_equal(chunked, one_pass, check_exact=True)
+    nothing = item_baselines.daily_item_medians(lines, stock, np.zeros(len(lines), dtype=bool))
+    assert list(nothing.columns) == list(one_pass.columns) and len(nothing) == 0
+
+
+def _fit_set(rows: int) -> training_passes.SpilledFeatures:
+    index = pd.RangeIndex(rows)
+    return training_passes.SpilledFeatures(
+        fit_features=pd.DataFrame({"a": np.arange(rows, dtype=np.float64), "b": np.ones(rows)}, index=index),
+        fit_frame=pd.DataFrame({"transaction_id": np.arange(rows)}, index=index),
+        quantity_vs_item=np.zeros(0),
+        part_files=[],
+    )
+
+
+def test_a_released_fit_set_holds_no_memory() -> None:
+    import tracemalloc
+
+    tracemalloc.start()  # before the arrays are made: only traced blocks count when freed
+    try:
+        spilled = _fit_set(500_000)  # 12 MB of columns
+        before = tracemalloc.get_traced_memory()[0]
+        spilled.release_fit_set()
+        freed = before - tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(spilled.fit_features) == len(spilled.fit_frame) == 0
+    assert list(spilled.fit_features.columns) == ["a", "b"]
+    assert freed > 10 * 2**20  # an empty view (iloc[:0]) would keep every column's array alive
+
+
+def test_the_fit_set_comes_back_from_disk_however_the_block_ends(tmp_path) -> None:
+    spilled = _fit_set(1_000)
+    expected = spilled.fit_features.copy()
+    with pytest.raises(RuntimeError), spilled.fit_set_on_disk(tmp_path):
+        assert len(spilled.fit_features) == 0
+        raise RuntimeError("the history failed")
+    pd.testing.assert_frame_equal(spilled.fit_features, expected, check_exact=True)
+    assert list(tmp_path.iterdir()) == []

@@ -146,7 +146,7 @@ def train_and_activate(
             raise TrainingError(f"only {len(frame)} scoreable transactions: load data with ingest_csv first")
         timings["load_seconds"] = time.perf_counter() - tick
 
-        progress("features", 0.1)
+        progress("lines", 0.1)
         tick = time.perf_counter()
         frame["kind"] = line_kinds(frame)
         sale_lines = int((frame["kind"] == SALE).sum())
@@ -154,15 +154,16 @@ def train_and_activate(
             raise TrainingError(f"only {sale_lines} sale lines: the detectors need at least 50")
         prepared = TrainingLines.of(frame)  # the lines, item figures and priors, computed once
         priors = prepared.priors
+        progress("features", 0.12)
         spill_folder = Path(tempfile.mkdtemp(prefix=f"training-v{version.pk}-"))
         spilled = spill_features(frame, prepared, spill_folder, labelled=labelled_positions(frame, labels), seed=seed)
         timings["features_seconds"] = time.perf_counter() - tick
 
         progress("history", 0.15)
         tick = time.perf_counter()  # the frame is let go before TensorFlow and the fit take their memory
-        with spilled.fit_set_on_disk(spill_folder):  # back once the frame is let go
-            (history_rows, history_state), training_rows = bundle_history(frame, spilled, prepared), len(frame)
-            del frame, prepared
+        (history_rows, history_state), training_rows = bundle_history(frame, spilled, prepared), len(frame)
+        del frame, prepared
+        spilled.load_fit_set()  # left in files by pass 1: read once the frame is let go
         timings["save_seconds"] = time.perf_counter() - tick
 
         progress("fit", 0.2)

@@ -1,7 +1,8 @@
 """A training run's two passes over its rows, part by part, so that memory stays flat in data size.
 
 1. Features: `history_feature_parts` gives the point-in-time features of a part of whole customers
-   at a time. Each part's rows and features are spilled to a file, the fit set's rows are kept.
+   at a time. Each part's rows and features are spilled to a file, its rows of the fit set to
+   another, read back once the frame is let go.
    The frame's prepared lines, invoices and item history are computed once, for the priors, this
    pass and the bundle's history state (`TrainingLines`); each part reads its own item figures.
 2. Scoring: once the detectors are fitted, each spilled part is read back, scored, explained and
@@ -10,8 +11,8 @@
 The fit set is every sale line up to FIT_SET_ROWS (the real file's 397,884 all count), else a uniform
 sample of them plus every sale line with a verdict: the tail detector, the calibrations, the
 supervised layer and the thresholds are fitted on it (the forest and autoencoder on a smaller sample
-of it, as before). What is held at once: the frame and its prepared lines (pass 1 and the history state), the
-fit set's 16 model inputs and one part's features and score rows.
+of it, as before). What is held at once: the frame and its prepared lines (pass 1 and the history
+state) and one part's features; then the fit set's 16 model inputs and one part's score rows.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import itertools
 import pickle
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -68,31 +68,35 @@ class TrainingLines:
 
 @dataclass
 class SpilledFeatures:
-    """Pass 1's result: the fit set and the files of every part."""
+    """Pass 1's result: the files of every part, and the fit set, left in files of its own by pass 1
+    until `load_fit_set` reads it (once the frame is let go)."""
 
-    fit_features: pd.DataFrame  # FIT_INPUT_COLUMNS of the fit set's sale lines, in frame order
-    fit_frame: pd.DataFrame  # their FRAME_COLUMNS, same index
     quantity_vs_item: np.ndarray  # of every row of the frame (the scoring bundle keeps it)
     part_files: list[Path]
+    fit_files: list[Path] = field(default_factory=list)  # each part's rows of the fit set
+    fit_size: int = 0
+    fit_features: pd.DataFrame | None = None  # FIT_INPUT_COLUMNS of the fit set's sale lines, in frame order
+    fit_frame: pd.DataFrame | None = None  # their FRAME_COLUMNS, same index
+
+    def load_fit_set(self) -> None:
+        """Read the fit set back from its files, in frame order; each file is deleted once read."""
+        columns: dict[str, np.ndarray] = {}
+        places, frames = [], []
+        for path in self.fit_files:
+            with path.open("rb") as source:
+                at, values, rows = pickle.load(source)
+            path.unlink()
+            for name, column in values.items():
+                columns.setdefault(name, np.empty(self.fit_size, dtype=column.dtype))[at] = column
+            places.append(at)
+            frames.append(rows)
+        self.fit_files = []
+        self.fit_frame = pd.concat(frames).iloc[np.argsort(np.concatenate(places))]
+        self.fit_features = pd.DataFrame(columns, index=self.fit_frame.index)[FIT_INPUT_COLUMNS]
 
     def release_fit_set(self) -> None:
         """Let the fit set go once the detectors are fitted (empty frames of the same columns)."""
         self.fit_features, self.fit_frame = _emptied(self.fit_features), _emptied(self.fit_frame)
-
-    @contextmanager
-    def fit_set_on_disk(self, folder: Path) -> Iterator[None]:
-        """Keep the fit set in a file of `folder` for the block, not in memory (the bundle's history
-        is built and the frame let go meanwhile); it is read back when the block ends, however it ends."""
-        path = folder / "fit-set.pickle"
-        with path.open("wb") as out:
-            pickle.dump((self.fit_features, self.fit_frame), out, protocol=pickle.HIGHEST_PROTOCOL)
-        self.release_fit_set()
-        try:
-            yield
-        finally:
-            with path.open("rb") as source:
-                self.fit_features, self.fit_frame = pickle.load(source)
-            path.unlink()
 
 
 def _emptied(frame: pd.DataFrame) -> pd.DataFrame:
@@ -124,37 +128,40 @@ def spill_features(
     fit_limit: int | None = None,
 ) -> SpilledFeatures:
     """Pass 1: compute every row's features part by part, write each part's rows and features to a
-    file in `folder`, and keep the fit set's inputs. `frame` (one row at least) carries `kind`;
-    `prepared` is its TrainingLines; `labelled`: positions of rows with a verdict. `part_rows` and
-    `fit_limit` default to PART_ROWS and FIT_SET_ROWS."""
+    file in `folder`, and its rows of the fit set to another (`SpilledFeatures.load_fit_set`).
+    `frame` (one row at least) carries `kind`; `prepared` is its TrainingLines; `labelled`: positions
+    of rows with a verdict. `part_rows` and `fit_limit` default to PART_ROWS and FIT_SET_ROWS."""
     part_rows, fit_limit = part_rows or PART_ROWS, fit_limit or FIT_SET_ROWS
     sale = (frame["kind"] == SALE).to_numpy()
     fit_positions = fit_set_positions(sale, labelled, seed=seed, limit=fit_limit)
     in_fit = np.zeros(len(frame), dtype=bool)
     in_fit[fit_positions] = True
-    fit_columns: dict[str, np.ndarray] = {}
     quantity_vs_item = np.full(len(frame), np.nan)
-    files = []
+    files, fit_files = [], []
     parts = history_feature_parts(
         frame, prepared.priors, part_rows=part_rows, lines=prepared.lines, items=prepared.items
     )
     for number, (positions, features) in enumerate(parts):
         quantity_vs_item[positions] = features["quantity_vs_item"].to_numpy(np.float64)
         chosen = in_fit[positions]
-        at = np.searchsorted(fit_positions, positions[chosen])
-        for name in FIT_INPUT_COLUMNS:
-            values = features[name].to_numpy()[chosen]
-            fit_columns.setdefault(name, np.empty(len(fit_positions), dtype=values.dtype))[at] = values
-        path = folder / f"part-{number:05d}.pickle"
-        with path.open("wb") as out:
-            pickle.dump((frame.iloc[positions], features), out, protocol=pickle.HIGHEST_PROTOCOL)
-        files.append(path)
+        if chosen.any():  # the part's fit set rows: their place in it, inputs and frame columns
+            fit = (
+                np.searchsorted(fit_positions, positions[chosen]),
+                {name: features[name].to_numpy()[chosen] for name in FIT_INPUT_COLUMNS},
+                frame.iloc[positions[chosen]][FRAME_COLUMNS],
+            )
+            fit_files.append(_pickled(fit, folder / f"fit-{number:05d}.pickle"))
+        files.append(_pickled((frame.iloc[positions], features), folder / f"part-{number:05d}.pickle"))
     return SpilledFeatures(
-        fit_features=pd.DataFrame(fit_columns, index=frame.index[fit_positions])[FIT_INPUT_COLUMNS],
-        fit_frame=frame.iloc[fit_positions][FRAME_COLUMNS],
-        quantity_vs_item=quantity_vs_item,
-        part_files=files,
+        quantity_vs_item=quantity_vs_item, part_files=files, fit_files=fit_files, fit_size=len(fit_positions)
     )
+
+
+def _pickled(value: object, path: Path) -> Path:
+    """Write `value` to `path` (pickle); return the path."""
+    with path.open("wb") as out:
+        pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
 
 
 # Prepared lines' columns pass 1 reads and the history state does not (it has the invoices' hours
@@ -168,7 +175,7 @@ def bundle_history(
     """The scoring bundle's training rows and their history state: `frame` with the item index of
     pass 1 added in place (its parts are spilled: no copy of it), which `spilled` lets go. The
     state is built first, from `prepared`'s lines, which are let go before the rows are coded.
-    The caller keeps the fit set on disk meanwhile (`SpilledFeatures.fit_set_on_disk`)."""
+    The fit set is still in its files meanwhile (`SpilledFeatures.load_fit_set`)."""
     frame["quantity_vs_item"] = spilled.quantity_vs_item
     spilled.quantity_vs_item = np.zeros(0)
     lines, prepared.lines = prepared.lines, _emptied(prepared.lines)

@@ -68,15 +68,15 @@ def test_lines_computed_once_give_the_priors_features_and_state_of_separate_comp
     )
     shared = pd.concat([pd.read_pickle(path)[1] for path in spilled.part_files])
     pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+    assert len(spilled.fit_files) > 5 and spilled.fit_features is None  # the fit set waits in its files
 
-    fit_features, fit_frame = spilled.fit_features.copy(), spilled.fit_frame.copy()
-    with spilled.fit_set_on_disk(tmp_path):
-        assert len(spilled.fit_features) == len(spilled.fit_frame) == 0 < len(fit_features)
-        rows, state = training_passes.bundle_history(frame, spilled, prepared)
-    pd.testing.assert_frame_equal(spilled.fit_features, fit_features, check_exact=True)  # back from its file
-    pd.testing.assert_frame_equal(spilled.fit_frame, fit_frame, check_exact=True)
-    assert not (tmp_path / "fit-set.pickle").exists()
+    rows, state = training_passes.bundle_history(frame, spilled, prepared)
     assert len(prepared.lines) == 0
+    spilled.load_fit_set()
+    sale = frame.index[(frame["kind"] == SALE).to_numpy()]  # every sale line (fewer than FIT_SET_ROWS)
+    pd.testing.assert_frame_equal(spilled.fit_features, alone.loc[sale, spilled.fit_features.columns], check_exact=True)
+    pd.testing.assert_frame_equal(spilled.fit_frame, frame.loc[sale, training_passes.FRAME_COLUMNS], check_exact=True)
+    assert spilled.fit_files == [] and sorted(tmp_path.glob("fit-*")) == []
     expected = build_history_state(frame)  # frame now carries pass 1's quantity_vs_item
     for name, values in vars(state).items():
         np.testing.assert_array_equal(values, getattr(expected, name), err_msg=name)
@@ -260,10 +260,10 @@ def test_daily_item_medians_of_items_in_chunks_are_those_of_one_pass(demo_frame,
 def _fit_set(rows: int) -> training_passes.SpilledFeatures:
     index = pd.RangeIndex(rows)
     return training_passes.SpilledFeatures(
-        fit_features=pd.DataFrame({"a": np.arange(rows, dtype=np.float64), "b": np.ones(rows)}, index=index),
-        fit_frame=pd.DataFrame({"transaction_id": np.arange(rows)}, index=index),
         quantity_vs_item=np.zeros(0),
         part_files=[],
+        fit_features=pd.DataFrame({"a": np.arange(rows, dtype=np.float64), "b": np.ones(rows)}, index=index),
+        fit_frame=pd.DataFrame({"transaction_id": np.arange(rows)}, index=index),
     )
 
 
@@ -281,13 +281,3 @@ def test_a_released_fit_set_holds_no_memory() -> None:
     assert len(spilled.fit_features) == len(spilled.fit_frame) == 0
     assert list(spilled.fit_features.columns) == ["a", "b"]
     assert freed > 10 * 2**20  # an empty view (iloc[:0]) would keep every column's array alive
-
-
-def test_the_fit_set_comes_back_from_disk_however_the_block_ends(tmp_path) -> None:
-    spilled = _fit_set(1_000)
-    expected = spilled.fit_features.copy()
-    with pytest.raises(RuntimeError), spilled.fit_set_on_disk(tmp_path):
-        assert len(spilled.fit_features) == 0
-        raise RuntimeError("the history failed")
-    pd.testing.assert_frame_equal(spilled.fit_features, expected, check_exact=True)
-    assert list(tmp_path.iterdir()) == []

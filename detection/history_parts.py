@@ -22,20 +22,22 @@ from .item_baselines import ItemHistory, item_figures, item_history
 from .kinds import SALE, line_kinds
 
 
-def customer_parts(customer_ids: np.ndarray, part_rows: int) -> list[np.ndarray]:
+def customer_parts(customer_ids: np.ndarray, part_rows: int) -> Iterator[np.ndarray]:
     """Split row positions into parts of whole customers, in customer order, each about `part_rows`
-    rows (a part closes once it holds `part_rows`); positions ascend within a part."""
-    codes, uniques = pd.factorize(np.asarray(customer_ids), sort=True)
-    if len(codes) == 0:
-        return []
-    counts = np.bincount(codes, minlength=len(uniques))
+    rows (a part closes once it holds `part_rows`); positions ascend within a part. Yields each
+    part's positions in turn: only each row's part number (int32) is held between them."""
+    customer_ids = np.asarray(customer_ids)
+    if len(customer_ids) == 0:
+        return
+    customers = np.unique(customer_ids)
+    codes = np.searchsorted(customers, customer_ids)
+    counts = np.bincount(codes, minlength=len(customers))
     starts = np.cumsum(counts) - counts  # rows of earlier customers
-    part_of_customer = starts // max(part_rows, 1)
-    _, part_of_customer = np.unique(part_of_customer, return_inverse=True)  # parts numbered 0, 1, ...
-    part_of_row = part_of_customer[codes]
-    order = np.argsort(part_of_row, kind="stable")
-    sizes = np.bincount(part_of_row)
-    return np.split(order, np.cumsum(sizes)[:-1])
+    _, part_of_customer = np.unique(starts // max(part_rows, 1), return_inverse=True)  # parts 0, 1, ...
+    part_of_row = part_of_customer.astype(np.int32)[codes]
+    del codes
+    for part in range(int(part_of_customer.max()) + 1):
+        yield np.flatnonzero(part_of_row == part)
 
 
 def history_feature_parts(

@@ -165,6 +165,12 @@ def build_history_state(
     n_customers = len(customer_ids)
     last_seconds = np.full(n_customers, np.iinfo(np.int64).min)
     np.maximum.at(last_seconds, customer_code, lines["seconds"].to_numpy())
+    # The per-line parts first, each let go once its few arrays are kept: the events' come after.
+    stock_codes, line_stock = sorted_codes(lines["stock_code"])
+    bought = _pair_keys(customer_code[sale], line_stock[sale], len(stock_codes))
+    del customer_code
+    daily = _daily_tails(lines, line_stock, sale & (lines["unit_price"].to_numpy() > 0), items, stock_codes)
+    del line_stock
 
     invoices = _invoices(lines) if invoices is None else invoices
     invoices["customer_code"] = np.searchsorted(customer_ids, invoices["customer_id"].to_numpy(np.int64))
@@ -188,15 +194,13 @@ def build_history_state(
     pair, pair_counts = np.unique(code * len(countries) + event_country, return_counts=True)
     recent = seconds >= np.repeat(seconds[last_position], count) - WEEK if len(seconds) else np.zeros(0, bool)
 
-    stock_codes, line_stock = sorted_codes(lines["stock_code"])
     window = _tails(code, n_customers)
     summaries = summaries_in_chunks(lines, sale).reindex(events.index)
-    bought = np.unique(customer_code[sale].astype(np.int64) * len(stock_codes) + line_stock[sale])
-
-    sold = sale & (lines["unit_price"].to_numpy() > 0)
-    daily = daily_item_medians(lines, line_stock, sold) if items is None else renumbered_daily(items, stock_codes)
-    del line_stock
-    daily_tail = _tails(daily["stock"].to_numpy(), len(stock_codes), width=PRICE_LAG_DAYS)
+    window_summaries = {
+        f"window_{column}": summaries[column].to_numpy(np.float64)[window[0]]
+        for column in (f"{name}_{part}" for name in LINE_SUMMARIES for part in ("median", "spread"))
+    }
+    del summaries
     return HistoryState(
         customer_ids=customer_ids,
         last_seconds=last_seconds,
@@ -211,21 +215,38 @@ def build_history_state(
         window_start=window[1],
         window_hour=events["hour"].to_numpy()[window[0]],
         window_amount=np.log1p(events["sale_amount"].clip(lower=0).to_numpy())[window[0]],
-        **{
-            f"window_{column}": summaries[column].to_numpy(np.float64)[window[0]]
-            for column in (f"{name}_{part}" for name in LINE_SUMMARIES for part in ("median", "spread"))
-        },
+        **window_summaries,
         countries=countries,
         country_keys=pair,
         country_counts=pair_counts,
         stock_codes=stock_codes,
         bought_keys=bought,
-        daily_start=daily_tail[1],
-        daily_day=daily["day"].to_numpy()[daily_tail[0]],
-        daily_price=daily["price"].to_numpy()[daily_tail[0]],
-        daily_quantity=daily["log_quantity"].to_numpy()[daily_tail[0]],
+        **daily,
         invoice_numbers=sorted_codes(invoices.index)[0],
     )
+
+
+def _pair_keys(first: np.ndarray, second: np.ndarray, n_second: int) -> np.ndarray:
+    """The sorted distinct `first * n_second + second` (int64), with one working copy."""
+    keys = first.astype(np.int64)
+    keys *= n_second
+    keys += second
+    return np.unique(keys)
+
+
+def _daily_tails(
+    lines: pd.DataFrame, line_stock: np.ndarray, sold: np.ndarray, items: ItemHistory | None, stock_codes: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The state's daily_* arrays: each item's last PRICE_LAG_DAYS daily medians over the `sold`
+    lines (items numbered `line_stock`, by their place in `stock_codes`), from `items` when given."""
+    daily = daily_item_medians(lines, line_stock, sold) if items is None else renumbered_daily(items, stock_codes)
+    positions, start = _tails(daily["stock"].to_numpy(), len(stock_codes), width=PRICE_LAG_DAYS)
+    return {
+        "daily_start": start,
+        "daily_day": daily["day"].to_numpy()[positions],
+        "daily_price": daily["price"].to_numpy()[positions],
+        "daily_quantity": daily["log_quantity"].to_numpy()[positions],
+    }
 
 
 def _features(

@@ -36,14 +36,15 @@ def demo_frame(db, demo_csv) -> pd.DataFrame:
 
 def test_customer_parts_hold_whole_customers_and_every_row_once() -> None:
     customers = np.array([5, 3, 5, 9, 3, 3, 7, 5, 9, 1, 1, 8])
-    parts = customer_parts(customers, part_rows=4)
+    parts = list(customer_parts(customers, part_rows=4))
     assert len(parts) > 1
     assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(len(customers)))
     owners = [set(customers[part]) for part in parts]
     for number, mine in enumerate(owners):  # no customer in two parts
         assert not mine & set().union(*(others for n, others in enumerate(owners) if n != number))
     assert all(np.all(np.diff(part) > 0) for part in parts)
-    assert customer_parts(customers, part_rows=100)[0].tolist() == list(range(len(customers)))
+    assert [part.tolist() for part in customer_parts(customers, part_rows=100)] == [list(range(len(customers)))]
+    assert list(customer_parts(np.zeros(0, dtype=np.int64), part_rows=4)) == []
 
 
 def test_features_in_parts_equal_the_whole_frames_to_the_last_bit(demo_frame) -> None:

@@ -21,6 +21,8 @@ from .history_stats import _prepare_lines
 from .item_baselines import ItemHistory, item_figures, item_history
 from .kinds import SALE, line_kinds
 
+CODE_CHUNK_ROWS = 1_000_000  # rows whose customer is looked up at a time
+
 
 def customer_parts(customer_ids: np.ndarray, part_rows: int) -> Iterator[np.ndarray]:
     """Split row positions into parts of whole customers, in customer order, each about `part_rows`
@@ -29,13 +31,21 @@ def customer_parts(customer_ids: np.ndarray, part_rows: int) -> Iterator[np.ndar
     customer_ids = np.asarray(customer_ids)
     if len(customer_ids) == 0:
         return
-    customers = np.unique(customer_ids)
-    codes = np.searchsorted(customers, customer_ids)
-    counts = np.bincount(codes, minlength=len(customers))
+    customers = np.sort(pd.unique(customer_ids))  # hashed: no sorted copy of every row's id
+    counts = np.zeros(len(customers), dtype=np.int64)
+    for start in range(0, len(customer_ids), CODE_CHUNK_ROWS):
+        counts += np.bincount(
+            np.searchsorted(customers, customer_ids[start : start + CODE_CHUNK_ROWS]), minlength=len(customers)
+        )
     starts = np.cumsum(counts) - counts  # rows of earlier customers
     _, part_of_customer = np.unique(starts // max(part_rows, 1), return_inverse=True)  # parts 0, 1, ...
-    part_of_row = part_of_customer.astype(np.int32)[codes]
-    del codes
+    part_of_customer = part_of_customer.astype(np.int32)
+    part_of_row = np.concatenate(
+        [
+            part_of_customer[np.searchsorted(customers, customer_ids[start : start + CODE_CHUNK_ROWS])]
+            for start in range(0, len(customer_ids), CODE_CHUNK_ROWS)
+        ]
+    )
     for part in range(int(part_of_customer.max()) + 1):
         yield np.flatnonzero(part_of_row == part)
 

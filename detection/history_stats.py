@@ -191,7 +191,8 @@ def _prepare_lines(rows: pd.DataFrame) -> pd.DataFrame:
             "stock_code": _text(rows["stock_code"]),
             "customer_id": rows["customer_id"].to_numpy(np.int64),
             "country": _text(rows["country"]),
-            "kind": np.asarray(kind, dtype=object),
+            # The frame's categorical kind as it is (its codes shared), not an object array per line.
+            "kind": kind.array if isinstance(kind.dtype, pd.CategoricalDtype) else np.asarray(kind, dtype=object),
             "quantity": quantity,
             "unit_price": unit_price,
             "total_spent": quantity * unit_price,

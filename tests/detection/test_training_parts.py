@@ -34,9 +34,15 @@ def demo_frame(db, demo_csv) -> pd.DataFrame:
     return frame
 
 
-def test_customer_parts_hold_whole_customers_and_every_row_once() -> None:
+@pytest.mark.parametrize("code_chunk_rows", [1_000_000, 5])
+def test_customer_parts_hold_whole_customers_and_every_row_once(monkeypatch, code_chunk_rows: int) -> None:
+    from detection import history_parts
+
+    monkeypatch.setattr(history_parts, "CODE_CHUNK_ROWS", code_chunk_rows)  # rows looked up a few at a time
     customers = np.array([5, 3, 5, 9, 3, 3, 7, 5, 9, 1, 1, 8])
     parts = list(customer_parts(customers, part_rows=4))
+    # Customers 1 and 3 (5 rows) close the first part, 5 the second, 7, 8 and 9 the last.
+    assert [part.tolist() for part in parts] == [[1, 4, 5, 9, 10], [0, 2, 7], [3, 6, 8, 11]]
     assert len(parts) > 1
     assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(len(customers)))
     owners = [set(customers[part]) for part in parts]

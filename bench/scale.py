@@ -67,6 +67,10 @@ class StagePeaks:
         threading.Thread(target=self._sample, daemon=True).start()
 
     def progress(self, stage: str, *_args) -> None:
+        """Note the stage now running; print the one that ended and its peak (stderr, for long runs)."""
+        if stage != self.stage:
+            ended = self.stage
+            print(f"stage {ended} ended: peak {self.peaks.get(ended, 0.0):,.0f} MiB", file=sys.stderr, flush=True)
         self.stage = stage
 
     def _sample(self) -> None:

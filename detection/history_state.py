@@ -227,11 +227,13 @@ def build_history_state(
 
 
 def _pair_keys(first: np.ndarray, second: np.ndarray, n_second: int) -> np.ndarray:
-    """The sorted distinct `first * n_second + second` (int64), with one working copy."""
-    keys = first.astype(np.int64)
+    """The sorted distinct `first * n_second + second` (int64), `np.unique`'s result computed in
+    `first`'s own array when it is int64 (callers pass a temporary) instead of in two copies."""
+    keys = first.astype(np.int64, copy=False)
     keys *= n_second
     keys += second
-    return np.unique(keys)
+    keys.sort()
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
 
 
 def _daily_tails(

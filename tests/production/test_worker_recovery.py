@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import write_csv
@@ -49,13 +50,25 @@ def wait_for_status(env: dict[str, str], pk: int, statuses: set[str], *, timeout
     raise AssertionError(f"job #{pk} did not reach {statuses} within {timeout} s: {row}")
 
 
-def kill_mid_run_and_restart(env: dict[str, str], queue_code: str, log: Path) -> None:
-    """Queue a job (`queue_code` prints {"pk"}), SIGKILL the worker's tree once it runs, start a new
-    worker; assert the new worker settles the job as failed (interrupted) within a minute of the kill."""
+def batch_statuses(env: dict[str, str]) -> list[str]:
+    """The ImportBatch statuses, read straight from the SQLite file."""
+    with sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"), timeout=30) as database:
+        return [status for (status,) in database.execute("SELECT status FROM transactions_importbatch ORDER BY id")]
+
+
+def kill_mid_run_and_restart(
+    env: dict[str, str], queue_code: str, log: Path, *, running: Callable[[], bool] | None = None
+) -> None:
+    """Queue a job (`queue_code` prints {"pk"}), SIGKILL the worker's tree once it runs (and, when
+    given, once `running()` says its work is under way), start a new worker; assert the new worker
+    settles the job as failed (interrupted) within a minute of the kill."""
     worker = start_cluster(env, log)
     try:
         job = shell(queue_code, env)["pk"]
         assert wait_for_status(env, job, {"running", "failed", "succeeded"}, timeout=300)["status"] == "running"
+        deadline = time.monotonic() + 60
+        while running is not None and not running() and time.monotonic() < deadline:
+            time.sleep(0.05)
         kill_tree(worker)
         killed_at = time.monotonic()
         worker = start_cluster(env, log)
@@ -92,7 +105,7 @@ def test_a_training_killed_with_its_worker_is_failed_and_a_new_one_is_accepted(t
 
 def test_an_ingest_killed_with_its_worker_is_failed_and_loses_nothing(trained_site, tmp_path) -> None:
     env = trained_site
-    frame, _ = generate_demo_frame(150_000, seed=12)
+    frame, _ = generate_demo_frame(300_000, seed=12)  # a load of several seconds: the kill lands inside it
     big = write_csv(tmp_path / "big.csv", frame)
     queue = (
         "import json, shutil, pathlib, uuid; from django.conf import settings; "
@@ -102,7 +115,8 @@ def test_an_ingest_killed_with_its_worker_is_failed_and_loses_nothing(trained_si
         "job = create_job(kind='ingest', upload_path=str(path)); "
         "print(json.dumps({'pk': enqueue(job, 'transactions.tasks.ingest_upload', job.pk).pk}))"
     )
-    kill_mid_run_and_restart(env, queue, tmp_path / "worker.log")
+    before = len(batch_statuses(env))
+    kill_mid_run_and_restart(env, queue, tmp_path / "worker.log", running=lambda: len(batch_statuses(env)) > before)
 
     batches = shell(
         "import json; from transactions.models import ImportBatch as B, Transaction as T; "

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import TypeVar
 
-from core.background import ahead
+from core.background import ahead, close_iterator
 
 T = TypeVar("T")
 
@@ -52,9 +52,7 @@ def _send_items(items: Iterable[T], out: Connection) -> None:
     except BaseException as exc:  # handed to the consumer, which raises it
         out.send_bytes(_pickled_error(exc))
     finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()
+        close_iterator(iterator)
         out.close()
 
 

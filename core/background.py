@@ -40,9 +40,14 @@ def _produce(items: Iterable[T], out: queue.Queue, stop: threading.Event) -> Non
     except BaseException as exc:  # handed to the consumer, which raises it
         _put(out, _Done(exc), stop)
     finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()  # a generator's finally blocks (open files) run in this thread
+        close_iterator(iterator)  # a generator's finally blocks (open files) run in this thread
+
+
+def close_iterator(iterator: Iterator) -> None:
+    """Close `iterator` when it can be closed (a generator), so its finally blocks run now."""
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
 
 
 def _put(out: queue.Queue, item: object, stop: threading.Event) -> bool:

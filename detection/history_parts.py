@@ -32,20 +32,16 @@ def customer_parts(customer_ids: np.ndarray, part_rows: int) -> Iterator[np.ndar
     if len(customer_ids) == 0:
         return
     customers = np.sort(pd.unique(customer_ids))  # hashed: no sorted copy of every row's id
-    counts = np.zeros(len(customers), dtype=np.int64)
-    for start in range(0, len(customer_ids), CODE_CHUNK_ROWS):
-        counts += np.bincount(
-            np.searchsorted(customers, customer_ids[start : start + CODE_CHUNK_ROWS]), minlength=len(customers)
-        )
+
+    def customer_codes() -> Iterator[np.ndarray]:  # each row's place in `customers`, CODE_CHUNK_ROWS at a time
+        for start in range(0, len(customer_ids), CODE_CHUNK_ROWS):
+            yield np.searchsorted(customers, customer_ids[start : start + CODE_CHUNK_ROWS])
+
+    counts = sum(np.bincount(codes, minlength=len(customers)) for codes in customer_codes())
     starts = np.cumsum(counts) - counts  # rows of earlier customers
     _, part_of_customer = np.unique(starts // max(part_rows, 1), return_inverse=True)  # parts 0, 1, ...
     part_of_customer = part_of_customer.astype(np.int32)
-    part_of_row = np.concatenate(
-        [
-            part_of_customer[np.searchsorted(customers, customer_ids[start : start + CODE_CHUNK_ROWS])]
-            for start in range(0, len(customer_ids), CODE_CHUNK_ROWS)
-        ]
-    )
+    part_of_row = np.concatenate([part_of_customer[codes] for codes in customer_codes()])
     for part in range(int(part_of_customer.max()) + 1):
         yield np.flatnonzero(part_of_row == part)
 

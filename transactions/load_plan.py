@@ -1,8 +1,8 @@
 """What each chunk of a source file adds to a batch: new rows, quarantined rows and counts.
 
 Pure numpy and pandas, no ORM: `plan_chunks` may run in a child process (or a worker thread) ahead
-of the one that writes the rows (see `core.ahead_process`). Rows are told apart by fingerprint: a row seen in
-an earlier chunk of the file is a duplicate, a row already stored is counted as existing.
+of the one that writes the rows (see `core.ahead_process`). Rows are told apart by fingerprint: a
+row seen in an earlier chunk of the file is a duplicate, a row already stored is counted as existing.
 """
 
 from __future__ import annotations

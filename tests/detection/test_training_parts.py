@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from detection import training_passes
+from detection import history_parts, item_baselines, training_passes
 from detection.daily_counts import first_write_counts, summed_counts
 from detection.history import fit_priors, history_features
 from detection.history_parts import customer_parts, history_feature_parts
 from detection.history_rows import HistoryRows
 from detection.history_state import build_history_state
-from detection.history_stats import _invoices
+from detection.history_stats import _invoices, _prepare_lines
 from detection.kinds import SALE, line_kinds
 from detection.metrics import MetricsTally, training_metrics
 from detection.models import DailyScoreCount, ModelVersion, TransactionScore
@@ -36,8 +38,6 @@ def demo_frame(db, demo_csv) -> pd.DataFrame:
 
 @pytest.mark.parametrize("code_chunk_rows", [1_000_000, 5])
 def test_customer_parts_hold_whole_customers_and_every_row_once(monkeypatch, code_chunk_rows: int) -> None:
-    from detection import history_parts
-
     monkeypatch.setattr(history_parts, "CODE_CHUNK_ROWS", code_chunk_rows)  # rows looked up a few at a time
     customers = np.array([5, 3, 5, 9, 3, 3, 7, 5, 9, 1, 1, 8])
     parts = list(customer_parts(customers, part_rows=4))
@@ -249,9 +249,6 @@ def test_the_score_table_keeps_every_index_through_a_training_write(db, demo_csv
 
 
 def test_daily_item_medians_of_items_in_chunks_are_those_of_one_pass(demo_frame, monkeypatch) -> None:
-    from detection import item_baselines
-    from detection.history_stats import _prepare_lines
-
     lines = _prepare_lines(demo_frame)
     stock, _ = pd.factorize(lines["stock_code"])
     sold = (lines["kind"] == SALE).to_numpy() & (lines["unit_price"].to_numpy() > 0)
@@ -275,8 +272,6 @@ def _fit_set(rows: int) -> training_passes.SpilledFeatures:
 
 
 def test_a_released_fit_set_holds_no_memory() -> None:
-    import tracemalloc
-
     tracemalloc.start()  # before the arrays are made: only traced blocks count when freed
     try:
         spilled = _fit_set(500_000)  # 12 MB of columns

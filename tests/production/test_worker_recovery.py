@@ -31,13 +31,16 @@ def kill_tree(worker: subprocess.Popen) -> None:
     worker.wait(timeout=30)
 
 
-def job_row(env: dict[str, str], pk: int) -> dict:
-    """The job's row read straight from the SQLite file (milliseconds, where a manage.py call takes seconds)."""
-    path = env["DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(path, timeout=30) as database:
+def database_rows(env: dict[str, str], sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    """Rows read straight from the SQLite file (milliseconds, where a manage.py call takes seconds)."""
+    with sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"), timeout=30) as database:
         database.row_factory = sqlite3.Row
-        row = database.execute("SELECT * FROM transactions_backgroundjob WHERE id = ?", (pk,)).fetchone()
-    return dict(row)
+        return database.execute(sql, params).fetchall()
+
+
+def job_row(env: dict[str, str], pk: int) -> dict:
+    """The job's row."""
+    return dict(database_rows(env, "SELECT * FROM transactions_backgroundjob WHERE id = ?", (pk,))[0])
 
 
 def wait_for_status(env: dict[str, str], pk: int, statuses: set[str], *, timeout: float) -> dict:
@@ -51,9 +54,8 @@ def wait_for_status(env: dict[str, str], pk: int, statuses: set[str], *, timeout
 
 
 def batch_statuses(env: dict[str, str]) -> list[str]:
-    """The ImportBatch statuses, read straight from the SQLite file."""
-    with sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"), timeout=30) as database:
-        return [status for (status,) in database.execute("SELECT status FROM transactions_importbatch ORDER BY id")]
+    """The ImportBatch statuses."""
+    return [row["status"] for row in database_rows(env, "SELECT status FROM transactions_importbatch ORDER BY id")]
 
 
 def kill_mid_run_and_restart(
